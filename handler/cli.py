@@ -1,0 +1,153 @@
+"""The ``ntv-archive`` command: a thin door onto the pipeline (see README "CLI").
+
+Exit codes: 0 all done; 1 some articles failed (the rest are archived); 2 the run could not
+start (bad arguments, feed unreachable / HTTP error / not a feed, store misconfigured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from handler import __version__
+from handler.config import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_FEED_URL,
+    DEFAULT_STORE,
+    FetchSettings,
+    RunSettings,
+)
+from handler.errors import ArchiveError, ExtractionError
+from handler.log import logger
+from handler.pipeline import ArticleOutcome, Pipeline, RunSummary
+
+EXIT_OK, EXIT_ARTICLES_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logger.setLevel("DEBUG" if args.verbose > 1 else "INFO" if args.verbose else "ERROR")
+    try:
+        return int(args.command(args))
+    except ArchiveError as exc:
+        print(f"ntv-archive: error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = RunSettings(
+        feed_url=args.feed_url,
+        store=args.store,
+        max_items=args.max_items,
+        concurrency=args.concurrency,
+        fetch=FetchSettings(extra_hosts=frozenset(args.allow_host)),
+    )
+    show_progress = not args.quiet and not args.json and sys.stderr.isatty()
+    pipeline = Pipeline(settings, progress=_print_progress if show_progress else None)
+    summary = pipeline.poll()
+    if args.json:
+        print(json.dumps(summary.to_dict(), ensure_ascii=False))
+    elif not args.quiet:
+        _print_summary(summary)
+    return EXIT_ARTICLES_FAILED if summary.failures else EXIT_OK
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"ntv-archive: error: {path}: {exc.strerror}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if data[:2] == b"\x1f\x8b":  # saved pages are often gzipped (as in the shared corpus)
+        data = gzip.decompress(data)
+    from handler.extract import extract_article
+
+    try:
+        doc = extract_article(data, args.url)
+    except ExtractionError as exc:
+        print(f"ntv-archive: error: {path}: {exc}", file=sys.stderr)
+        return EXIT_ARTICLES_FAILED
+    print(json.dumps(doc, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def _print_summary(summary: RunSummary) -> None:
+    counts = summary.counts
+    print(f"ntv-archive: {summary.feed_url} -> {summary.store}")
+    line = ", ".join(f"{counts[k]} {k}" for k in ("new", "updated", "unchanged", "failed"))
+    fallback = f", {counts['fallback']} by fallback extraction" if counts["fallback"] else ""
+    print(f"  {summary.items} items: {line}{fallback} in {summary.duration_s:.1f} s")
+    for failure in summary.failures:
+        print(f"  failed {failure.id}: {failure.reason}")
+
+
+def _print_progress(done: int, total: int, outcome: ArticleOutcome) -> None:
+    end = "\n" if done == total else ""
+    print(
+        f"\r  {done}/{total} articles ({outcome.status}: {outcome.id})\x1b[K",
+        end=end,
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ntv-archive", description="Archive the ntv.de politics feed."
+    )
+    parser.add_argument("--version", action="version", version=f"ntv-archive {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="poll a feed once and archive every new article")
+    run.add_argument("--feed-url", default=DEFAULT_FEED_URL, help="feed to poll (%(default)s)")
+    run.add_argument(
+        "--store", default=DEFAULT_STORE, help="directory or s3://bucket/prefix (%(default)s)"
+    )
+    run.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="also allow fetching from HOST (repeatable; ntv.de hosts are always allowed)",
+    )
+    run.add_argument("--max-items", type=_positive, help="archive at most N feed items")
+    run.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=DEFAULT_CONCURRENCY,
+        help="articles fetched at once (%(default)s)",
+    )
+    run.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
+    _verbosity(run)
+    run.set_defaults(command=cmd_run)
+
+    extract = commands.add_parser("extract", help="print the document for one saved page")
+    extract.add_argument("file", help="saved HTML page (may be gzipped)")
+    extract.add_argument("--url", required=True, help="the URL the page was fetched from")
+    _verbosity(extract)
+    extract.set_defaults(command=cmd_extract)
+    return parser
+
+
+def _verbosity(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log progress (-vv: debug)"
+    )
+    group.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number")
+    return number
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""The normalised, stored document: its fields, its content hash, its version identity."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from handler import __version__
+from handler.models import ArticleFields, FeedItem, article_id, canonical_url
+from handler.store.layout import raw_key
+
+SCHEMA_VERSION = "1.0.0"
+PUBLISHER = "ntv.de"
+
+# The fields whose change makes a new article version. Fetch time, feed context, capture and
+# extraction details are about *this copy*, not the article, and stay out of the hash.
+CONTENT_FIELDS = (
+    "id",
+    "url",
+    "source",
+    "language",
+    "kicker",
+    "title",
+    "seo_title",
+    "teaser",
+    "body",
+    "text",
+    "authors",
+    "dateline",
+    "published_at",
+    "modified_at",
+    "keywords",
+    "source_line",
+)
+
+
+def build_document(
+    fields: ArticleFields,
+    *,
+    status: str,
+    fetched_at: datetime,
+    feed_url: str | None = None,
+    feed_item: FeedItem | None = None,
+    capture: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Turn extracted fields into the stored document (a JSON-ready dict)."""
+    url = canonical_url(fields.url)
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "id": article_id(url),
+        "url": url,
+        "source": {"publisher": PUBLISHER, "feed": feed_url, "section": fields.section},
+        "feed": _feed_context(feed_url, feed_item),
+        "language": fields.language,
+        "kicker": fields.kicker,
+        "title": fields.title,
+        "seo_title": fields.seo_title,
+        "teaser": fields.teaser,
+        "body": [asdict(block) for block in fields.body],
+        "text": fields.text,
+        "authors": list(fields.authors),
+        "dateline": fields.dateline,
+        "published_at": iso(fields.published_at),
+        "modified_at": iso(fields.modified_at),
+        "keywords": list(fields.keywords),
+        "source_line": fields.source_line,
+        "fetched_at": iso(fetched_at),
+    }
+    doc["content_sha256"] = content_hash(doc)
+    doc["capture"] = {**(capture or {}), "raw_key": raw_key(doc) if capture else None}
+    doc["extraction"] = {
+        "profile": fields.profile,
+        "status": status,
+        "warnings": list(fields.warnings),
+        "library": "trafilatura",
+        "version": _version_of("trafilatura"),
+        "extractor": f"ntv-archive/{__version__}",
+    }
+    return doc
+
+
+def content_hash(doc: dict[str, Any]) -> str:
+    """SHA-256 over the content fields, serialised canonically (sorted keys, no spaces)."""
+    content = {name: doc.get(name) for name in CONTENT_FIELDS}
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def encode(doc: dict[str, Any]) -> bytes:
+    """The stored bytes: UTF-8, indented for people, key order as built."""
+    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 to the second, with offset; naive values are taken as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.replace(microsecond=0).isoformat()
+
+
+def _feed_context(feed_url: str | None, item: FeedItem | None) -> dict[str, Any] | None:
+    if item is None:
+        return None
+    return {
+        "url": feed_url,
+        "item_title": item.title,
+        "kicker": item.kicker,
+        "headline": item.headline,
+        "teaser": item.teaser,
+        "category": item.category,
+        "published": iso(item.published),
+    }
+
+
+@cache
+def _version_of(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,33 @@
+"""One error hierarchy for the whole package.
+
+Every error carries a one-line, human-readable message that says what was wrong and where; the
+CLI prints exactly that line and maps the class to an exit code (see ``EXIT_CODES`` in cli.py).
+"""
+
+
+class ArchiveError(Exception):
+    """Base class: something the archive could not do, with a one-line reason."""
+
+
+class ConfigError(ArchiveError):
+    """Bad settings or arguments (unknown store scheme, malformed URL, ...)."""
+
+
+class FetchError(ArchiveError):
+    """An HTTP fetch failed: connection, status, size cap, content type, ..."""
+
+
+class HostNotAllowedError(FetchError):
+    """The URL's host is not on the fetch allowlist; no request was made."""
+
+
+class FeedError(ArchiveError):
+    """The feed could not be read: unreachable, HTTP error, not a feed, hostile XML."""
+
+
+class ExtractionError(ArchiveError):
+    """The page holds no extractable article (no text, not an article)."""
+
+
+class StoreError(ArchiveError):
+    """The store could not be read or written."""

@@ -1,0 +1,44 @@
+"""Generic extraction with trafilatura, for pages no site rule recognises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trafilatura
+
+from handler.extract.page import Page, clean_text, parse_timestamp
+from handler.models import ArticleFields, Block
+from handler.sites.ntv import parse_byline, section_of
+
+
+def extract_generic(page: Page) -> ArticleFields:
+    """Body and metadata from trafilatura on the already parsed tree (it works on a copy)."""
+    result: Any = trafilatura.bare_extraction(
+        page.tree,
+        url=page.url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        favor_precision=True,
+    )
+    if result is None:
+        return ArticleFields(url=page.url, profile="generic")
+    found = result.as_dict() if hasattr(result, "as_dict") else dict(result)
+    ld = page.article_ld
+    authors, _ = parse_byline(found.get("author"))
+    lines = [clean_text(line) for line in (found.get("text") or "").splitlines()]
+    return ArticleFields(
+        url=page.url,
+        profile="generic",
+        title=clean_text(found.get("title")) or None,
+        teaser=clean_text(found.get("description")) or None,
+        body=[Block(type="paragraph", text=line) for line in lines if line],
+        authors=authors,
+        section=section_of(page),
+        language=page.tree.get("lang") or found.get("language") or None,
+        published_at=parse_timestamp(ld.get("datePublished"))
+        or parse_timestamp(page.meta.get("date"))
+        or parse_timestamp(found.get("date")),
+        modified_at=parse_timestamp(ld.get("dateModified")),
+        keywords=[clean_text(t) for t in (found.get("tags") or []) if clean_text(t)],
+    )

@@ -1,0 +1,125 @@
+"""A page parsed once: the lxml tree plus the structured data every rule reads from it."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import lxml.html
+from lxml import etree
+
+from handler.errors import ExtractionError
+
+# ntv.de is a German site: a timestamp without a zone is Berlin local time.
+SITE_ZONE = ZoneInfo("Europe/Berlin")
+_ARTICLE_TYPES = frozenset(
+    {"NewsArticle", "Article", "ReportageNewsArticle", "LiveBlogPosting", "VideoObject"}
+)
+_SPACE = re.compile(r"\s+")
+
+
+def clean_text(value: str | None) -> str:
+    """Collapse every run of whitespace (incl. NBSP) to one space and trim."""
+    return _SPACE.sub(" ", (value or "").replace("\xa0", " ")).strip()
+
+
+def node_text(node: etree._Element) -> str:
+    return clean_text(node.text_content())
+
+
+@dataclass
+class Page:
+    """The parsed HTML and its JSON-LD / meta tags, shared by site rules and trafilatura."""
+
+    url: str
+    tree: lxml.html.HtmlElement
+    json_ld: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, html: str | bytes, url: str) -> Page:
+        if not html.strip():
+            raise ExtractionError(f"{url}: empty page")
+        try:
+            tree = lxml.html.document_fromstring(html)
+        except (etree.ParserError, ValueError) as exc:
+            raise ExtractionError(f"{url}: HTML could not be parsed ({exc})") from exc
+        return cls(url=url, tree=tree, json_ld=list(_read_json_ld(tree)))
+
+    @cached_property
+    def meta(self) -> dict[str, str]:
+        """``<meta name|property=... content=...>``, first occurrence wins."""
+        found: dict[str, str] = {}
+        for node in self.tree.iter("meta"):
+            key = node.get("name") or node.get("property")
+            content = node.get("content")
+            if key and content is not None:
+                found.setdefault(key.lower(), content.strip())
+        return found
+
+    @cached_property
+    def article_ld(self) -> dict[str, Any]:
+        """The page's own NewsArticle-like JSON-LD object (empty dict when there is none)."""
+        for obj in self.json_ld:
+            types = obj.get("@type")
+            types = types if isinstance(types, list) else [types]
+            if _ARTICLE_TYPES.intersection(t for t in types if isinstance(t, str)):
+                return obj
+        return {}
+
+    @cached_property
+    def breadcrumbs(self) -> list[tuple[str, str]]:
+        """(name, url) pairs of the JSON-LD BreadcrumbList, in position order."""
+        for obj in self.json_ld:
+            if obj.get("@type") != "BreadcrumbList":
+                continue
+            crumbs = []
+            for element in obj.get("itemListElement") or []:
+                item = element.get("item") if isinstance(element, dict) else None
+                if isinstance(item, dict):
+                    crumbs.append((clean_text(item.get("name")), str(item.get("@id") or "")))
+            return crumbs
+        return []
+
+    @cached_property
+    def canonical_url(self) -> str | None:
+        for node in self.tree.iter("link"):
+            if (node.get("rel") or "").lower() == "canonical" and node.get("href"):
+                return str(node.get("href")).strip()
+        return self.meta.get("og:url")
+
+    def first(self, xpath: str) -> etree._Element | None:
+        found = self.tree.xpath(xpath)
+        return found[0] if found else None
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """ISO 8601 or ntv's legacy "2023-04-28 18:11:01.0"; a missing zone means Europe/Berlin."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace(" ", "T", 1)
+    text = re.sub(r"\.\d+(?=$|[+-]\d\d:?\d\d$|Z$)", "", text)  # drop fractions: we keep seconds
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=SITE_ZONE)
+    return parsed
+
+
+def _read_json_ld(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = []
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue  # a broken block is the site's bug; the other blocks still count
+        for obj in data if isinstance(data, list) else [data]:
+            if isinstance(obj, dict):
+                objects.extend(o for o in obj.get("@graph", [obj]) if isinstance(o, dict))
+    return objects

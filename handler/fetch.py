@@ -1,0 +1,183 @@
+"""The project's HTTP client: allowlisted hosts, timeouts, retries, gzip, a size cap.
+
+Every URL is checked against the allowlist *before* a request is made, and so is every redirect
+hop (urllib3's own redirect handling is off for that reason). Bodies are streamed and decoded
+(gzip/deflate/brotli) with the cap counted on the decoded bytes, so a small compressed bomb is
+stopped early instead of being inflated into memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import urllib3
+from urllib3.util.retry import Retry
+
+from handler import __version__
+from handler.config import FetchSettings
+from handler.errors import FetchError, HostNotAllowedError
+
+USER_AGENT = f"ntv-archive/{__version__} (+https://github.com/ntv-archive/ntv-archive)"
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Response:
+    """A complete, decoded HTTP response, as the archive keeps it."""
+
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    fetched_at: datetime
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("Content-Type") or "").split(";")[0].strip().lower()
+
+
+class HostAllowlist:
+    """ntv.de hosts by default (domain + subdomains); exact extra hosts added by configuration."""
+
+    def __init__(self, domains: Iterable[str], extra_hosts: Iterable[str] = ()) -> None:
+        self._domains = tuple(d.lower().strip(".") for d in domains)
+        self._hosts = frozenset(h.lower() for h in extra_hosts)
+
+    def allows(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        if host in self._hosts:
+            return True
+        return any(host == d or host.endswith("." + d) for d in self._domains)
+
+    def check(self, url: str) -> None:
+        """Raise HostNotAllowedError unless ``url`` is http(s) on an allowed host."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise HostNotAllowedError(
+                f"{url}: scheme {parts.scheme or '(none)'!r} is not http/https"
+            )
+        if not parts.hostname or not self.allows(parts.hostname):
+            raise HostNotAllowedError(
+                f"{url}: host {parts.hostname or '(none)'!r} is not on the fetch allowlist"
+            )
+
+
+class HttpClient:
+    """Thread-safe GET client shared by one run."""
+
+    def __init__(self, settings: FetchSettings) -> None:
+        self.settings = settings
+        self.allowlist = HostAllowlist(settings.allowed_domains, settings.extra_hosts)
+        self._pool = urllib3.PoolManager(
+            num_pools=8,
+            maxsize=16,
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+            timeout=urllib3.Timeout(connect=settings.connect_timeout, read=settings.read_timeout),
+            retries=Retry(
+                total=settings.retries,
+                redirect=False,
+                status_forcelist=(429, 500, 502, 503, 504),
+                allowed_methods=frozenset({"GET"}),
+                backoff_factor=settings.backoff_factor,
+                backoff_jitter=settings.backoff_factor / 2,
+                raise_on_status=False,
+                respect_retry_after_header=True,
+            ),
+        )
+        self._count_lock = threading.Lock()
+        self.requests_made = 0
+
+    def get(self, url: str, accept: tuple[str, ...] = ()) -> Response:
+        """GET ``url`` following allowlisted redirects; raise FetchError unless 200.
+
+        ``accept`` lists content types (prefix match, e.g. ``"text/html"``) the caller can use;
+        anything else is refused with a reason.
+        """
+        current = url
+        for _hop in range(self.settings.max_redirects + 1):
+            self.allowlist.check(current)
+            raw = self._request(current)
+            if raw.status in _REDIRECT_STATUSES:
+                location = raw.headers.get("Location")
+                raw.release_conn()
+                if not location:
+                    raise FetchError(f"{current}: HTTP {raw.status} redirect without Location")
+                current = urljoin(current, location)
+                continue
+            return self._finish(url, current, raw, accept)
+        raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects")
+
+    def _request(self, url: str) -> urllib3.BaseHTTPResponse:
+        with self._count_lock:
+            self.requests_made += 1
+        try:
+            return self._pool.request("GET", url, preload_content=False, redirect=False)
+        except urllib3.exceptions.MaxRetryError as exc:
+            raise FetchError(f"{url}: {_describe(exc.reason)}") from exc
+        except urllib3.exceptions.HTTPError as exc:
+            raise FetchError(f"{url}: {_describe(exc)}") from exc
+
+    def _finish(
+        self, url: str, final_url: str, raw: urllib3.BaseHTTPResponse, accept: tuple[str, ...]
+    ) -> Response:
+        try:
+            if raw.status != 200:
+                raise FetchError(f"{final_url}: HTTP {raw.status} {raw.reason or ''}".rstrip())
+            content_type = (raw.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if accept and not content_type.startswith(accept):
+                raise FetchError(
+                    f"{final_url}: content type {content_type or '(none)'!r} is not one of "
+                    + ", ".join(accept)
+                )
+            body = self._read_capped(final_url, raw)
+        finally:
+            raw.release_conn()
+        return Response(
+            url=url,
+            final_url=final_url,
+            status=raw.status,
+            reason=raw.reason or "",
+            headers=tuple(raw.headers.items()),
+            body=body,
+            fetched_at=datetime.now(UTC).replace(microsecond=0),
+        )
+
+    def _read_capped(self, url: str, raw: urllib3.BaseHTTPResponse) -> bytes:
+        cap = self.settings.max_bytes
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in raw.stream(_CHUNK, decode_content=True):
+                size += len(chunk)
+                if size > cap:
+                    raise FetchError(f"{url}: response larger than {cap} bytes (size cap)")
+                chunks.append(chunk)
+        except urllib3.exceptions.HTTPError as exc:
+            raise FetchError(f"{url}: body could not be read: {_describe(exc)}") from exc
+        return b"".join(chunks)
+
+
+def _describe(exc: BaseException | None) -> str:
+    """A short reason for a urllib3 failure, without the pool's repr noise."""
+    if exc is None:
+        return "request failed"
+    if isinstance(exc, urllib3.exceptions.ResponseError):
+        return "too many retries (server kept failing)"
+    if isinstance(exc, urllib3.exceptions.TimeoutError):
+        return "timed out"
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return "connection failed (host unreachable or name not resolved)"
+    if isinstance(exc, urllib3.exceptions.ProtocolError):
+        return f"connection broken ({exc.args[0] if exc.args else exc})"
+    return str(exc).split(": ")[-1] or type(exc).__name__

@@ -1,0 +1,80 @@
+"""Typed values that cross module boundaries: feed items and extracted article fields."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+# Both ntv.de URL forms carry the CMS's numeric article id: the previous site's
+# ".../Slug-article24594969.html" and today's ".../Slug-id30134161.html".
+_NTV_ID = re.compile(r"-(?:article|id)(\d+)\.html?$")
+
+
+def canonical_url(url: str) -> str:
+    """The URL without fragment, query or default-port noise; host lower-cased."""
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", "", ""))
+
+
+def article_id(url: str) -> str:
+    """Stable archive id: ``ntv-<numeric id>`` for ntv.de article URLs, else a URL hash."""
+    canonical = canonical_url(url)
+    match = _NTV_ID.search(urlsplit(canonical).path)
+    if match:
+        return f"ntv-{match.group(1)}"
+    return "url-" + hashlib.sha256(canonical.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One entry of the feed, as the archive needs it."""
+
+    id: str
+    link: str
+    title: str  # as in the feed: "Kicker: Headline"
+    kicker: str | None
+    headline: str
+    teaser: str | None
+    category: str | None
+    published: datetime | None
+
+
+BlockType = Literal["paragraph", "subheading"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of the article body, in reading order."""
+
+    type: BlockType
+    text: str
+
+
+@dataclass
+class ArticleFields:
+    """What extraction found on one page, before it becomes the stored document."""
+
+    url: str
+    profile: str  # which rule produced it: "ntv-2025", "ntv-legacy" or "generic"
+    title: str | None = None
+    kicker: str | None = None
+    seo_title: str | None = None
+    teaser: str | None = None
+    body: list[Block] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    dateline: str | None = None
+    section: str | None = None
+    language: str | None = None
+    published_at: datetime | None = None
+    modified_at: datetime | None = None
+    keywords: list[str] = field(default_factory=list)
+    source_line: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(block.text for block in self.body)

@@ -1,0 +1,176 @@
+"""ntv.de site rules, one class per page layout, each with its selectors as data.
+
+A new ntv layout is a new class beside these, registered in ``handler.sites.RULES``; a rule is
+chosen by ``matches`` (what the page contains), never by URL or date. Today's site is a Next.js
+build whose CSS-module class names carry a per-build hash suffix (``storyline_paragraph_p__qSR5N``),
+so its selectors match the stable prefix only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from handler.extract.page import Page, clean_text, node_text, parse_timestamp
+from handler.models import ArticleFields, Block, BlockType
+
+PUBLISHER = "ntv.de"
+# The newsroom names itself in author fields; it is the publisher, never an author.
+_PUBLISHER_NAMES = re.compile(r"^n-?tv(\.de)?( nachrichten)?$", re.IGNORECASE)
+_BYLINE_PREFIX = re.compile(r"^von\s+", re.IGNORECASE)
+
+
+def _has_class(prefix: str) -> str:
+    """XPath predicate: some class token starts with ``prefix`` (hash suffixes vary per build)."""
+    return f"contains(concat(' ', normalize-space(@class)), ' {prefix}')"
+
+
+@dataclass(frozen=True)
+class LayoutSelectors:
+    """XPaths of one layout; all but ``marker`` are relative to the article root."""
+
+    marker: str  # present only on article pages of this layout
+    root: str
+    kicker: str
+    headline: str
+    teaser: str
+    blocks: str  # paragraphs and subheadings, in document order
+    byline: str
+    source_line: str
+    subheading_tags: frozenset[str] = frozenset({"h2", "h3"})
+
+
+class NtvLayout:
+    """What every ntv layout extracts the same way; subclasses supply selectors only."""
+
+    profile: ClassVar[str]
+    selectors: ClassVar[LayoutSelectors]
+
+    def matches(self, page: Page) -> bool:
+        return page.first(self.selectors.marker) is not None
+
+    def extract(self, page: Page) -> ArticleFields:
+        sel = self.selectors
+        root = page.first(sel.root)
+        if root is None:  # marker present but no article root: treat as not matching
+            return ArticleFields(url=page.url, profile=self.profile, warnings=["no article root"])
+        teaser_node = _first(root, sel.teaser)
+        authors, dateline = parse_byline(_text_of(_first(root, sel.byline)))
+        ld = page.article_ld
+        title = _text_of(_first(root, sel.headline)) or clean_text(page.meta.get("og:title"))
+        seo_title = clean_text(ld.get("headline"))
+        return ArticleFields(
+            url=page.url,
+            profile=self.profile,
+            kicker=_text_of(_first(root, sel.kicker)) or clean_text(page.meta.get("ntv:kicker")),
+            title=title or None,
+            seo_title=seo_title if seo_title and seo_title != title else None,
+            teaser=_text_of(teaser_node),
+            body=self._blocks(root, skip=teaser_node),
+            authors=authors,
+            dateline=dateline,
+            section=section_of(page),
+            language=page.tree.get("lang") or None,
+            published_at=parse_timestamp(ld.get("datePublished"))
+            or parse_timestamp(page.meta.get("date")),
+            modified_at=parse_timestamp(ld.get("dateModified"))
+            or parse_timestamp(page.meta.get("last-modified")),
+            keywords=_keywords(page),
+            source_line=_text_of(_first(root, self.selectors.source_line)),
+        )
+
+    def _blocks(self, root: etree._Element, skip: etree._Element | None) -> list[Block]:
+        blocks = []
+        for node in root.xpath(self.selectors.blocks):
+            text = node_text(node)
+            if node is skip or not text:
+                continue
+            kind: BlockType = (
+                "subheading" if node.tag in self.selectors.subheading_tags else "paragraph"
+            )
+            blocks.append(Block(type=kind, text=text))
+        return blocks
+
+
+class Ntv2025(NtvLayout):
+    """The current Next.js site (article URLs ``...-id30134161.html``)."""
+
+    profile = "ntv-2025"
+    selectors = LayoutSelectors(
+        marker=f"//article[{_has_class('article-index_article__')}]//*[{_has_class('storyline_')}]",
+        root=f"//article[{_has_class('article-index_article__')}]",
+        kicker=f".//h2[{_has_class('article-detail-head_headlines__')}]"
+        f"/span[not({_has_class('article-detail-head_headline__')})]",
+        headline=f".//*[{_has_class('article-detail-head_headline__')}]",
+        teaser=f".//p[{_has_class('storyline_lead_text_')}]",
+        blocks=f".//p[{_has_class('storyline_paragraph_')}]"
+        f" | .//h2[{_has_class('storyline_subheadline_')}]"
+        f" | .//h3[{_has_class('storyline_subheadline_')}]",
+        byline=f".//*[{_has_class('article-detail-head_author')}]",
+        source_line=f".//p[{_has_class('article-detail-footer_source__')}]",
+    )
+
+
+class NtvLegacy(NtvLayout):
+    """The previous site (``article__*`` classes, URLs ``...-article25136526.html``)."""
+
+    profile = "ntv-legacy"
+    _text = f"div[{_has_class('article__text')}]"
+    selectors = LayoutSelectors(
+        marker=f"//article//{_text}",
+        root=f"//article[.//{_text}]",
+        kicker=f".//*[{_has_class('article__kicker')}]",
+        headline=f".//*[{_has_class('article__headline')}]",
+        # The lead is the first paragraph when it is set entirely in italics.
+        teaser=f"(.//{_text}/p)[1][i and not(normalize-space(text()))]",
+        blocks=f".//{_text}/p | .//{_text}/h2 | .//{_text}/h3",
+        byline=f".//*[{_has_class('article__author')}]",
+        source_line=f".//*[{_has_class('article__source')}]",
+    )
+
+
+def parse_byline(byline: str | None) -> tuple[list[str], str | None]:
+    """ "Von A und B, Lille" -> (["A", "B"], "Lille"); the publisher is never an author.
+
+    ntv joins co-authors with "und" and puts the dateline after the last comma.
+    """
+    if not byline:
+        return [], None
+    text = _BYLINE_PREFIX.sub("", clean_text(byline))
+    names, _, place = text.rpartition(", ")
+    if not names or " und " in place:
+        names, place = text, ""
+    authors = [
+        name
+        for name in (clean_text(n) for n in re.split(r",\s*|\s+und\s+", names))
+        if name and not _PUBLISHER_NAMES.match(name)
+    ]
+    return authors, clean_text(place) or None
+
+
+def section_of(page: Page) -> str | None:
+    """Top-level section as the site names it: breadcrumb level 2, else the URL's first folder."""
+    crumbs = page.breadcrumbs
+    if len(crumbs) >= 3:  # home, section, ..., the article itself
+        return crumbs[1][0] or None
+    folder = urlsplit(page.url).path.strip("/").split("/")[0]
+    return folder.capitalize() if folder and "." not in folder else None
+
+
+def _keywords(page: Page) -> list[str]:
+    raw = page.article_ld.get("keywords") or page.meta.get("news_keywords") or ""
+    items = raw if isinstance(raw, list) else str(raw).split(",")
+    return [k for k in (clean_text(str(i)) for i in items) if k]
+
+
+def _first(root: etree._Element, xpath: str) -> etree._Element | None:
+    found = root.xpath(xpath)
+    return found[0] if found else None
+
+
+def _text_of(node: etree._Element | None) -> str | None:
+    return (node_text(node) or None) if node is not None else None

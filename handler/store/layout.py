@@ -1,0 +1,49 @@
+"""The key layout, identical on every back end (see README "Store layout").
+
+    articles/YYYY/MM/DD/<id>.json                       latest version (date of publication, UTC)
+    versions/<id>/<fetched>.json                        each superseded version
+    raw/YYYY/MM/DD/<id>/<fetched>.warc.gz               the raw capture behind each version
+
+``<fetched>`` is the fetch time as ``20251212T040747Z``: sortable, no characters that need escaping
+on any file system or in S3.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from handler.errors import StoreError
+
+_SAFE_ID = re.compile(r"^[a-z]+-[0-9a-f]+$")
+
+
+def article_key(doc: dict[str, Any]) -> str:
+    return f"articles/{_day(doc)}/{_id(doc)}.json"
+
+
+def version_key(doc: dict[str, Any]) -> str:
+    return f"versions/{_id(doc)}/{stamp(doc['fetched_at'])}.json"
+
+
+def raw_key(doc: dict[str, Any]) -> str:
+    return f"raw/{_day(doc)}/{_id(doc)}/{stamp(doc['fetched_at'])}.warc.gz"
+
+
+def stamp(iso_time: str) -> str:
+    return datetime.fromisoformat(iso_time).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _day(doc: dict[str, Any]) -> str:
+    # An article without a publication date is filed under the day it was fetched.
+    when = datetime.fromisoformat(doc.get("published_at") or doc["fetched_at"])
+    return when.astimezone(UTC).strftime("%Y/%m/%d")
+
+
+def _id(doc: dict[str, Any]) -> str:
+    # Ids are built by models.article_id; this guards the key space against anything else.
+    doc_id = str(doc.get("id", ""))
+    if not _SAFE_ID.match(doc_id):
+        raise StoreError(f"refusing unsafe document id {doc_id!r} in a store key")
+    return doc_id

@@ -1,0 +1,59 @@
+"""S3 as the store. Endpoint, region and credentials come from the standard AWS variables
+(``AWS_ENDPOINT_URL``, ``AWS_REGION``/``AWS_DEFAULT_REGION``, ...); nothing here is ntv-specific."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handler.errors import StoreError
+
+
+class S3Store:
+    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            # Imported here: boto3 costs ~0.3 s to import and local runs never need it.
+            import boto3
+            from botocore.config import Config
+
+            config = Config(retries={"mode": "standard", "max_attempts": 5})
+            self._client = boto3.client("s3", config=config)
+        return self._client
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def get(self, key: str) -> bytes | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
+            return bytes(response["Body"].read())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise StoreError(f"{self.describe()}: cannot read {key}: {_reason(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"{self.describe()}: cannot read {key}: {exc}") from exc
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=self.prefix + key, Body=data, ContentType=content_type
+            )
+        except ClientError as exc:
+            raise StoreError(f"{self.describe()}: cannot write {key}: {_reason(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"{self.describe()}: cannot write {key}: {exc}") from exc
+
+
+def _reason(exc: Any) -> str:
+    error = exc.response.get("Error", {})
+    return f"{error.get('Code', 'error')} ({error.get('Message', '').strip() or 'no message'})"

@@ -1,0 +1,64 @@
+"""The raw capture as a gzipped WARC file: one request and one response record (warcio).
+
+The body is stored decoded (as the archive read it), so the transfer-level headers that described
+the wire form (Content-Encoding, Transfer-Encoding, Content-Length) are renamed to
+``X-Archive-Orig-*`` and a Content-Length for the stored body is set. Standard WARC tools then
+read and replay the record as it stands.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from handler.fetch import USER_AGENT, Response
+
+_WIRE_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+
+
+def capture_warc(response: Response) -> bytes:
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True)
+    warc_date = response.fetched_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    headers = [
+        (f"X-Archive-Orig-{name}" if name.lower() in _WIRE_HEADERS else name, value)
+        for name, value in response.headers
+    ]
+    headers.append(("Content-Length", str(len(response.body))))
+    http_headers = StatusAndHeaders(
+        f"{response.status} {response.reason}".strip(), headers, protocol="HTTP/1.1"
+    )
+    record = writer.create_warc_record(
+        response.final_url,
+        "response",
+        payload=io.BytesIO(response.body),
+        http_headers=http_headers,
+        warc_headers_dict={"WARC-Date": warc_date},
+    )
+    request = writer.create_warc_record(
+        response.final_url,
+        "request",
+        payload=io.BytesIO(b""),
+        http_headers=StatusAndHeaders(
+            f"GET {_path_of(response.final_url)} HTTP/1.1",
+            [("User-Agent", USER_AGENT), ("Accept-Encoding", "gzip, deflate")],
+            is_http_request=True,
+        ),
+        warc_headers_dict={
+            "WARC-Date": warc_date,
+            "WARC-Concurrent-To": record.rec_headers.get_header("WARC-Record-ID"),
+        },
+    )
+    writer.write_record(record)
+    writer.write_record(request)
+    return buffer.getvalue()
+
+
+def _path_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
