@@ -69,7 +69,7 @@ def build_document(
         "modified_at": iso(fields.modified_at),
         "keywords": list(fields.keywords),
         "source_line": fields.source_line,
-        "fetched_at": iso(fetched_at),
+        "fetched_at": iso(fetched_at, "milliseconds"),
     }
     doc["content_sha256"] = content_hash(doc)
     doc["capture"] = {**(capture or {}), "raw_key": raw_key(doc) if capture else None}
@@ -96,13 +96,13 @@ def encode(doc: dict[str, Any]) -> bytes:
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 to the second, with offset; naive values are taken as UTC."""
+def iso(value: datetime | None, timespec: str = "seconds") -> str | None:
+    """ISO 8601 with offset (to the second unless asked); naive values are taken as UTC."""
     if value is None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.replace(microsecond=0).isoformat()
+    return value.isoformat(timespec=timespec)
 
 
 def _feed_context(feed_url: str | None, item: FeedItem | None) -> dict[str, Any] | None:

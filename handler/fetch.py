@@ -150,7 +150,7 @@ class HttpClient:
             reason=raw.reason or "",
             headers=tuple(raw.headers.items()),
             body=body,
-            fetched_at=datetime.now(UTC).replace(microsecond=0),
+            fetched_at=datetime.now(UTC),
         )
 
     def _read_capped(self, url: str, raw: urllib3.BaseHTTPResponse) -> bytes:
@@ -172,12 +172,15 @@ def _describe(exc: BaseException | None) -> str:
     """A short reason for a urllib3 failure, without the pool's repr noise."""
     if exc is None:
         return "request failed"
+    # Order matters: in urllib3 2.x NewConnectionError subclasses ConnectTimeoutError.
+    if isinstance(exc, urllib3.exceptions.NameResolutionError):
+        return "host name could not be resolved"
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return "connection failed (refused or unreachable)"
     if isinstance(exc, urllib3.exceptions.ResponseError):
         return "too many retries (server kept failing)"
     if isinstance(exc, urllib3.exceptions.TimeoutError):
         return "timed out"
-    if isinstance(exc, urllib3.exceptions.NewConnectionError):
-        return "connection failed (host unreachable or name not resolved)"
     if isinstance(exc, urllib3.exceptions.ProtocolError):
         return f"connection broken ({exc.args[0] if exc.args else exc})"
     return str(exc).split(": ")[-1] or type(exc).__name__

@@ -26,11 +26,14 @@ def extract_generic(page: Page) -> ArticleFields:
     found = result.as_dict() if hasattr(result, "as_dict") else dict(result)
     ld = page.article_ld
     authors, _ = parse_byline(found.get("author"))
+    title = clean_text(found.get("title")) or None
     lines = [clean_text(line) for line in (found.get("text") or "").splitlines()]
+    if lines and lines[0] == title:  # trafilatura keeps the page's h1 as the first line
+        lines = lines[1:]
     return ArticleFields(
         url=page.url,
         profile="generic",
-        title=clean_text(found.get("title")) or None,
+        title=title,
         teaser=clean_text(found.get("description")) or None,
         body=[Block(type="paragraph", text=line) for line in lines if line],
         authors=authors,
@@ -40,5 +43,7 @@ def extract_generic(page: Page) -> ArticleFields:
         or parse_timestamp(page.meta.get("date"))
         or parse_timestamp(found.get("date")),
         modified_at=parse_timestamp(ld.get("dateModified")),
-        keywords=[clean_text(t) for t in (found.get("tags") or []) if clean_text(t)],
+        keywords=[
+            k for tag in found.get("tags") or [] for k in map(clean_text, tag.split(",")) if k
+        ],
     )

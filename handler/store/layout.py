@@ -4,8 +4,9 @@
     versions/<id>/<fetched>.json                        each superseded version
     raw/YYYY/MM/DD/<id>/<fetched>.warc.gz               the raw capture behind each version
 
-``<fetched>`` is the fetch time as ``20251212T040747Z``: sortable, no characters that need escaping
-on any file system or in S3.
+``<fetched>`` is the fetch time in UTC to the millisecond, ``20251212T040747123Z``: sortable, unique
+per version (two versions fetched in one second must not share a key), and free of characters
+that need escaping on any file system or in S3.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def raw_key(doc: dict[str, Any]) -> str:
 
 
 def stamp(iso_time: str) -> str:
-    return datetime.fromisoformat(iso_time).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    moment = datetime.fromisoformat(iso_time).astimezone(UTC)
+    return moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _day(doc: dict[str, Any]) -> str:

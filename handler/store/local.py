@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from handler.errors import StoreError
 
@@ -41,7 +41,8 @@ class LocalStore:
             raise StoreError(f"{self.root}: cannot write {key}: {exc.strerror}") from exc
 
     def _path(self, key: str) -> Path:
-        parts = PurePosixPath(key).parts
-        if not parts or key.startswith("/") or any(p in ("..", ".", "") for p in parts):
+        # Check the raw segments: PurePosixPath would quietly normalise "a//b" and "a/./b".
+        parts = key.split("/")
+        if any(part in ("..", ".", "") for part in parts):
             raise StoreError(f"refusing unsafe store key {key!r}")
         return self.root.joinpath(*parts)

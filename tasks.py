@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Bootstrap and run project tasks with nothing but Python (>= 3.11) and pip.
+
+    python3 tasks.py run [ntv-archive run options]   poll the live feed into ./archive
+    python3 tasks.py test [pytest options]           the whole test suite
+    python3 tasks.py lint                            ruff (format + lint) and mypy
+    python3 tasks.py lock                            re-resolve requirements/*.lock (uses uv)
+
+Each task creates ``.venv`` on first use and installs the hash-locked dependencies it needs;
+later calls skip the install while the lock file and pyproject.toml are unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+LOCKS = {"run": ROOT / "requirements" / "run.lock", "dev": ROOT / "requirements" / "dev.lock"}
+
+
+def ensure_env(profile: str) -> None:
+    """Create .venv and install the ``profile`` lock into it unless already current."""
+    # tasks.py may be started by any python3; say so plainly instead of failing later.
+    if sys.version_info < (3, 11):  # noqa: UP036
+        sys.exit(f"tasks.py: Python >= 3.11 is needed, this is {sys.version.split()[0]}")
+    if not (BIN / "python").exists():
+        print("tasks.py: creating .venv", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    lock = LOCKS[profile]
+    digest = hashlib.sha256(lock.read_bytes() + (ROOT / "pyproject.toml").read_bytes())
+    stamp = VENV / f".installed-{profile}"
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    print(f"tasks.py: installing {lock.relative_to(ROOT)} into .venv", file=sys.stderr)
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--require-hashes", "-r", str(lock)], check=True)
+    subprocess.run([*pip, "install", "--no-deps", "-e", str(ROOT)], check=True)
+    stamp.write_text(digest.hexdigest())
+
+
+def run_in_env(argv: list[str]) -> int:
+    return subprocess.run(argv, cwd=ROOT, check=False).returncode
+
+
+def task_run(args: list[str]) -> int:
+    ensure_env("run")
+    return run_in_env([str(BIN / "ntv-archive"), "run", *args])
+
+
+def task_test(args: list[str]) -> int:
+    ensure_env("dev")
+    return run_in_env([str(BIN / "python"), "-m", "pytest", *args])
+
+
+def task_lint(_args: list[str]) -> int:
+    ensure_env("dev")
+    checks = [
+        [str(BIN / "ruff"), "format", "--check", "."],
+        [str(BIN / "ruff"), "check", "."],
+        [str(BIN / "mypy")],
+    ]
+    return max(run_in_env(check) for check in checks)
+
+
+def task_lock(_args: list[str]) -> int:
+    ensure_env("dev")
+    subprocess.run([str(BIN / "python"), "-m", "pip", "install", "-q", "uv"], check=True)
+    base = [str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--universal"]
+    base += ["--python-version", "3.11", "--generate-hashes", "-q"]
+    status = run_in_env([*base, "-o", str(LOCKS["run"])])
+    return status or run_in_env([*base, "--extra", "dev", "-o", str(LOCKS["dev"])])
+
+
+TASKS = {"run": task_run, "test": task_test, "lint": task_lint, "lock": task_lock}
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in TASKS:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return TASKS[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Shared test fixtures: fixture pages, a local site served over real HTTP, moto S3."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from handler.config import FetchSettings, RunSettings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PAGES = FIXTURES / "pages"
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "ntv"
+
+
+def page(name: str) -> bytes:
+    return (PAGES / name).read_bytes()
+
+
+def corpus_dir() -> Path:
+    """The shared real-ntv.de corpus, or skip with a message when this checkout has none."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"real ntv.de corpus not found at {CORPUS} (needs ../shared beside the repo)")
+    return CORPUS
+
+
+def corpus_page(stem: str) -> bytes:
+    return gzip.decompress((corpus_dir() / f"{stem}.html.gz").read_bytes())
+
+
+@dataclass
+class Article:
+    path: str
+    html: bytes | None  # None: listed in the feed but answered with 404
+    title: str = "Kicker: Schlagzeile"
+    pub_date: str = "Fri, 14 Mar 2025 09:30:05 +0100"
+
+
+@dataclass
+class Site:
+    """A feed plus article pages served gzip-compressed by a real local HTTP server."""
+
+    server: HTTPServer
+    articles: list[Article] = field(default_factory=list)
+    feed_path: str = "/politik/rss"
+
+    @property
+    def feed_url(self) -> str:
+        return self.server.url_for(self.feed_path)
+
+    def url(self, path: str) -> str:
+        return self.server.url_for(path)
+
+    def add(self, path: str, html: bytes | None, title: str = "Kicker: Schlagzeile") -> Article:
+        article = Article(path, html, title)
+        self.articles.append(article)
+        return article
+
+    def feed_xml(self) -> bytes:
+        items = "".join(
+            f"<item><title>{a.title}</title><link>{self.url(a.path)}</link>"
+            f"<guid>{self.url(a.path)}</guid><category>Politik</category>"
+            f"<description>Teaser zu {a.title}</description>"
+            f"<pubDate>{a.pub_date}</pubDate></item>"
+            for a in self.articles
+        )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            f"<title>n-tv.de - Politik</title><link>{self.url('/')}</link>{items}</channel></rss>"
+        ).encode()
+
+    def serve(self) -> None:
+        """(Re)register every route; call again after changing articles."""
+        self.server.clear_all_handlers()  # keeps the request log
+        self.server.expect_request(self.feed_path).respond_with_data(
+            gzip.compress(self.feed_xml()),
+            headers={"Content-Encoding": "gzip"},
+            content_type="application/rss+xml; charset=UTF-8",
+        )
+        for article in self.articles:
+            if article.html is None:
+                self.server.expect_request(article.path).respond_with_data("gone", status=404)
+                continue
+            self.server.expect_request(article.path).respond_with_data(
+                gzip.compress(article.html),
+                headers={"Content-Encoding": "gzip"},
+                content_type="text/html; charset=utf-8",
+            )
+
+    def requests_to(self, path: str) -> int:
+        return sum(1 for request, _ in self.server.log if request.path == path)
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    # URLs name 127.0.0.1 (the host tests add to the allowlist), not "localhost".
+    return ("127.0.0.1", 0)
+
+
+@pytest.fixture
+def site(httpserver: HTTPServer) -> Site:
+    return Site(httpserver)
+
+
+def local_settings(store: str, feed_url: str, **overrides: object) -> RunSettings:
+    """Settings for a run against 127.0.0.1 with short timeouts and no retry waits."""
+    fetch = FetchSettings(
+        extra_hosts=frozenset({"127.0.0.1"}),
+        connect_timeout=2.0,
+        read_timeout=5.0,
+        retries=0,
+        backoff_factor=0.0,
+    )
+    return RunSettings(feed_url=feed_url, store=store, fetch=fetch, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region; never the developer's real AWS account."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto in server mode: a real HTTP endpoint on loopback, reached through boto3's HTTP path."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only tests that ask for the moto server set AWS_ENDPOINT_URL, explicitly.
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")

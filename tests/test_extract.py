@@ -1,0 +1,155 @@
+from datetime import datetime, timedelta
+
+import pytest
+
+from conftest import page
+from handler.errors import ExtractionError
+from handler.extract import extract_article
+from handler.extract.page import parse_timestamp
+from handler.models import article_id
+from handler.sites.ntv import parse_byline
+
+URL = "https://www.n-tv.de/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
+NOISE = [
+    "00:00",
+    "Audioversion",
+    "Artikel anhören",
+    "Foto:",
+    "Quelle:",
+    "Mehr zum Thema",
+    "Ich möchte",
+    "Newsletter",
+    "Facebook",
+    "Link kopieren",
+    "14.03.2025",
+    "Politik\n",
+]
+
+
+def test_current_layout_fields():
+    doc = extract_article(page("ntv2025_article.html"), URL)
+    assert doc["id"] == "ntv-40000001"
+    assert doc["url"] == URL
+    assert doc["kicker"] == "Streit um Radwege"
+    assert doc["title"] == "Stadtrat beschließt Fahrradplan"
+    assert doc["seo_title"] == "Streit um Radwege: Stadtrat beschließt Fahrradplan"
+    assert doc["teaser"].startswith("Nach monatelangem Streit")
+    assert [b["type"] for b in doc["body"]] == ["paragraph"] * 2 + ["subheading"] + [
+        "paragraph"
+    ] * 2
+    assert doc["body"][2]["text"] == "Kritik aus der Opposition"
+    assert doc["text"] == "\n\n".join(b["text"] for b in doc["body"])
+    assert doc["published_at"] == "2025-03-14T09:30:05+01:00"
+    assert doc["modified_at"] == "2025-03-14T11:02:40+01:00"
+    assert doc["source"] == {"publisher": "ntv.de", "feed": None, "section": "Politik"}
+    assert doc["source_line"] == "Quelle: ntv.de, abc/dpa"
+    assert doc["keywords"] == ["Politik", "Verkehr", "Kommunalpolitik"]
+    assert doc["authors"] == []
+    assert doc["extraction"]["profile"] == "ntv-2025"
+    assert doc["extraction"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("name", ["ntv2025_article.html", "ntv_legacy_article.html"])
+def test_no_page_furniture_in_text(name):
+    doc = extract_article(page(name), URL)
+    stored = "\n".join([doc["text"], doc["teaser"] or "", doc["title"]])
+    found = [marker for marker in NOISE if marker in stored]
+    assert found == []
+    assert doc["teaser"] not in doc["text"]
+
+
+def test_legacy_layout_fields():
+    doc = extract_article(
+        page("ntv_legacy_article.html"), "https://www.n-tv.de/x-article30000002.html"
+    )
+    assert doc["id"] == "ntv-30000002"
+    assert (
+        doc["url"] == "https://www.n-tv.de/panorama/Hafen-bekommt-neue-Faehre-article30000002.html"
+    )
+    assert (doc["kicker"], doc["title"]) == ("Nach langem Warten", "Hafen bekommt neue Fähre")
+    assert (
+        doc["teaser"]
+        == "Jahrelang mussten die Inselbewohner auf Ersatz warten. Nun ist die neue Fähre da."
+    )
+    assert doc["authors"] == ["Anna Beispiel", "Bernd Muster"]
+    assert doc["dateline"] == "Husum"
+    # Legacy JSON-LD gives Berlin local time without a zone.
+    assert doc["published_at"] == "2023-04-28T18:11:01+02:00"
+    assert doc["source"]["section"] == "Panorama"
+    assert doc["extraction"]["profile"] == "ntv-legacy"
+    assert "Der alte Anleger" not in doc["text"] and "Fährverkehr eingestellt" not in doc["text"]
+
+
+def test_unknown_layout_falls_back_to_trafilatura_and_says_so():
+    doc = extract_article(page("generic_article.html"), "https://www.n-tv.de/politik/x.html")
+    assert doc["extraction"]["profile"] == "generic"
+    assert doc["extraction"]["status"] == "fallback"
+    assert "no site rule matched" in doc["extraction"]["warnings"][0]
+    assert doc["title"] == "Wahlabend im Überblick"
+    assert doc["text"].startswith("Die ersten Hochrechnungen")
+    assert doc["published_at"] == "2025-02-23T18:00:00+01:00"
+
+
+@pytest.mark.parametrize("html", [page("no_text.html"), b"", b"   "])
+def test_page_without_text_is_a_failure_not_an_empty_document(html):
+    with pytest.raises(
+        ExtractionError, match=r"^https://www\.n-tv\.de/x\.html: (no article text|empty page)"
+    ):
+        extract_article(html, "https://www.n-tv.de/x.html")
+
+
+def test_content_hash_ignores_fetch_time_but_not_content():
+    html = page("ntv2025_article.html")
+    first = extract_article(
+        html, URL, fetched_at=datetime.fromisoformat("2025-03-14T10:00:00+00:00")
+    )
+    later = extract_article(
+        html, URL, fetched_at=datetime.fromisoformat("2025-03-15T10:00:00+00:00")
+    )
+    edited = extract_article(html.replace(b"im Herbst", b"im Winter"), URL)
+    assert first["content_sha256"] == later["content_sha256"]
+    assert first["fetched_at"] != later["fetched_at"]
+    assert edited["content_sha256"] != first["content_sha256"]
+
+
+@pytest.mark.parametrize(
+    ("byline", "authors", "dateline"),
+    [
+        ("Von Seb Dumitru, Lille", ["Seb Dumitru"], "Lille"),
+        ("Von Anna Beispiel und Bernd Muster", ["Anna Beispiel", "Bernd Muster"], None),
+        ("Von A Eins, B Zwei und C Drei", ["A Eins", "B Zwei", "C Drei"], None),
+        ("von Carla Test", ["Carla Test"], None),
+        ("Von n-tv NACHRICHTEN", [], None),
+        (None, [], None),
+    ],
+)
+def test_byline(byline, authors, dateline):
+    assert parse_byline(byline) == (authors, dateline)
+
+
+@pytest.mark.parametrize(
+    ("value", "offset_hours"),
+    [("2023-04-28 18:11:01.0", 2), ("2023-01-28 18:11:01.0", 1), ("2025-12-12T05:07:47+01:00", 1)],
+)
+def test_timestamps_without_zone_are_berlin_time(value, offset_hours):
+    parsed = parse_timestamp(value)
+    assert parsed is not None and parsed.utcoffset() == timedelta(hours=offset_hours)
+    assert parsed.microsecond == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://www.n-tv.de/politik/Slug-article24594969.html", "ntv-24594969"),
+        ("https://www.n-tv.de/politik/Slug-id30134161.html?utm=x#top", "ntv-30134161"),
+        ("HTTPS://WWW.N-TV.DE/politik/Slug-id30134161.html", "ntv-30134161"),
+    ],
+)
+def test_article_id_from_both_url_forms(url, expected):
+    assert article_id(url) == expected
+
+
+def test_article_id_without_ntv_number_is_a_stable_hash():
+    a = article_id("https://www.n-tv.de/special/wahl/")
+    assert a.startswith("url-") and a == article_id("https://www.n-tv.de/special/wahl/#x")
+    assert a != article_id("https://www.n-tv.de/special/other/")

@@ -1,0 +1,254 @@
+"""End to end through the CLI: a local site over real HTTP -> the store (dir, moto, moto server)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from moto import mock_aws
+from warcio.archiveiterator import ArchiveIterator
+
+from conftest import Site, page
+from handler.cli import main
+
+LAYOUT_PAGES = {
+    "/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html": "ntv2025_article.html",
+    "/panorama/Hafen-bekommt-neue-Faehre-article30000002.html": "ntv_legacy_article.html",
+    "/politik/Sonderseite-Wahlabend-im-Ueberblick-id40000003.html": "generic_article.html",
+}
+
+
+@dataclass
+class Backend:
+    dest: str
+    read_all: Callable[[], dict[str, bytes]]
+
+
+def _s3_backend(prefix: str = "archive") -> Backend:
+    bucket = f"ntv-{uuid.uuid4().hex[:10]}"
+    s3 = boto3.client("s3")
+    s3.create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+    )
+
+    def read_all() -> dict[str, bytes]:
+        listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+        return {
+            o["Key"].removeprefix(prefix + "/"): s3.get_object(Bucket=bucket, Key=o["Key"])[
+                "Body"
+            ].read()
+            for o in listed
+        }
+
+    return Backend(f"s3://{bucket}/{prefix}", read_all)
+
+
+@pytest.fixture(params=["directory", "moto", "moto-server"])
+def backend(request, tmp_path, aws_env, monkeypatch) -> Iterator[Backend]:
+    if request.param == "directory":
+        root = tmp_path / "archive"
+        yield Backend(
+            str(root),
+            lambda: {
+                p.relative_to(root).as_posix(): p.read_bytes()
+                for p in root.rglob("*")
+                if p.is_file()
+            },
+        )
+    elif request.param == "moto":
+        with mock_aws():
+            yield _s3_backend()
+    else:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", request.getfixturevalue("moto_server"))
+        yield _s3_backend()
+
+
+def run(site: Site, dest: str, *extra: str) -> int:
+    return main(
+        [
+            "run",
+            "--feed-url",
+            site.feed_url,
+            "--allow-host",
+            "127.0.0.1",
+            "--store",
+            dest,
+            "--json",
+            *extra,
+        ]
+    )
+
+
+def serve_layouts(site: Site) -> None:
+    for path, name in LAYOUT_PAGES.items():
+        site.add(path, page(name), title="Dachzeile: Schlagzeile")
+    site.serve()
+
+
+def test_archives_every_article_then_writes_nothing_on_a_second_run(site, backend, capsys):
+    serve_layouts(site)
+    assert run(site, backend.dest) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert (first["new"], first["unchanged"], first["failed"], first["fallback"]) == (3, 0, 0, 1)
+
+    stored = backend.read_all()
+    docs = {k: json.loads(v) for k, v in stored.items() if k.startswith("articles/")}
+    warcs = {k: v for k, v in stored.items() if k.startswith("raw/")}
+    assert sorted(docs) == [
+        "articles/2023/04/28/ntv-30000002.json",
+        "articles/2025/02/23/ntv-40000003.json",
+        "articles/2025/03/14/ntv-40000001.json",
+    ]
+    assert len(warcs) == 3 and all(k.endswith(".warc.gz") for k in warcs)
+    for doc in docs.values():
+        assert doc["schema_version"].startswith("1.")
+        assert doc["feed"]["url"] == site.feed_url
+        assert doc["feed"]["item_title"] == "Dachzeile: Schlagzeile"
+        assert doc["capture"]["raw_key"] in warcs
+        assert doc["text"] and doc["content_sha256"]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", doc["fetched_at"])
+
+    # The WARC holds the page exactly as fetched, readable by standard tools.
+    doc = docs["articles/2025/03/14/ntv-40000001.json"]
+    records = []  # payloads must be read while iterating: the iterator consumes the stream
+    for record in ArchiveIterator(io.BytesIO(warcs[doc["capture"]["raw_key"]])):
+        records.append(
+            (
+                record.rec_type,
+                record.rec_headers.get_header("WARC-Target-URI"),
+                record.http_headers,
+                record.content_stream().read(),
+            )
+        )
+    assert [r[0] for r in records] == ["response", "request"]
+    _, target, http_headers, payload = records[0]
+    assert target == doc["capture"]["final_url"]
+    assert payload == page("ntv2025_article.html")
+    assert http_headers.get_header("X-Archive-Orig-Content-Encoding") == "gzip"
+
+    assert run(site, backend.dest) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert (second["new"], second["updated"], second["unchanged"]) == (0, 0, 3)
+    assert backend.read_all() == stored
+
+
+def test_changed_page_is_a_new_version_and_the_old_one_is_kept(site, backend, capsys):
+    serve_layouts(site)
+    assert run(site, backend.dest) == 0
+    path = next(iter(LAYOUT_PAGES))
+    site.articles[0].html = page("ntv2025_article.html").replace(b"im Herbst", b"im Winter")
+    site.serve()
+    assert run(site, backend.dest) == 0
+    capsys.readouterr()
+    stored = backend.read_all()
+    current = json.loads(stored["articles/2025/03/14/ntv-40000001.json"])
+    versions = [k for k in stored if k.startswith("versions/ntv-40000001/")]
+    assert current["text"].endswith("im Winter beginnen.")
+    assert len(versions) == 1
+    assert json.loads(stored[versions[0]])["text"].endswith("im Herbst beginnen.")
+    assert len([k for k in stored if k.startswith("raw/2025/03/14/ntv-40000001/")]) == 2
+    assert site.requests_to(path) == 2
+
+
+def test_one_failing_article_does_not_stop_the_others(site, tmp_path, capsys):
+    for path, name in LAYOUT_PAGES.items():
+        site.add(path, page(name))
+    site.add("/politik/Weg-id40000099.html", None)  # in the feed, answered with 404
+    site.add("/politik/Leer-id40000098.html", page("no_text.html"))
+    site.serve()
+
+    assert run(site, str(tmp_path)) == 1
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["new"], summary["failed"]) == (3, 2)
+    reasons = {f["id"]: f["reason"] for f in summary["failures"]}
+    assert reasons["ntv-40000099"].endswith("/politik/Weg-id40000099.html: HTTP 404 NOT FOUND")
+    assert "no article text found" in reasons["ntv-40000098"]
+    assert not list(tmp_path.rglob("ntv-40000098*")) and not list(tmp_path.rglob("ntv-40000099*"))
+
+
+def test_unreachable_feed_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys):
+    code = main(
+        [
+            "run",
+            "--feed-url",
+            "http://127.0.0.1:9/rss",
+            "--allow-host",
+            "127.0.0.1",
+            "--store",
+            str(tmp_path / "a"),
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err == (
+        "ntv-archive: error: feed http://127.0.0.1:9/rss: "
+        "connection failed (refused or unreachable)"
+    )
+    assert not (tmp_path / "a").exists()
+
+
+def test_feed_on_a_host_outside_the_allowlist_is_refused_without_a_request(site, tmp_path, capsys):
+    serve_layouts(site)
+    code = main(["run", "--feed-url", site.feed_url, "--store", str(tmp_path)])
+    assert code == 2
+    assert "host '127.0.0.1' is not on the fetch allowlist" in capsys.readouterr().err
+    assert site.server.log == []
+
+
+def test_not_a_feed_exits_2(site, tmp_path, capsys):
+    site.server.expect_request(site.feed_path).respond_with_data(
+        "<html><body>Wartung</body></html>", content_type="application/xml"
+    )
+    assert run(site, str(tmp_path)) == 2
+    assert "not a feed" in capsys.readouterr().err
+
+
+def test_max_items_and_human_summary(site, tmp_path, capsys):
+    serve_layouts(site)
+    code = main(
+        [
+            "run",
+            "--feed-url",
+            site.feed_url,
+            "--allow-host",
+            "127.0.0.1",
+            "--store",
+            str(tmp_path),
+            "--max-items",
+            "1",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "1 items: 1 new, 0 updated, 0 unchanged, 0 failed" in out
+    assert len(list(tmp_path.rglob("*.json"))) == 1
+
+
+def test_bad_store_destination_exits_2(site, capsys):
+    assert run(site, "ftp://example/x") == 2
+    assert "only directories and s3:// are supported" in capsys.readouterr().err
+
+
+def test_extract_command_prints_the_document(tmp_path, capsys):
+    saved = tmp_path / "page.html.gz"
+    saved.write_bytes(gzip.compress(page("ntv_legacy_article.html")))
+    assert main(["extract", str(saved), "--url", "https://www.n-tv.de/x-article30000002.html"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["id"], doc["dateline"]) == ("ntv-30000002", "Husum")
+
+
+def test_extract_command_reports_missing_file_and_no_text(tmp_path, capsys):
+    assert main(["extract", str(tmp_path / "nope.html"), "--url", "https://www.n-tv.de/x"]) == 2
+    empty = tmp_path / "empty.html"
+    empty.write_bytes(page("no_text.html"))
+    assert main(["extract", str(empty), "--url", "https://www.n-tv.de/x"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].endswith("nope.html: No such file or directory")
+    assert "no article text found" in err[1]

@@ -1,0 +1,107 @@
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from conftest import page
+from handler.archive import save_version
+from handler.errors import ConfigError, StoreError
+from handler.extract import extract_article
+from handler.store import LocalStore, S3Store, open_store
+from handler.store.base import JSON_CONTENT_TYPE
+from handler.store.layout import article_key, raw_key, version_key
+
+URL = "https://www.n-tv.de/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
+
+
+def make_doc(fetched: str, html: bytes | None = None) -> dict:
+    from datetime import datetime
+
+    return extract_article(
+        html or page("ntv2025_article.html"), URL, fetched_at=datetime.fromisoformat(fetched)
+    )
+
+
+def test_key_layout_uses_publication_day_in_utc():
+    doc = make_doc("2025-03-15T08:00:00+00:00")
+    assert article_key(doc) == "articles/2025/03/14/ntv-40000001.json"
+    assert version_key(doc) == "versions/ntv-40000001/20250315T080000000Z.json"
+    # published 2025-03-14T09:30:05+01:00 is 08:30 UTC on the 14th
+    assert raw_key(doc) == "raw/2025/03/14/ntv-40000001/20250315T080000000Z.warc.gz"
+
+
+def test_unsafe_ids_never_become_keys():
+    with pytest.raises(StoreError, match="unsafe document id"):
+        article_key(
+            {
+                "id": "../../etc/passwd",
+                "published_at": None,
+                "fetched_at": "2025-01-01T00:00:00+00:00",
+            }
+        )
+
+
+def test_local_store_round_trip_and_atomic_leftovers(tmp_path):
+    store = LocalStore(tmp_path)
+    store.put("a/b/c.json", b"{}", JSON_CONTENT_TYPE)
+    assert store.get("a/b/c.json") == b"{}"
+    assert store.get("a/b/missing.json") is None
+    assert [p.name for p in (tmp_path / "a" / "b").iterdir()] == ["c.json"]  # no temp files left
+
+
+@pytest.mark.parametrize("key", ["../x", "/etc/x", "a//b", "a/./b", ""])
+def test_local_store_refuses_unsafe_keys(tmp_path, key):
+    with pytest.raises(StoreError, match="unsafe store key"):
+        LocalStore(tmp_path).put(key, b"x", JSON_CONTENT_TYPE)
+
+
+def test_open_store_parses_destinations():
+    assert isinstance(open_store("./archive"), LocalStore)
+    s3 = open_store("s3://bucket/some/prefix/")
+    assert isinstance(s3, S3Store) and s3.describe() == "s3://bucket/some/prefix/"
+    with pytest.raises(ConfigError, match="needs a bucket"):
+        open_store("s3:///x")
+
+
+@mock_aws
+def test_s3_store_sets_json_content_type_and_prefix(aws_env):
+    boto3.client("s3").create_bucket(
+        Bucket="arch", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+    )
+    store = S3Store("arch", "ntv")
+    store.put("articles/x.json", b"{}", JSON_CONTENT_TYPE)
+    head = boto3.client("s3").head_object(Bucket="arch", Key="ntv/articles/x.json")
+    assert head["ContentType"] == "application/json; charset=utf-8"
+    assert store.get("articles/x.json") == b"{}"
+    assert store.get("articles/missing.json") is None
+
+
+@mock_aws
+def test_s3_store_errors_are_one_line_store_errors(aws_env):
+    with pytest.raises(StoreError, match=r"s3://no-such-bucket/: cannot write k: NoSuchBucket"):
+        S3Store("no-such-bucket").put("k", b"x", JSON_CONTENT_TYPE)
+
+
+def test_versions_new_unchanged_updated(tmp_path):
+    store = LocalStore(tmp_path)
+    first = make_doc("2025-03-14T10:00:00+00:00")
+    assert save_version(store, first, None) == "new"
+    assert save_version(store, make_doc("2025-03-14T11:00:00+00:00"), None) == "unchanged"
+    edited = page("ntv2025_article.html").replace(b"im Herbst", b"im Winter")
+    second = make_doc("2025-03-14T12:00:00+00:00", edited)
+    assert save_version(store, second, None) == "updated"
+    current = json.loads(store.get(article_key(second)))
+    prior = json.loads(store.get("versions/ntv-40000001/20250314T100000000Z.json"))
+    assert current["text"].endswith("im Winter beginnen.")
+    assert prior["text"].endswith("im Herbst beginnen.")
+    assert prior["content_sha256"] == first["content_sha256"]
+
+
+def test_unreadable_current_document_is_left_untouched(tmp_path):
+    store = LocalStore(tmp_path)
+    doc = make_doc("2025-03-14T10:00:00+00:00")
+    store.put(article_key(doc), b"not json", JSON_CONTENT_TYPE)
+    with pytest.raises(StoreError, match="is not a readable document; left untouched"):
+        save_version(store, doc, None)
+    assert store.get(article_key(doc)) == b"not json"
