@@ -92,6 +92,11 @@ class Site:
                 content_type="text/html; charset=utf-8",
             )
 
+    def run_args(self, dest: str, *extra: str) -> list[str]:
+        """``ntv-archive run`` arguments polling this site into ``dest``."""
+        return ["run", "--feed-url", self.feed_url, "--allow-host", "127.0.0.1",
+                "--store", dest, *extra]  # fmt: skip
+
     def requests_to(self, path: str) -> int:
         return sum(1 for request, _ in self.server.log if request.path == path)
 

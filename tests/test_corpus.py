@@ -96,16 +96,7 @@ def test_real_pages_end_to_end_over_http(site: Site, tmp_path, capsys):
     for stem, path in PAGES.items():
         site.add(path, corpus_page(stem))
     site.serve()
-    args = [
-        "run",
-        "--feed-url",
-        site.feed_url,
-        "--allow-host",
-        "127.0.0.1",
-        "--store",
-        str(tmp_path),
-        "--json",
-    ]
+    args = site.run_args(str(tmp_path), "--json")
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["new"] == 2
     docs = sorted(tmp_path.glob("articles/*/*/*/*.json"))

@@ -71,19 +71,7 @@ def backend(request, tmp_path, aws_env, monkeypatch) -> Iterator[Backend]:
 
 
 def run(site: Site, dest: str, *extra: str) -> int:
-    return main(
-        [
-            "run",
-            "--feed-url",
-            site.feed_url,
-            "--allow-host",
-            "127.0.0.1",
-            "--store",
-            dest,
-            "--json",
-            *extra,
-        ]
-    )
+    return main(site.run_args(dest, "--json", *extra))
 
 
 def serve_layouts(site: Site) -> None:
@@ -212,19 +200,7 @@ def test_not_a_feed_exits_2(site, tmp_path, capsys):
 
 def test_max_items_and_human_summary(site, tmp_path, capsys):
     serve_layouts(site)
-    code = main(
-        [
-            "run",
-            "--feed-url",
-            site.feed_url,
-            "--allow-host",
-            "127.0.0.1",
-            "--store",
-            str(tmp_path),
-            "--max-items",
-            "1",
-        ]
-    )
+    code = main(site.run_args(str(tmp_path), "--max-items", "1"))
     out = capsys.readouterr().out
     assert code == 0
     assert "1 items: 1 new, 0 updated, 0 unchanged, 0 failed" in out
