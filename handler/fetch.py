@@ -92,7 +92,9 @@ class HttpClient:
                 backoff_factor=settings.backoff_factor,
                 backoff_jitter=settings.backoff_factor / 2,
                 raise_on_status=False,
-                respect_retry_after_header=True,
+                # urllib3 would sleep for any Retry-After a server names (even a day); until
+                # that is bounded by the run's time budget, retries use our backoff only.
+                respect_retry_after_header=False,
             ),
         )
         self._count_lock = threading.Lock()

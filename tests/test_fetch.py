@@ -107,3 +107,23 @@ def test_unreachable_host_fails_with_a_reason():
 def test_file_scheme_is_refused():
     with pytest.raises(HostNotAllowedError, match="scheme 'file' is not http/https"):
         client().get("file:///etc/passwd")
+
+
+def test_5xx_is_retried_and_a_later_success_is_returned(httpserver: HTTPServer):
+    httpserver.expect_ordered_request("/flaky").respond_with_data(
+        "busy", status=429, headers={"Retry-After": "86400"}
+    )
+    httpserver.expect_ordered_request("/flaky").respond_with_data("down", status=503)
+    httpserver.expect_ordered_request("/flaky").respond_with_data(
+        "<p>ok</p>", content_type="text/html"
+    )
+    response = client(retries=2, backoff_factor=0.0).get(httpserver.url_for("/flaky"))
+    assert response.body == b"<p>ok</p>"
+    assert len(httpserver.log) == 3
+
+
+def test_4xx_other_than_429_is_not_retried(httpserver: HTTPServer):
+    httpserver.expect_request("/gone").respond_with_data("gone", status=410)
+    with pytest.raises(FetchError, match="HTTP 410"):
+        client(retries=3, backoff_factor=0.0).get(httpserver.url_for("/gone"))
+    assert len(httpserver.log) == 1
