@@ -36,6 +36,11 @@ CONTENT_FIELDS = (
     "modified_at",
     "keywords",
     "source_line",
+    "agencies",
+    "editors",
+    "images",
+    "kind",
+    "paywalled",
 )
 
 
@@ -69,6 +74,11 @@ def build_document(
         "modified_at": iso(fields.modified_at),
         "keywords": list(fields.keywords),
         "source_line": fields.source_line,
+        "agencies": list(fields.agencies),
+        "editors": list(fields.editors),
+        "images": [asdict(image) for image in fields.images],
+        "kind": fields.kind,
+        "paywalled": fields.paywalled,
         "fetched_at": iso(fetched_at, "milliseconds"),
     }
     doc["content_sha256"] = content_hash(doc)
@@ -80,6 +90,7 @@ def build_document(
         "library": "trafilatura",
         "version": _version_of("trafilatura"),
         "extractor": f"ntv-archive/{__version__}",
+        "libraries": {name: _version_of(name) for name in ("trafilatura", "lxml")},
     }
     return doc
 

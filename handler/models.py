@@ -54,6 +54,15 @@ class Block:
     text: str
 
 
+@dataclass(frozen=True)
+class Image:
+    """A picture of the article: its address, caption and credit, each as published."""
+
+    url: str
+    caption: str | None = None
+    credit: str | None = None
+
+
 @dataclass
 class ArticleFields:
     """What extraction found on one page, before it becomes the stored document."""
@@ -73,6 +82,11 @@ class ArticleFields:
     modified_at: datetime | None = None
     keywords: list[str] = field(default_factory=list)
     source_line: str | None = None
+    agencies: list[str] = field(default_factory=list)
+    editors: list[str] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    kind: str = "article"
+    paywalled: bool = False
     warnings: list[str] = field(default_factory=list)
 
     @property

@@ -9,6 +9,7 @@ import trafilatura
 from handler.extract.page import Page, clean_text, parse_timestamp
 from handler.models import ArticleFields, Block
 from handler.sites.ntv import parse_byline, section_of
+from handler.sites.ntv.parsing import detect_kind, is_paywalled
 
 
 def extract_generic(page: Page) -> ArticleFields:
@@ -43,6 +44,8 @@ def extract_generic(page: Page) -> ArticleFields:
         or parse_timestamp(page.meta.get("date"))
         or parse_timestamp(found.get("date")),
         modified_at=parse_timestamp(ld.get("dateModified")),
+        kind=detect_kind(page),
+        paywalled=is_paywalled(page),
         keywords=[
             k for tag in found.get("tags") or [] for k in map(clean_text, tag.split(",")) if k
         ],

@@ -1,4 +1,4 @@
-"""ntv.de site rules, one class per page layout, each with its selectors as data.
+"""ntv.de page layouts: one rule class per layout, each with its selectors as data.
 
 A new ntv layout is a new class beside these, registered in ``handler.sites.RULES``; a rule is
 chosen by ``matches`` (what the page contains), never by URL or date. Today's site is a Next.js
@@ -8,7 +8,6 @@ so its selectors match the stable prefix only.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -16,12 +15,15 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from handler.extract.page import Page, clean_text, node_text, parse_timestamp
-from handler.models import ArticleFields, Block, BlockType
-
-PUBLISHER = "ntv.de"
-# The newsroom names itself in author fields; it is the publisher, never an author.
-_PUBLISHER_NAMES = re.compile(r"^n-?tv(\.de)?( nachrichten)?$", re.IGNORECASE)
-_BYLINE_PREFIX = re.compile(r"^von\s+", re.IGNORECASE)
+from handler.models import ArticleFields, Block, BlockType, Image
+from handler.sites.ntv.parsing import (
+    detect_kind,
+    is_paywalled,
+    parse_byline,
+    parse_source_line,
+    split_credit,
+    strip_credit_wrapper,
+)
 
 
 def _has_class(prefix: str) -> str:
@@ -41,6 +43,9 @@ class LayoutSelectors:
     blocks: str  # paragraphs and subheadings, in document order
     byline: str
     source_line: str
+    figures: str  # each figure of the article (hero and inline), in document order
+    figure_caption: str  # relative to a figure
+    figure_credit: str  # relative to a figure; some layouts put "(Foto: ...)" in the caption
     subheading_tags: frozenset[str] = frozenset({"h2", "h3"})
 
 
@@ -63,6 +68,8 @@ class NtvLayout:
         ld = page.article_ld
         title = _text_of(_first(root, sel.headline)) or clean_text(page.meta.get("og:title"))
         seo_title = clean_text(ld.get("headline"))
+        source_line = _text_of(_first(root, sel.source_line))
+        agencies, editors = parse_source_line(source_line)
         return ArticleFields(
             url=page.url,
             profile=self.profile,
@@ -80,7 +87,12 @@ class NtvLayout:
             modified_at=parse_timestamp(ld.get("dateModified"))
             or parse_timestamp(page.meta.get("last-modified")),
             keywords=_keywords(page),
-            source_line=_text_of(_first(root, self.selectors.source_line)),
+            source_line=source_line,
+            agencies=agencies,
+            editors=editors,
+            images=self._images(root),
+            kind=detect_kind(page),
+            paywalled=is_paywalled(page),
         )
 
     def _blocks(self, root: etree._Element, skip: etree._Element | None) -> list[Block]:
@@ -94,6 +106,19 @@ class NtvLayout:
             )
             blocks.append(Block(type=kind, text=text))
         return blocks
+
+    def _images(self, root: etree._Element) -> list[Image]:
+        images = []
+        for figure in root.xpath(self.selectors.figures):
+            url = _image_url(figure)
+            if not url:
+                continue
+            caption, credit = split_credit(_text_of(_first(figure, self.selectors.figure_caption)))
+            credit_node = _first(figure, self.selectors.figure_credit)
+            if credit_node is not None:
+                credit = strip_credit_wrapper(node_text(credit_node)) or credit
+            images.append(Image(url=url, caption=caption, credit=credit))
+        return images
 
 
 class Ntv2025(NtvLayout):
@@ -112,6 +137,9 @@ class Ntv2025(NtvLayout):
         f" | .//h3[{_has_class('storyline_subheadline_')}]",
         byline=f".//*[{_has_class('article-detail-head_author')}]",
         source_line=f".//p[{_has_class('article-detail-footer_source__')}]",
+        figures=f".//figure[{_has_class('widget-picture-inline_picture__')}]",
+        figure_caption="figcaption",
+        figure_credit=f".//*[{_has_class('widget-picture-inline_credit__')}]",
     )
 
 
@@ -130,26 +158,13 @@ class NtvLegacy(NtvLayout):
         blocks=f".//{_text}/p | .//{_text}/h2 | .//{_text}/h3",
         byline=f".//*[{_has_class('article__author')}]",
         source_line=f".//*[{_has_class('article__source')}]",
+        figures=f".//*[{_has_class('article__media')} or {_has_class('article__aside--img')}]"
+        "//figure",
+        figure_caption=f".//*[{_has_class('article__caption')} or "
+        f"{_has_class('article__aside__caption')}]",
+        figure_credit=f".//*[{_has_class('article__credit')} or "
+        f"{_has_class('article__aside__copy')}]",
     )
-
-
-def parse_byline(byline: str | None) -> tuple[list[str], str | None]:
-    """ "Von A und B, Lille" -> (["A", "B"], "Lille"); the publisher is never an author.
-
-    ntv joins co-authors with "und" and puts the dateline after the last comma.
-    """
-    if not byline:
-        return [], None
-    text = _BYLINE_PREFIX.sub("", clean_text(byline))
-    names, _, place = text.rpartition(", ")
-    if not names or " und " in place:
-        names, place = text, ""
-    authors = [
-        name
-        for name in (clean_text(n) for n in re.split(r",\s*|\s+und\s+", names))
-        if name and not _PUBLISHER_NAMES.match(name)
-    ]
-    return authors, clean_text(place) or None
 
 
 def section_of(page: Page) -> str | None:
@@ -165,6 +180,15 @@ def _keywords(page: Page) -> list[str]:
     raw = page.article_ld.get("keywords") or page.meta.get("news_keywords") or ""
     items = raw if isinstance(raw, list) else str(raw).split(",")
     return [k for k in (clean_text(str(i)) for i in items) if k]
+
+
+def _image_url(figure: etree._Element) -> str | None:
+    # Lazy-loaded images keep the real address in data-src; <noscript> holds a plain copy.
+    for img in figure.iter("img"):
+        url = img.get("src") or img.get("data-src")
+        if url and not url.startswith("data:"):
+            return str(url).strip()
+    return None
 
 
 def _first(root: etree._Element, xpath: str) -> etree._Element | None:
