@@ -18,6 +18,15 @@ PAGES = FIXTURES / "pages"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "ntv"
 
 
+def assert_valid(doc: dict) -> None:
+    """The document validates against the published schema (handler/schema)."""
+    import jsonschema
+
+    from handler.schema import article_schema
+
+    jsonschema.Draft202012Validator(article_schema()).validate(doc)
+
+
 def page(name: str) -> bytes:
     return (PAGES / name).read_bytes()
 

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import Site, corpus_dir, corpus_page
+from conftest import Site, assert_valid, corpus_dir, corpus_page
 from handler.cli import main
 from handler.extract import extract_article
 from handler.feed import parse_feed
@@ -74,6 +74,7 @@ def test_real_feed_capture_parses_into_typed_items():
 def test_real_page_matches_the_reference(stem):
     ref = reference(stem)
     doc = extract_article(corpus_page(stem), "https://www.n-tv.de" + PAGES[stem])
+    assert_valid(doc)
     body = "\n".join(filter(None, [doc["teaser"], doc["text"]]))
     assert token_f1(body, reference_body(ref)) >= 0.99
     assert doc["title"] == ref["title"]

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import page
+from conftest import assert_valid, page
 from handler.errors import ExtractionError
 from handler.extract import extract_article
 from handler.extract.page import parse_timestamp
@@ -153,3 +153,19 @@ def test_article_id_without_ntv_number_is_a_stable_hash():
     a = article_id("https://www.n-tv.de/special/wahl/")
     assert a.startswith("url-") and a == article_id("https://www.n-tv.de/special/wahl/#x")
     assert a != article_id("https://www.n-tv.de/special/other/")
+
+
+@pytest.mark.parametrize(
+    "name", ["ntv2025_article.html", "ntv_legacy_article.html", "generic_article.html"]
+)
+def test_documents_validate_against_the_published_schema(name):
+    assert_valid(extract_article(page(name), URL))
+
+
+def test_schema_rejects_a_document_that_breaks_the_contract():
+    import jsonschema
+
+    doc = extract_article(page("ntv2025_article.html"), URL)
+    doc["body"] = []
+    with pytest.raises(jsonschema.ValidationError):
+        assert_valid(doc)

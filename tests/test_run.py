@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 from warcio.archiveiterator import ArchiveIterator
 
-from conftest import Site, page
+from conftest import Site, assert_valid, page
 from handler.cli import main
 
 LAYOUT_PAGES = {
@@ -96,7 +96,7 @@ def test_archives_every_article_then_writes_nothing_on_a_second_run(site, backen
     ]
     assert len(warcs) == 3 and all(k.endswith(".warc.gz") for k in warcs)
     for doc in docs.values():
-        assert doc["schema_version"].startswith("1.")
+        assert_valid(doc)
         assert doc["feed"]["url"] == site.feed_url
         assert doc["feed"]["item_title"] == "Dachzeile: Schlagzeile"
         assert doc["capture"]["raw_key"] in warcs
