@@ -7,7 +7,7 @@ from handler.errors import ExtractionError
 from handler.extract import extract_article
 from handler.extract.page import parse_timestamp
 from handler.models import article_id
-from handler.sites.ntv import parse_byline
+from handler.sites.ntv import parse_byline, parse_source_line, split_credit
 
 URL = "https://www.n-tv.de/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
 NOISE = [
@@ -169,3 +169,72 @@ def test_schema_rejects_a_document_that_breaks_the_contract():
     doc["body"] = []
     with pytest.raises(jsonschema.ValidationError):
         assert_valid(doc)
+
+
+def test_two_authors_no_kicker_no_teaser_several_subheadings_paywall():
+    doc = extract_article(page("ntv2025_byline.html"), "https://www.n-tv.de/x")
+    assert doc["authors"] == ["Anna Beispiel", "Bernd Muster"]
+    assert (doc["kicker"], doc["teaser"], doc["dateline"]) == (None, None, None)
+    assert [b["text"] for b in doc["body"] if b["type"] == "subheading"] == [
+        "Streit um die Schuldenregel",
+        "Länder fordern mehr Geld",
+        "Wie es weitergeht",
+    ]
+    assert doc["agencies"] == ["dpa", "AFP", "Reuters"]
+    assert doc["editors"] == ["mli", "bbe"]
+    assert doc["paywalled"] is True
+    assert doc["kind"] == "article"
+
+
+def test_liveticker_and_video_pages_are_marked():
+    live = extract_article(page("ntv2025_liveticker.html"), "https://www.n-tv.de/x")
+    video = extract_article(page("ntv2025_video.html"), "https://www.n-tv.de/x")
+    assert (live["kind"], video["kind"]) == ("liveticker", "video")
+    assert live["modified_at"] == "2025-02-23T20:15:00+01:00"
+    assert video["published_at"] == "2025-06-02T12:00:00+02:00"  # VideoObject's uploadDate
+    assert "00:00" not in video["text"] and video["text"].startswith("Der Verkehrsminister")
+
+
+def test_images_keep_caption_and_credit_apart():
+    current = extract_article(page("ntv2025_article.html"), URL)
+    legacy = extract_article(page("ntv_legacy_article.html"), URL)
+    assert current["images"] == [
+        {
+            "url": "https://www.n-tv.de/img/1/2/Img_16_9/1024/rad.webp",
+            "caption": "Ein neuer Radweg in der Innenstadt.",
+            "credit": "picture alliance / dpa",
+        }
+    ]
+    assert legacy["images"][0]["caption"] == "Die neue Fähre bei der Probefahrt."
+    assert legacy["images"][0]["credit"] == "picture alliance / dpa"
+
+
+@pytest.mark.parametrize(
+    ("line", "agencies", "editors"),
+    [
+        ("Quelle: ntv.de, chr/rts", ["Reuters"], ["chr"]),
+        ("Quelle: ntv.de, ino/dpa", ["dpa"], ["ino"]),
+        ("Quelle: ntv.de, mli/dpa/AFP", ["dpa", "AFP"], ["mli"]),
+        ("Quelle: ntv.de, AP, sid", ["AP", "SID"], []),
+        ("Quelle: n-tv.de", [], []),
+        (None, [], []),
+    ],
+)
+def test_source_line(line, agencies, editors):
+    assert parse_source_line(line) == (agencies, editors)
+
+
+@pytest.mark.parametrize(
+    ("caption", "expected"),
+    [
+        (
+            "Kim Jong-un. (Foto: picture alliance / YONHAPNEWS AGENCY)",
+            ("Kim Jong-un.", "picture alliance / YONHAPNEWS AGENCY"),
+        ),
+        ("Donald Trump bleibt vage. (Foto: REUTERS)", ("Donald Trump bleibt vage.", "REUTERS")),
+        ("Ohne Nachweis.", ("Ohne Nachweis.", None)),
+        ("(Foto: dpa)", (None, "dpa")),
+    ],
+)
+def test_split_credit(caption, expected):
+    assert split_credit(caption) == expected

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from handler.document import build_document
 from handler.errors import ExtractionError
@@ -33,7 +32,7 @@ def extract_article(
     fields, status = extract_fields(page)
     if not fields.body:
         raise ExtractionError(f"{url}: no article text found (profile {fields.profile})")
-    fields.url = _document_url(page)
+    fields.url = page.document_url
     return build_document(
         fields,
         status=status,
@@ -57,14 +56,6 @@ def extract_fields(page: Page) -> tuple[ArticleFields, str]:
     fields = extract_generic(page)
     fields.warnings.append(reason)
     return fields, "fallback"
-
-
-def _document_url(page: Page) -> str:
-    # The page's canonical URL names the article independent of how we reached it.
-    canonical = page.canonical_url
-    if canonical and urlsplit(canonical).scheme in ("http", "https"):
-        return canonical
-    return page.url
 
 
 __all__ = ["extract_article", "extract_fields"]

@@ -6,6 +6,7 @@ from typing import Any
 
 import trafilatura
 
+from handler.extract import metadata
 from handler.extract.page import Page, clean_text, parse_timestamp
 from handler.models import ArticleFields, Block
 from handler.sites.ntv import parse_byline, section_of
@@ -25,8 +26,7 @@ def extract_generic(page: Page) -> ArticleFields:
     if result is None:
         return ArticleFields(url=page.url, profile="generic")
     found = result.as_dict() if hasattr(result, "as_dict") else dict(result)
-    ld = page.article_ld
-    authors, _ = parse_byline(found.get("author"))
+    authors = parse_byline(found.get("author"))[0] or metadata.person_authors(page)
     title = clean_text(found.get("title")) or None
     lines = [clean_text(line) for line in (found.get("text") or "").splitlines()]
     if lines and lines[0] == title:  # trafilatura keeps the page's h1 as the first line
@@ -39,11 +39,10 @@ def extract_generic(page: Page) -> ArticleFields:
         body=[Block(type="paragraph", text=line) for line in lines if line],
         authors=authors,
         section=section_of(page),
-        language=page.tree.get("lang") or found.get("language") or None,
-        published_at=parse_timestamp(ld.get("datePublished"))
-        or parse_timestamp(page.meta.get("date"))
-        or parse_timestamp(found.get("date")),
-        modified_at=parse_timestamp(ld.get("dateModified")),
+        language=metadata.language(page) or found.get("language") or None,
+        # trafilatura's own date is a day without time: the page's metadata comes first.
+        published_at=metadata.published_at(page) or parse_timestamp(found.get("date")),
+        modified_at=metadata.modified_at(page),
         kind=detect_kind(page),
         paywalled=is_paywalled(page),
         keywords=[

@@ -92,6 +92,14 @@ class Page:
                 return str(node.get("href")).strip()
         return self.meta.get("og:url")
 
+    @cached_property
+    def document_url(self) -> str:
+        """The URL the article names itself by (canonical), else the one it was fetched from."""
+        canonical = self.canonical_url
+        if canonical and canonical.startswith(("http://", "https://")):
+            return canonical
+        return self.url
+
     def first(self, xpath: str) -> etree._Element | None:
         found = self.tree.xpath(xpath)
         return found[0] if found else None

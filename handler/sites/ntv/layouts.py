@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from handler.extract.page import Page, clean_text, node_text, parse_timestamp
+from handler.extract import metadata
+from handler.extract.page import Page, clean_text, node_text
 from handler.models import ArticleFields, Block, BlockType, Image
 from handler.sites.ntv.parsing import (
     detect_kind,
@@ -65,6 +66,7 @@ class NtvLayout:
             return ArticleFields(url=page.url, profile=self.profile, warnings=["no article root"])
         teaser_node = _first(root, sel.teaser)
         authors, dateline = parse_byline(_text_of(_first(root, sel.byline)))
+        authors = authors or metadata.person_authors(page)
         ld = page.article_ld
         title = _text_of(_first(root, sel.headline)) or clean_text(page.meta.get("og:title"))
         seo_title = clean_text(ld.get("headline"))
@@ -73,7 +75,9 @@ class NtvLayout:
         return ArticleFields(
             url=page.url,
             profile=self.profile,
-            kicker=_text_of(_first(root, sel.kicker)) or clean_text(page.meta.get("ntv:kicker")),
+            kicker=_text_of(_first(root, sel.kicker))
+            or clean_text(page.meta.get("ntv:kicker"))
+            or None,
             title=title or None,
             seo_title=seo_title if seo_title and seo_title != title else None,
             teaser=_text_of(teaser_node),
@@ -81,12 +85,10 @@ class NtvLayout:
             authors=authors,
             dateline=dateline,
             section=section_of(page),
-            language=page.tree.get("lang") or None,
-            published_at=parse_timestamp(ld.get("datePublished"))
-            or parse_timestamp(page.meta.get("date")),
-            modified_at=parse_timestamp(ld.get("dateModified"))
-            or parse_timestamp(page.meta.get("last-modified")),
-            keywords=_keywords(page),
+            language=metadata.language(page),
+            published_at=metadata.published_at(page),
+            modified_at=metadata.modified_at(page),
+            keywords=metadata.keywords(page),
             source_line=source_line,
             agencies=agencies,
             editors=editors,
@@ -172,14 +174,8 @@ def section_of(page: Page) -> str | None:
     crumbs = page.breadcrumbs
     if len(crumbs) >= 3:  # home, section, ..., the article itself
         return crumbs[1][0] or None
-    folder = urlsplit(page.url).path.strip("/").split("/")[0]
+    folder = urlsplit(page.document_url).path.strip("/").split("/")[0]
     return folder.capitalize() if folder and "." not in folder else None
-
-
-def _keywords(page: Page) -> list[str]:
-    raw = page.article_ld.get("keywords") or page.meta.get("news_keywords") or ""
-    items = raw if isinstance(raw, list) else str(raw).split(",")
-    return [k for k in (clean_text(str(i)) for i in items) if k]
 
 
 def _image_url(figure: etree._Element) -> str | None:

@@ -100,7 +100,7 @@ def detect_kind(page: Page) -> str:
     """article / liveticker / video / gallery / other, from JSON-LD type and URL path."""
     types = page.article_ld.get("@type") or []
     ld_types = set(types if isinstance(types, list) else [types])
-    path = urlsplit(page.url).path.lower()
+    path = urlsplit(page.document_url).path.lower()
     for kind, kind_types, fragments in KINDS:
         if ld_types & kind_types or any(fragment in path for fragment in fragments):
             return kind
