@@ -4,6 +4,7 @@
     python3 tasks.py run [ntv-archive run options]   poll the live feed into ./archive
     python3 tasks.py test [pytest options]           the whole test suite
     python3 tasks.py lint                            ruff (format + lint) and mypy
+    python3 tasks.py bench                           benchmarks (bench/*.py), figures as JSON
     python3 tasks.py lock                            re-resolve requirements/*.lock (uses uv)
 
 Each task creates ``.venv`` on first use and installs the hash-locked dependencies it needs;
@@ -69,6 +70,12 @@ def task_lint(_args: list[str]) -> int:
     return max(run_in_env(check) for check in checks)
 
 
+def task_bench(_args: list[str]) -> int:
+    ensure_env("dev")
+    scripts = ["bench/quality.py", "bench/extraction.py"]
+    return max(run_in_env([str(BIN / "python"), script]) for script in scripts)
+
+
 def task_lock(_args: list[str]) -> int:
     ensure_env("dev")
     subprocess.run([str(BIN / "python"), "-m", "pip", "install", "-q", "uv"], check=True)
@@ -78,7 +85,13 @@ def task_lock(_args: list[str]) -> int:
     return status or run_in_env([*base, "--extra", "dev", "-o", str(LOCKS["dev"])])
 
 
-TASKS = {"run": task_run, "test": task_test, "lint": task_lint, "lock": task_lock}
+TASKS = {
+    "run": task_run,
+    "test": task_test,
+    "lint": task_lint,
+    "bench": task_bench,
+    "lock": task_lock,
+}
 
 
 def main() -> int:

@@ -238,3 +238,16 @@ def test_source_line(line, agencies, editors):
 )
 def test_split_credit(caption, expected):
     assert split_credit(caption) == expected
+
+
+def test_legacy_layout_without_kicker_teaser_or_byline():
+    html = page("ntv_legacy_article.html")
+    html = html.replace(b'<span class="article__kicker">Nach langem Warten</span>', b"")
+    html = html.replace(
+        b'<span class="article__author">Von Anna Beispiel und Bernd Muster, Husum</span>', b""
+    )
+    html = html.replace(b"<p><i>Jahrelang", b"<p>Jahrelang").replace(b"da.</i></p>", b"da.</p>")
+    doc = extract_article(html, "https://www.n-tv.de/x")
+    assert (doc["kicker"], doc["teaser"], doc["authors"], doc["dateline"]) == (None, None, [], None)
+    assert doc["body"][0]["text"].startswith("Jahrelang mussten")  # the lead is plain body now
+    assert doc["extraction"]["profile"] == "ntv-legacy"
