@@ -8,7 +8,6 @@ stopped early instead of being inflated into memory.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,10 +40,6 @@ class Response:
     def header(self, name: str) -> str | None:
         wanted = name.lower()
         return next((v for k, v in self.headers if k.lower() == wanted), None)
-
-    @property
-    def content_type(self) -> str:
-        return (self.header("Content-Type") or "").split(";")[0].strip().lower()
 
 
 class HostAllowlist:
@@ -97,8 +92,6 @@ class HttpClient:
                 respect_retry_after_header=False,
             ),
         )
-        self._count_lock = threading.Lock()
-        self.requests_made = 0
 
     def get(self, url: str, accept: tuple[str, ...] = ()) -> Response:
         """GET ``url`` following allowlisted redirects; raise FetchError unless 200.
@@ -121,8 +114,6 @@ class HttpClient:
         raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects")
 
     def _request(self, url: str) -> urllib3.BaseHTTPResponse:
-        with self._count_lock:
-            self.requests_made += 1
         try:
             return self._pool.request("GET", url, preload_content=False, redirect=False)
         except urllib3.exceptions.MaxRetryError as exc:
