@@ -20,12 +20,15 @@ from handler.warc import capture_warc
 SaveOutcome = Literal["new", "updated", "unchanged"]
 
 
-def save_version(store: BlobStore, doc: dict[str, Any], response: Response | None) -> SaveOutcome:
-    """Store ``doc`` unless the current version has the same content hash."""
+def save_version(
+    store: BlobStore, doc: dict[str, Any], response: Response | None, force: bool = False
+) -> SaveOutcome:
+    """Store ``doc`` unless the current version has the same content hash (or ``force``)."""
     key = article_key(doc)
     previous_bytes = store.get(key)
     previous = _load(previous_bytes, store, key) if previous_bytes is not None else None
-    if previous is not None and previous.get("content_sha256") == doc["content_sha256"]:
+    unchanged = previous is not None and previous.get("content_sha256") == doc["content_sha256"]
+    if unchanged and not force:
         return "unchanged"
     if response is not None:
         store.put(raw_key(doc), capture_warc(response), WARC_CONTENT_TYPE)

@@ -7,9 +7,12 @@ start (bad arguments, feed unreachable / HTTP error / not a feed, store misconfi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
+import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -76,6 +79,45 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_invoke(args: argparse.Namespace) -> int:
+    """Run the Lambda entry on an event file with a fake context, like ``sam local invoke -e``."""
+    path = Path(args.event_file)
+    try:
+        event = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        print(f"ntv-archive: error: {path}: {exc.strerror}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except ValueError as exc:
+        print(f"ntv-archive: error: {path}: not JSON ({exc})", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if args.store:
+        os.environ["ARCHIVE_STORE"] = args.store
+    from handler.app import lambda_handler  # imported here: the Lambda door loads metrics setup
+
+    # EMF metric lines are printed by Powertools; keep stdout for the response alone.
+    with contextlib.redirect_stdout(sys.stderr):
+        response = lambda_handler(event, LocalContext(args.timeout))
+    print(json.dumps(response, ensure_ascii=False, indent=2))
+    if "error" in response:
+        return EXIT_CANNOT_RUN
+    return EXIT_ARTICLES_FAILED if response.get("failed") else EXIT_OK
+
+
+class LocalContext:
+    """The parts of the Lambda context the handler reads, for local invocations."""
+
+    function_name = "ntv-archive-local"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:ntv-archive-local"
+    aws_request_id = "local"
+
+    def __init__(self, timeout_s: float) -> None:
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
 def _print_summary(summary: RunSummary) -> None:
     counts = summary.counts
     print(f"ntv-archive: {summary.feed_url} -> {summary.store}")
@@ -125,6 +167,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
     _verbosity(run)
     run.set_defaults(command=cmd_run)
+
+    invoke = commands.add_parser(
+        "invoke", help="run the Lambda entry on an event file (see events/) and print its response"
+    )
+    invoke.add_argument("event_file", help="JSON event, e.g. events/scheduled.json")
+    invoke.add_argument("--store", help="override ARCHIVE_STORE (directory or s3://bucket/prefix)")
+    invoke.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds the fake context allows (%(default)s)"
+    )
+    _verbosity(invoke)
+    invoke.set_defaults(command=cmd_invoke)
 
     extract = commands.add_parser("extract", help="print the document for one saved page")
     extract.add_argument("file", help="saved HTML page (may be gzipped)")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from handler.errors import ConfigError
+
+N = TypeVar("N", int, float)
 
 DEFAULT_FEED_URL = "https://www.n-tv.de/politik/rss"
 DEFAULT_STORE = "./archive"
@@ -35,4 +41,33 @@ class RunSettings:
     store: str = DEFAULT_STORE
     max_items: int | None = None
     concurrency: int = DEFAULT_CONCURRENCY
+    # An article is only started while at least this much invocation time is left.
+    min_remaining_s: float = 30.0
     fetch: FetchSettings = field(default_factory=FetchSettings)
+
+
+def settings_from_env(env: Mapping[str, str]) -> RunSettings:
+    """The Lambda's settings (documented in the README, "Lambda configuration")."""
+    hosts = frozenset(h.strip() for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip())
+    max_items = env.get("MAX_ITEMS", "").strip()
+    return RunSettings(
+        feed_url=env.get("FEED_URL", "").strip() or DEFAULT_FEED_URL,
+        store=env.get("ARCHIVE_STORE", "").strip() or DEFAULT_STORE,
+        max_items=_number(env, "MAX_ITEMS", int) if max_items else None,
+        concurrency=_number(env, "CONCURRENCY", int, DEFAULT_CONCURRENCY),
+        min_remaining_s=_number(env, "MIN_REMAINING_SECONDS", float, 30.0),
+        fetch=FetchSettings(extra_hosts=hosts),
+    )
+
+
+def _number(env: Mapping[str, str], name: str, kind: type[N], default: N | None = None) -> N:
+    raw = env.get(name, "").strip()
+    if not raw and default is not None:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or value < 1:
+        raise ConfigError(f"environment variable {name}={raw!r} is not a positive number")
+    return value

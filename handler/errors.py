@@ -31,3 +31,7 @@ class ExtractionError(ArchiveError):
 
 class StoreError(ArchiveError):
     """The store could not be read or written."""
+
+
+class EventError(ArchiveError):
+    """A Lambda event that is not one the archive understands; nothing is done."""

@@ -20,12 +20,14 @@ from handler.extract import extract_article
 from handler.feed import read_feed
 from handler.fetch import HttpClient
 from handler.log import logger
-from handler.models import FeedItem
+from handler.models import FeedItem, article_id
 from handler.store import BlobStore, open_store
 from handler.store.layout import article_key
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-Status = Literal["new", "updated", "unchanged", "failed"]
+# "deferred": not started because the invocation's time was running out; the next run does it.
+Status = Literal["new", "updated", "unchanged", "failed", "deferred"]
+STATUSES: tuple[Status, ...] = ("new", "updated", "unchanged", "failed", "deferred")
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class RunSummary:
 
     @property
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(("new", "updated", "unchanged", "failed"), 0)
+        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for outcome in self.outcomes:
             counts[outcome.status] += 1
         counts["fallback"] = sum(o.fallback for o in self.outcomes)
@@ -73,6 +75,7 @@ class RunSummary:
 
 
 Progress = Callable[[int, int, ArticleOutcome], None]
+RemainingSeconds = Callable[[], float]
 
 
 class Pipeline:
@@ -84,11 +87,13 @@ class Pipeline:
         store: BlobStore | None = None,
         client: HttpClient | None = None,
         progress: Progress | None = None,
+        remaining_s: RemainingSeconds | None = None,
     ) -> None:
         self.settings = settings
         self.store = store if store is not None else open_store(settings.store)
         self.client = client if client is not None else HttpClient(settings.fetch)
         self.progress = progress
+        self.remaining_s = remaining_s
         self.run_id = uuid.uuid4().hex[:12]
 
     def poll(self, feed_url: str | None = None) -> RunSummary:
@@ -99,28 +104,40 @@ class Pipeline:
         if self.settings.max_items is not None:
             items = items[: self.settings.max_items]
         logger.info("feed read", extra={"run_id": self.run_id, "feed": url, "items": len(items)})
-        summary = self._summary(url)
+        summary = self.summary(url)
         summary.items = len(items)
         summary.outcomes = self.archive_items(items, feed_url=url)
-        summary.duration_s = time.monotonic() - started
-        logger.info("run finished", extra={"run_id": self.run_id, **summary.counts})
-        return summary
+        return self.finish(summary, started)
+
+    def replay(self, urls: Iterable[str], force: bool = False) -> RunSummary:
+        """Fetch and archive these URLs (allowlist applies); ``force`` rewrites unchanged ones."""
+        started = time.monotonic()
+        items = [item_for_url(url) for url in urls]
+        summary = self.summary(None)
+        summary.items = len(items)
+        summary.outcomes = self.archive_items(items, force=force)
+        return self.finish(summary, started)
 
     def archive_items(
-        self, items: Iterable[FeedItem], feed_url: str | None = None
+        self, items: Iterable[FeedItem], feed_url: str | None = None, force: bool = False
     ) -> list[ArticleOutcome]:
         todo = list(items)
         done: list[ArticleOutcome] = []
         workers = max(1, min(self.settings.concurrency, len(todo) or 1))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="article") as pool:
-            for outcome in pool.map(lambda item: self.archive_one(item, feed_url), todo):
+            for outcome in pool.map(lambda item: self.archive_one(item, feed_url, force), todo):
                 done.append(outcome)
                 if self.progress is not None:
                     self.progress(len(done), len(todo), outcome)
         return done
 
-    def archive_one(self, item: FeedItem, feed_url: str | None = None) -> ArticleOutcome:
+    def archive_one(
+        self, item: FeedItem, feed_url: str | None = None, force: bool = False
+    ) -> ArticleOutcome:
         """Fetch, extract and store one article; never raises."""
+        if self.out_of_time():
+            logger.info("article deferred: time budget", extra=self.ids(item.id))
+            return ArticleOutcome(id=item.id, url=item.link, status="deferred")
         try:
             response = self.client.get(item.link, accept=HTML_TYPES)
             doc = extract_article(
@@ -128,30 +145,57 @@ class Pipeline:
                 response.final_url,
                 fetched_at=response.fetched_at,
                 feed_url=feed_url,
-                feed_item=item,
+                feed_item=item if feed_url else None,
                 capture={"status": response.status, "final_url": response.final_url},
             )
-            status = save_version(self.store, doc, response)
+            status = save_version(self.store, doc, response, force=force)
         except ArchiveError as exc:
-            return self._failed(item, str(exc))
+            return self.failed(item.id, item.link, str(exc))
         except Exception as exc:  # a bug must not cost the other articles
-            logger.exception("internal error", extra=self._ids(item))
-            return self._failed(item, f"internal error: {type(exc).__name__}: {exc}")
+            logger.exception("internal error", extra=self.ids(item.id))
+            return self.failed(item.id, item.link, f"internal error: {type(exc).__name__}: {exc}")
+        return self.stored(doc, item.link, status)
+
+    def out_of_time(self) -> bool:
+        """True when the invocation has too little time left to finish one more article."""
+        if self.remaining_s is None:
+            return False
+        return self.remaining_s() < self.settings.min_remaining_s
+
+    def stored(self, doc: dict[str, Any], url: str, status: Status) -> ArticleOutcome:
         fallback = doc["extraction"]["status"] == "fallback"
-        outcome = ArticleOutcome(
-            id=doc["id"], url=item.link, status=status, key=article_key(doc), fallback=fallback
-        )
-        logger.info(f"article {status}", extra={**self._ids(item), "key": outcome.key})
+        key = article_key(doc)
+        outcome = ArticleOutcome(id=doc["id"], url=url, status=status, key=key, fallback=fallback)
+        logger.info(f"article {status}", extra={**self.ids(doc["id"]), "key": key})
         if fallback:
-            logger.warning("fallback extraction", extra={**self._ids(item), "url": item.link})
+            logger.warning("fallback extraction", extra={**self.ids(doc["id"]), "url": url})
         return outcome
 
-    def _failed(self, item: FeedItem, reason: str) -> ArticleOutcome:
-        logger.warning("article failed", extra={**self._ids(item), "reason": reason})
-        return ArticleOutcome(id=item.id, url=item.link, status="failed", reason=reason)
+    def failed(self, article_id: str, url: str, reason: str) -> ArticleOutcome:
+        logger.warning("article failed", extra={**self.ids(article_id), "reason": reason})
+        return ArticleOutcome(id=article_id, url=url, status="failed", reason=reason)
 
-    def _summary(self, feed_url: str | None) -> RunSummary:
+    def summary(self, feed_url: str | None) -> RunSummary:
         return RunSummary(run_id=self.run_id, feed_url=feed_url, store=self.store.describe())
 
-    def _ids(self, item: FeedItem) -> dict[str, str]:
-        return {"run_id": self.run_id, "article_id": item.id}
+    def finish(self, summary: RunSummary, started: float) -> RunSummary:
+        summary.duration_s = time.monotonic() - started
+        logger.info("run finished", extra={"run_id": self.run_id, **summary.counts})
+        return summary
+
+    def ids(self, article_id: str) -> dict[str, str]:
+        return {"run_id": self.run_id, "article_id": article_id}
+
+
+def item_for_url(url: str) -> FeedItem:
+    """A replayed URL as a feed item of its own (no feed context)."""
+    return FeedItem(
+        id=article_id(url),
+        link=url,
+        title="",
+        kicker=None,
+        headline="",
+        teaser=None,
+        category=None,
+        published=None,
+    )

@@ -9,20 +9,23 @@ read and replay the record as it stands.
 from __future__ import annotations
 
 import io
-from datetime import UTC
+from datetime import UTC, datetime
 
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from handler.errors import StoreError
 from handler.fetch import USER_AGENT, Response
 
+_WARC_DATE = "%Y-%m-%dT%H:%M:%SZ"
 _WIRE_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 
 
 def capture_warc(response: Response) -> bytes:
     buffer = io.BytesIO()
     writer = WARCWriter(buffer, gzip=True)
-    warc_date = response.fetched_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    warc_date = response.fetched_at.astimezone(UTC).strftime(_WARC_DATE)
     headers = [
         (f"X-Archive-Orig-{name}" if name.lower() in _WIRE_HEADERS else name, value)
         for name, value in response.headers
@@ -55,6 +58,25 @@ def capture_warc(response: Response) -> bytes:
     writer.write_record(record)
     writer.write_record(request)
     return buffer.getvalue()
+
+
+def read_capture(data: bytes, where: str) -> Response:
+    """The response record of a capture written by ``capture_warc``, as a Response."""
+    for record in ArchiveIterator(io.BytesIO(data)):
+        if record.rec_type != "response" or record.http_headers is None:
+            continue
+        _, _, reason = record.http_headers.statusline.partition(" ")
+        fetched = datetime.strptime(record.rec_headers.get_header("WARC-Date"), _WARC_DATE)
+        return Response(
+            url=record.rec_headers.get_header("WARC-Target-URI"),
+            final_url=record.rec_headers.get_header("WARC-Target-URI"),
+            status=int(record.http_headers.get_statuscode()),
+            reason=reason,
+            headers=tuple(record.http_headers.headers),
+            body=record.content_stream().read(),
+            fetched_at=fetched.replace(tzinfo=UTC),
+        )
+    raise StoreError(f"{where}: no HTTP response record in the WARC capture")
 
 
 def _path_of(url: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -17,6 +18,10 @@ class BlobStore(Protocol):
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         """Write the whole object at once; readers never see a partial object."""
+        ...
+
+    def list(self, prefix: str) -> Iterator[str]:
+        """Keys under ``prefix`` (a folder ending in '/'), in lexical order."""
         ...
 
     def describe(self) -> str:

@@ -2,6 +2,7 @@
 
     articles/YYYY/MM/DD/<id>.json                       latest version (date of publication, UTC)
     versions/<id>/<fetched>.json                        each superseded version
+    versions/<id>/<fetched>-r<reprocessed>.json         ... when it was a re-extraction
     raw/YYYY/MM/DD/<id>/<fetched>.warc.gz               the raw capture behind each version
 
 ``<fetched>`` is the fetch time in UTC to the millisecond, ``20251212T040747123Z``: sortable, unique
@@ -25,7 +26,9 @@ def article_key(doc: dict[str, Any]) -> str:
 
 
 def version_key(doc: dict[str, Any]) -> str:
-    return f"versions/{_id(doc)}/{stamp(doc['fetched_at'])}.json"
+    # A re-extraction of an existing capture shares its fetch time; its own time keeps it apart.
+    again = f"-r{stamp(doc['reprocessed_at'])}" if doc.get("reprocessed_at") else ""
+    return f"versions/{_id(doc)}/{stamp(doc['fetched_at'])}{again}.json"
 
 
 def raw_key(doc: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from handler.errors import StoreError
@@ -23,6 +24,14 @@ class LocalStore:
             return None
         except OSError as exc:
             raise StoreError(f"{self.root}: cannot read {key}: {exc.strerror}") from exc
+
+    def list(self, prefix: str) -> Iterator[str]:
+        folder = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                yield path.relative_to(self.root).as_posix()
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)

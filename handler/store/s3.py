@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from handler.errors import StoreError
@@ -40,6 +41,19 @@ class S3Store:
             raise StoreError(f"{self.describe()}: cannot read {key}: {_reason(exc)}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"{self.describe()}: cannot read {key}: {exc}") from exc
+
+    def list(self, prefix: str) -> Iterator[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + prefix
+        )
+        try:
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    yield obj["Key"][len(self.prefix) :]
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreError(f"{self.describe()}: cannot list {prefix}: {exc}") from exc
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

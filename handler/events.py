@@ -1,0 +1,127 @@
+"""The Lambda events the archive understands, as typed values with validation.
+
+    scheduled   EventBridge rule / Scheduler event          -> poll the configured feed
+    replay      {"action": "replay", "urls": [...], "force": false}
+    reprocess   {"action": "reprocess", "since": "YYYY-MM-DD", "until": "...", "ids": [...]}
+    poll        {"action": "poll", "feed_url": "..."}
+
+Anything else raises EventError with a message naming the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+from handler.errors import EventError
+
+_ID = re.compile(r"^[a-z]+-[0-9a-f]+$")
+_SCHEDULE_SOURCES = frozenset({"aws.events", "aws.scheduler"})
+MAX_REPLAY_URLS = 500
+
+
+@dataclass(frozen=True)
+class ScheduledPoll:
+    """The schedule fired: poll the configured feed."""
+
+
+@dataclass(frozen=True)
+class Poll:
+    feed_url: str
+
+
+@dataclass(frozen=True)
+class Replay:
+    urls: tuple[str, ...]
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class Reprocess:
+    since: date | None
+    until: date | None
+    ids: tuple[str, ...] = ()
+
+
+Event = ScheduledPoll | Poll | Replay | Reprocess
+
+
+def parse_event(raw: Any) -> Event:
+    if not isinstance(raw, dict):
+        raise EventError(f"event must be a JSON object, got {type(raw).__name__}")
+    if raw.get("source") in _SCHEDULE_SOURCES or raw.get("detail-type") == "Scheduled Event":
+        return ScheduledPoll()
+    action = raw.get("action")
+    parser = _ACTIONS.get(action) if isinstance(action, str) else None
+    if parser is None:
+        known = ", ".join(sorted(_ACTIONS))
+        raise EventError(f"event has no known action (got {action!r}; expected one of {known})")
+    return parser(raw)
+
+
+def _poll(raw: dict[str, Any]) -> Poll:
+    _only(raw, {"action", "feed_url"})
+    return Poll(feed_url=_url(raw.get("feed_url"), "feed_url"))
+
+
+def _replay(raw: dict[str, Any]) -> Replay:
+    _only(raw, {"action", "urls", "force"})
+    urls = raw.get("urls")
+    if not isinstance(urls, list) or not urls:
+        raise EventError("replay: 'urls' must be a non-empty list of URLs")
+    if len(urls) > MAX_REPLAY_URLS:
+        raise EventError(f"replay: at most {MAX_REPLAY_URLS} urls per event, got {len(urls)}")
+    force = raw.get("force", False)
+    if not isinstance(force, bool):
+        raise EventError(f"replay: 'force' must be true or false, got {force!r}")
+    checked = tuple(dict.fromkeys(_url(u, f"urls[{i}]") for i, u in enumerate(urls)))
+    return Replay(urls=checked, force=force)
+
+
+def _reprocess(raw: dict[str, Any]) -> Reprocess:
+    _only(raw, {"action", "since", "until", "ids"})
+    since, until = _day(raw.get("since"), "since"), _day(raw.get("until"), "until")
+    if since and until and since > until:
+        raise EventError(f"reprocess: 'since' {since} is after 'until' {until}")
+    ids = raw.get("ids", [])
+    if not isinstance(ids, list) or not all(isinstance(i, str) and _ID.match(i) for i in ids):
+        raise EventError("reprocess: 'ids' must be a list of archive ids like 'ntv-30134161'")
+    if not (since or until or ids):
+        raise EventError("reprocess: give 'since'/'until' dates, 'ids', or both")
+    return Reprocess(since=since, until=until, ids=tuple(ids))
+
+
+_ACTIONS: dict[str, Callable[[dict[str, Any]], Event]] = {
+    "poll": _poll,
+    "replay": _replay,
+    "reprocess": _reprocess,
+}
+
+
+def _only(raw: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise EventError(f"{raw['action']}: unknown field(s) {', '.join(unknown)}")
+
+
+def _url(value: Any, name: str) -> str:
+    if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https"):
+        raise EventError(f"{name}: expected an http(s) URL, got {value!r}")
+    return value
+
+
+def _day(value: Any, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else _bad_day(value, name)
+    except ValueError:
+        return _bad_day(value, name)
+
+
+def _bad_day(value: Any, name: str) -> date:
+    raise EventError(f"reprocess: '{name}' must be a date YYYY-MM-DD, got {value!r}")

@@ -1,0 +1,215 @@
+"""The Lambda door: every events/ file invoked through `ntv-archive invoke`, event validation,
+time budget, metrics. URLs in the event files name www.n-tv.de; the tests point them at the
+local server first, so nothing leaves the machine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import Site, assert_valid, page
+from handler.app import lambda_handler
+from handler.cli import LocalContext, main
+from handler.config import settings_from_env
+from handler.errors import ConfigError, EventError, FeedError
+from handler.events import Poll, Replay, Reprocess, ScheduledPoll, parse_event
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+ARTICLE = "/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
+
+
+@pytest.fixture
+def lambda_env(site: Site, tmp_path, monkeypatch) -> Path:
+    site.add(ARTICLE, page("ntv2025_article.html"))
+    site.add(
+        "/panorama/Hafen-bekommt-neue-Faehre-article30000002.html", page("ntv_legacy_article.html")
+    )
+    site.serve()
+    site.server.expect_request("/wirtschaft/rss").respond_with_data(
+        site.feed_xml(), content_type="application/rss+xml"
+    )
+    store = tmp_path / "archive"
+    monkeypatch.setenv("ARCHIVE_STORE", str(store))
+    monkeypatch.setenv("FEED_URL", site.feed_url)
+    monkeypatch.setenv("ALLOWED_HOSTS", "127.0.0.1, ")
+    monkeypatch.setenv("CONCURRENCY", "4")
+    return store
+
+
+def localised(site: Site, name: str, tmp_path: Path) -> str:
+    """The events/ file with its www.n-tv.de URLs pointing at the local site."""
+    text = (EVENTS / name).read_text().replace("https://www.n-tv.de", site.url("").rstrip("/"))
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def invoke(site: Site, name: str, tmp_path: Path, capsys, *extra: str) -> tuple[int, dict]:
+    code = main(["invoke", localised(site, name, tmp_path), *extra])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def stored(store: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(store).as_posix(): p.read_bytes() for p in store.rglob("*") if p.is_file()
+    }
+
+
+def test_every_event_file_is_covered_here():
+    assert sorted(p.name for p in EVENTS.glob("*.json")) == [
+        "malformed.json", "poll.json", "replay.json", "reprocess.json", "scheduled.json",
+    ]  # fmt: skip
+
+
+def test_scheduled_event_polls_the_configured_feed(site, lambda_env, tmp_path, capsys):
+    code, response = invoke(site, "scheduled.json", tmp_path, capsys)
+    assert code == 0
+    assert (response["action"], response["new"], response["feed_url"]) == (
+        "ScheduledPoll",
+        2,
+        site.feed_url,
+    )
+    docs = sorted(lambda_env.glob("articles/*/*/*/*.json"))
+    assert [d.name for d in docs] == ["ntv-30000002.json", "ntv-40000001.json"]
+    for doc in docs:
+        assert_valid(json.loads(doc.read_text()))
+
+
+def test_poll_event_polls_the_feed_it_names(site, lambda_env, tmp_path, capsys):
+    code, response = invoke(site, "poll.json", tmp_path, capsys)
+    assert code == 0
+    assert response["feed_url"].endswith("/wirtschaft/rss") and response["new"] == 2
+
+
+def test_replay_archives_the_urls_and_force_rewrites(site, lambda_env, tmp_path, capsys):
+    code, response = invoke(site, "replay.json", tmp_path, capsys)
+    assert (code, response["new"], response["items"]) == (0, 1, 1)
+    doc = json.loads((lambda_env / "articles/2025/03/14/ntv-40000001.json").read_text())
+    assert doc["feed"] is None and doc["source"]["feed"] is None
+
+    assert invoke(site, "replay.json", tmp_path, capsys)[1]["unchanged"] == 1
+    forced = tmp_path / "forced.json"
+    event = json.loads(Path(localised(site, "replay.json", tmp_path)).read_text())
+    forced.write_text(json.dumps(event | {"force": True}))
+    assert main(["invoke", str(forced)]) == 0
+    response = json.loads(capsys.readouterr().out)
+    assert response["updated"] == 1
+    assert len(list(lambda_env.glob("versions/ntv-40000001/*.json"))) == 1
+
+
+def test_reprocess_rewrites_only_documents_that_change(site, lambda_env, tmp_path, capsys):
+    invoke(site, "replay.json", tmp_path, capsys)
+    key = lambda_env / "articles/2025/03/14/ntv-40000001.json"
+    original = json.loads(key.read_text())
+    # Simulate a document made by an older, worse extractor.
+    stale = original | {"text": original["text"] + "\n\n00:00", "content_sha256": "0" * 64}
+    key.write_text(json.dumps(stale))
+    site.server.clear_all_handlers()  # reprocess must not need the network
+
+    code, response = invoke(site, "reprocess.json", tmp_path, capsys)
+    assert (code, response["items"], response["updated"]) == (0, 1, 1)
+    fixed = json.loads(key.read_text())
+    assert fixed["text"] == original["text"] and fixed["reprocessed_at"]
+    assert (fixed["fetched_at"], fixed["capture"]) == (original["fetched_at"], original["capture"])
+    kept = list(lambda_env.glob("versions/ntv-40000001/*.json"))
+    assert len(kept) == 1 and json.loads(kept[0].read_text())["text"].endswith("00:00")
+
+    assert invoke(site, "reprocess.json", tmp_path, capsys)[1]["unchanged"] == 1
+    assert len(list(lambda_env.glob("versions/ntv-40000001/*.json"))) == 1
+
+
+def test_malformed_event_is_refused_and_writes_nothing(site, lambda_env, tmp_path, capsys):
+    code, response = invoke(site, "malformed.json", tmp_path, capsys)
+    assert code == 2
+    assert response == {"error": "replay: 'urls' must be a non-empty list of URLs"}
+    assert not lambda_env.exists()
+
+
+def test_time_budget_defers_articles_for_the_next_run(site, lambda_env, tmp_path, capsys):
+    code, response = invoke(site, "scheduled.json", tmp_path, capsys, "--timeout", "5")
+    assert code == 0
+    assert (response["deferred"], response["new"]) == (2, 0)
+    assert not list(lambda_env.glob("articles/**/*.json"))
+    assert invoke(site, "scheduled.json", tmp_path, capsys)[1]["new"] == 2
+
+
+def test_metrics_are_published_as_emf(site, lambda_env, capsys):
+    event = json.loads((EVENTS / "scheduled.json").read_text())
+    lambda_handler(event, LocalContext(900))
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    assert len(emf) == 1
+    record = emf[0]
+    names = {m["Name"] for m in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert {"ArticlesNew", "ArticlesUpdated", "ArticlesUnchanged", "ArticlesFailed",
+            "ArticlesFallback", "ArticlesDeferred", "RunDuration"} <= names  # fmt: skip
+    # EMF keeps each metric's values as a list.
+    assert (record["ArticlesNew"], record["ArticlesFailed"]) == ([2.0], [0.0])
+    assert record["action"] == "ScheduledPoll"
+    assert record["service"] == "ntv-archive"
+
+
+def test_unreadable_feed_fails_the_invocation(site, lambda_env, monkeypatch):
+    monkeypatch.setenv("FEED_URL", site.url("/missing-feed"))
+    with pytest.raises(FeedError, match=r"feed .*/missing-feed: HTTP 500"):
+        lambda_handler({"source": "aws.events", "detail-type": "Scheduled Event"}, LocalContext(60))
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        ({"source": "aws.scheduler"}, ScheduledPoll()),
+        (
+            {"action": "poll", "feed_url": "https://www.n-tv.de/sport/rss"},
+            Poll("https://www.n-tv.de/sport/rss"),
+        ),
+        (
+            {"action": "replay", "urls": ["https://a.n-tv.de/x", "https://a.n-tv.de/x"]},
+            Replay(("https://a.n-tv.de/x",)),
+        ),
+        ({"action": "reprocess", "ids": ["ntv-1"]}, Reprocess(None, None, ("ntv-1",))),
+    ],
+)
+def test_events_parse_into_typed_requests(event, expected):
+    assert parse_event(event) == expected
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ([], "event must be a JSON object, got list"),
+        ({}, "event has no known action (got None"),
+        ({"action": "delete"}, "event has no known action (got 'delete'"),
+        ({"action": "poll"}, "feed_url: expected an http(s) URL, got None"),
+        ({"action": "poll", "feed_url": "file:///etc/passwd"}, "feed_url: expected an http(s) URL"),
+        ({"action": "replay", "urls": []}, "replay: 'urls' must be a non-empty list"),
+        ({"action": "replay", "urls": ["x"]}, "urls[0]: expected an http(s) URL"),
+        (
+            {"action": "replay", "urls": ["https://www.n-tv.de/"], "force": "yes"},
+            "'force' must be true or false",
+        ),
+        ({"action": "reprocess"}, "reprocess: give 'since'/'until' dates, 'ids', or both"),
+        ({"action": "reprocess", "since": "2025-13-01"}, "'since' must be a date YYYY-MM-DD"),
+        ({"action": "reprocess", "since": "2025-03-02", "until": "2025-03-01"}, "is after 'until'"),
+        ({"action": "reprocess", "ids": ["../x"]}, "'ids' must be a list of archive ids"),
+        (
+            {"action": "poll", "feed_url": "https://www.n-tv.de/rss", "x": 1},
+            "poll: unknown field(s) x",
+        ),
+    ],
+)
+def test_bad_events_name_the_problem(event, message):
+    with pytest.raises(EventError) as raised:
+        parse_event(event)
+    assert message in str(raised.value)
+
+
+def test_settings_from_environment():
+    env = {"ARCHIVE_STORE": "s3://b/p", "ALLOWED_HOSTS": "a.example, b.example"}
+    settings = settings_from_env(env | {"CONCURRENCY": "3", "MAX_ITEMS": "10"})
+    assert (settings.store, settings.concurrency, settings.max_items) == ("s3://b/p", 3, 10)
+    assert settings.fetch.extra_hosts == {"a.example", "b.example"}
+    assert settings_from_env({}).feed_url == "https://www.n-tv.de/politik/rss"
+    with pytest.raises(ConfigError, match="CONCURRENCY='many' is not a positive number"):
+        settings_from_env({"CONCURRENCY": "many"})
