@@ -5,6 +5,7 @@
     python3 tasks.py test [pytest options]           the whole test suite
     python3 tasks.py lint                            ruff (format + lint) and mypy
     python3 tasks.py bench                           benchmarks (bench/*.py), figures as JSON
+    python3 tasks.py package                         dist/lambda.zip (arm64), size, smoke test
     python3 tasks.py lock                            re-resolve requirements/*.lock (uses uv)
 
 Each task creates ``.venv`` on first use and installs the hash-locked dependencies it needs;
@@ -76,6 +77,11 @@ def task_bench(_args: list[str]) -> int:
     return max(run_in_env([str(BIN / "python"), script]) for script in scripts)
 
 
+def task_package(_args: list[str]) -> int:
+    ensure_env("dev")  # the smoke test runs the bundle against a moto server
+    return run_in_env([str(BIN / "python"), "scripts/package.py"])
+
+
 def task_lock(_args: list[str]) -> int:
     ensure_env("dev")
     subprocess.run([str(BIN / "python"), "-m", "pip", "install", "-q", "uv"], check=True)
@@ -90,6 +96,7 @@ TASKS = {
     "test": task_test,
     "lint": task_lint,
     "bench": task_bench,
+    "package": task_package,
     "lock": task_lock,
 }
 
