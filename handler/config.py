@@ -31,6 +31,9 @@ class FetchSettings:
     backoff_factor: float = 0.5
     max_redirects: int = 5
     max_bytes: int = DEFAULT_MAX_BYTES
+    # A server's Retry-After is honoured up to this many seconds (it stays inside the 30 s an
+    # invocation keeps in reserve, see RunSettings.min_remaining_s).
+    max_retry_after: int = 20
 
 
 @dataclass(frozen=True)

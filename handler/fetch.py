@@ -8,12 +8,16 @@ stopped early instead of being inflated into memory.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from handler import __version__
@@ -41,6 +45,15 @@ class Response:
         wanted = name.lower()
         return next((v for k, v in self.headers if k.lower() == wanted), None)
 
+    @property
+    def charset(self) -> str | None:
+        """The charset the Content-Type header names, if any."""
+        for param in (self.header("Content-Type") or "").split(";")[1:]:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "charset" and value.strip(" \"'"):
+                return value.strip(" \"'")
+        return None
+
 
 class HostAllowlist:
     """ntv.de hosts by default (domain + subdomains); exact extra hosts added by configuration."""
@@ -61,6 +74,10 @@ class HostAllowlist:
         if parts.scheme not in ("http", "https"):
             raise HostNotAllowedError(
                 f"{url}: scheme {parts.scheme or '(none)'!r} is not http/https"
+            )
+        if parts.hostname and _is_ip(parts.hostname) and parts.hostname not in self._hosts:
+            raise HostNotAllowedError(
+                f"{url}: IP address {parts.hostname!r} is not allowed (name it with --allow-host)"
             )
         if not parts.hostname or not self.allows(parts.hostname):
             raise HostNotAllowedError(
@@ -87,11 +104,11 @@ class HttpClient:
                 backoff_factor=settings.backoff_factor,
                 backoff_jitter=settings.backoff_factor / 2,
                 raise_on_status=False,
-                # urllib3 would sleep for any Retry-After a server names (even a day); until
-                # that is bounded by the run's time budget, retries use our backoff only.
-                respect_retry_after_header=False,
+                respect_retry_after_header=True,
+                retry_after_max=int(settings.max_retry_after),
             ),
         )
+        self._pool.pool_classes_by_scheme = _guarded_pools(settings.extra_hosts)
 
     def get(self, url: str, accept: tuple[str, ...] = ()) -> Response:
         """GET ``url`` following allowlisted redirects; raise FetchError unless 200.
@@ -159,6 +176,44 @@ class HttpClient:
         except urllib3.exceptions.HTTPError as exc:
             raise FetchError(f"{url}: body could not be read: {_describe(exc)}") from exc
         return b"".join(chunks)
+
+
+class _PeerGuard:
+    """Refuse a connection whose peer is not a public address (private, loopback, link-local,
+    reserved), unless its host was allowed by name. Checked on the connected socket, so a name
+    that resolves (or re-resolves) to 169.254.169.254 or 10.x is caught before any byte of the
+    request is sent."""
+
+    explicit_hosts: frozenset[str] = frozenset()
+    host: str
+
+    def _new_conn(self) -> socket.socket:
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
+        peer = ipaddress.ip_address(sock.getpeername()[0])
+        if not peer.is_global and self.host.lower() not in self.explicit_hosts:
+            sock.close()
+            raise HostNotAllowedError(
+                f"{self.host}: resolves to non-public address {peer}; refused before the request"
+            )
+        return sock
+
+
+def _guarded_pools(explicit_hosts: frozenset[str]) -> dict[str, type[HTTPConnectionPool]]:
+    hosts = frozenset(h.lower() for h in explicit_hosts)
+    plain = type("GuardedHTTPConnection", (_PeerGuard, HTTPConnection), {"explicit_hosts": hosts})
+    tls = type("GuardedHTTPSConnection", (_PeerGuard, HTTPSConnection), {"explicit_hosts": hosts})
+    return {
+        "http": type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
+        "https": type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": tls}),
+    }
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _describe(exc: BaseException | None) -> str:

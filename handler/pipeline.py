@@ -147,6 +147,7 @@ class Pipeline:
                 feed_url=feed_url,
                 feed_item=item if feed_url else None,
                 capture={"status": response.status, "final_url": response.final_url},
+                charset=response.charset,
             )
             status = save_version(self.store, doc, response, force=force)
         except ArchiveError as exc:

@@ -63,6 +63,7 @@ def reprocess_one(pipeline: Pipeline, key: str, now: datetime) -> ArticleOutcome
             response.final_url,
             fetched_at=datetime.fromisoformat(current["fetched_at"]),
             feed_url=current["source"]["feed"],
+            charset=response.charset,
         )
         doc.update(feed=current["feed"], capture=current["capture"])
         doc["reprocessed_at"] = iso(now, "milliseconds")

@@ -186,7 +186,7 @@ def test_feed_on_a_host_outside_the_allowlist_is_refused_without_a_request(site,
     serve_layouts(site)
     code = main(["run", "--feed-url", site.feed_url, "--store", str(tmp_path)])
     assert code == 2
-    assert "host '127.0.0.1' is not on the fetch allowlist" in capsys.readouterr().err
+    assert "IP address '127.0.0.1' is not allowed" in capsys.readouterr().err
     assert site.server.log == []
 
 

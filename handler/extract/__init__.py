@@ -26,9 +26,13 @@ def extract_article(
     feed_url: str | None = None,
     feed_item: FeedItem | None = None,
     capture: dict[str, Any] | None = None,
+    charset: str | None = None,
 ) -> dict[str, Any]:
-    """The normalised document for one page; ExtractionError when it holds no article text."""
-    page = Page.parse(html, url)
+    """The normalised document for one page; ExtractionError when it holds no article text.
+
+    ``charset`` is the one the HTTP response declared, if any (see ``page.decode_html``).
+    """
+    page = Page.parse(html, url, charset)
     fields, status = extract_fields(page)
     if not fields.body:
         raise ExtractionError(f"{url}: no article text found (profile {fields.profile})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ _ARTICLE_TYPES = frozenset(
     {"NewsArticle", "Article", "ReportageNewsArticle", "LiveBlogPosting", "VideoObject"}
 )
 _SPACE = re.compile(r"\s+")
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+# lxml refuses str input that still declares an encoding; the text is decoded by then.
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 def clean_text(value: str | None) -> str:
@@ -41,11 +45,13 @@ class Page:
     json_ld: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, html: str | bytes, url: str) -> Page:
-        if not html.strip():
+    def parse(cls, html: str | bytes, url: str, charset: str | None = None) -> Page:
+        """Parse once; bytes are decoded by ``decode_html`` (``charset``: the HTTP header's)."""
+        text = decode_html(html, charset) if isinstance(html, bytes) else html
+        if not text.strip():
             raise ExtractionError(f"{url}: empty page")
         try:
-            tree = lxml.html.document_fromstring(html)
+            tree = lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1))
         except (etree.ParserError, ValueError) as exc:
             raise ExtractionError(f"{url}: HTML could not be parsed ({exc})") from exc
         return cls(url=url, tree=tree, json_ld=list(_read_json_ld(tree)))
@@ -103,6 +109,29 @@ class Page:
     def first(self, xpath: str) -> etree._Element | None:
         found = self.tree.xpath(xpath)
         return found[0] if found else None
+
+
+def decode_html(data: bytes, header_charset: str | None = None) -> str:
+    """Bytes to text the way browsers rank the evidence: BOM, HTTP header, <meta>, then UTF-8,
+    and Windows-1252 when the bytes are not UTF-8 (what undeclared German pages usually are)."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+    meta = _META_CHARSET.search(data[:4096])
+    for candidate in (header_charset, meta.group(1).decode("ascii") if meta else None):
+        if candidate and _known_codec(candidate):
+            return data.decode(candidate, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _known_codec(name: str) -> bool:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
 
 
 def parse_timestamp(value: object) -> datetime | None:
