@@ -121,6 +121,9 @@ class LocalContext:
 def _print_summary(summary: RunSummary) -> None:
     counts = summary.counts
     print(f"ntv-archive: {summary.feed_url} -> {summary.store}")
+    if summary.not_modified:
+        print("  feed not modified since the last complete run (HTTP 304): nothing to fetch")
+        return
     line = ", ".join(f"{counts[k]} {k}" for k in ("new", "updated", "unchanged", "failed"))
     fallback = f", {counts['fallback']} by fallback extraction" if counts["fallback"] else ""
     print(f"  {summary.items} items: {line}{fallback} in {summary.duration_s:.1f} s")

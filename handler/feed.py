@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import io
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ import feedparser
 from handler.errors import FeedError, FetchError
 from handler.fetch import HttpClient
 from handler.models import FeedItem, article_id
+from handler.state import FeedValidators
 
 FEED_CONTENT_TYPES = (
     "application/rss+xml",
@@ -26,13 +28,31 @@ FEED_CONTENT_TYPES = (
 _DTD_TRICK = re.compile(rb"<!DOCTYPE[^>]*\[|<!ENTITY", re.IGNORECASE)
 
 
-def read_feed(client: HttpClient, feed_url: str) -> list[FeedItem]:
-    """Fetch and parse the feed; FeedError with a one-line reason on any failure."""
+@dataclass(frozen=True)
+class FeedFetch:
+    """One poll of a feed: its items, or "not modified" (304) and no items."""
+
+    items: list[FeedItem]
+    validators: FeedValidators
+    not_modified: bool = False
+
+
+def read_feed(client: HttpClient, feed_url: str, known: FeedValidators | None = None) -> FeedFetch:
+    """Fetch (conditionally, given ``known`` validators) and parse the feed.
+
+    FeedError with a one-line reason on any failure.
+    """
+    known = known or FeedValidators()
     try:
-        response = client.get(feed_url, accept=FEED_CONTENT_TYPES)
+        response = client.get(feed_url, accept=FEED_CONTENT_TYPES, headers=known.request_headers())
     except FetchError as exc:
         raise FeedError(f"feed {exc}") from exc
-    return parse_feed(response.body, feed_url)
+    if response.status == 304:
+        return FeedFetch(items=[], validators=known, not_modified=True)
+    validators = FeedValidators(
+        etag=response.header("ETag"), last_modified=response.header("Last-Modified")
+    )
+    return FeedFetch(items=parse_feed(response.body, feed_url), validators=validators)
 
 
 def parse_feed(data: bytes, feed_url: str) -> list[FeedItem]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
@@ -110,16 +110,19 @@ class HttpClient:
         )
         self._pool.pool_classes_by_scheme = _guarded_pools(settings.extra_hosts)
 
-    def get(self, url: str, accept: tuple[str, ...] = ()) -> Response:
+    def get(
+        self, url: str, accept: tuple[str, ...] = (), headers: Mapping[str, str] | None = None
+    ) -> Response:
         """GET ``url`` following allowlisted redirects; raise FetchError unless 200.
 
         ``accept`` lists content types (prefix match, e.g. ``"text/html"``) the caller can use;
-        anything else is refused with a reason.
+        anything else is refused with a reason. With conditional ``headers`` (If-None-Match,
+        If-Modified-Since), a 304 is returned as a Response with an empty body.
         """
         current = url
         for _hop in range(self.settings.max_redirects + 1):
             self.allowlist.check(current)
-            raw = self._request(current)
+            raw = self._request(current, headers)
             if raw.status in _REDIRECT_STATUSES:
                 location = raw.headers.get("Location")
                 raw.release_conn()
@@ -127,30 +130,31 @@ class HttpClient:
                     raise FetchError(f"{current}: HTTP {raw.status} redirect without Location")
                 current = urljoin(current, location)
                 continue
-            return self._finish(url, current, raw, accept)
+            return self._finish(url, current, raw, accept, conditional=bool(headers))
         raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects")
 
-    def _request(self, url: str) -> urllib3.BaseHTTPResponse:
+    def _request(self, url: str, headers: Mapping[str, str] | None) -> urllib3.BaseHTTPResponse:
+        merged = {**self._pool.headers, **(headers or {})}
         try:
-            return self._pool.request("GET", url, preload_content=False, redirect=False)
+            return self._pool.request(
+                "GET", url, headers=merged, preload_content=False, redirect=False
+            )
         except urllib3.exceptions.MaxRetryError as exc:
             raise FetchError(f"{url}: {_describe(exc.reason)}") from exc
         except urllib3.exceptions.HTTPError as exc:
             raise FetchError(f"{url}: {_describe(exc)}") from exc
 
     def _finish(
-        self, url: str, final_url: str, raw: urllib3.BaseHTTPResponse, accept: tuple[str, ...]
+        self,
+        url: str,
+        final_url: str,
+        raw: urllib3.BaseHTTPResponse,
+        accept: tuple[str, ...],
+        conditional: bool = False,
     ) -> Response:
         try:
-            if raw.status != 200:
-                raise FetchError(f"{final_url}: HTTP {raw.status} {raw.reason or ''}".rstrip())
-            content_type = (raw.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            if accept and not content_type.startswith(accept):
-                raise FetchError(
-                    f"{final_url}: content type {content_type or '(none)'!r} is not one of "
-                    + ", ".join(accept)
-                )
-            body = self._read_capped(final_url, raw)
+            not_modified = raw.status == 304 and conditional
+            body = b"" if not_modified else self._checked_body(final_url, raw, accept)
         finally:
             raw.release_conn()
         return Response(
@@ -162,6 +166,19 @@ class HttpClient:
             body=body,
             fetched_at=datetime.now(UTC),
         )
+
+    def _checked_body(
+        self, url: str, raw: urllib3.BaseHTTPResponse, accept: tuple[str, ...]
+    ) -> bytes:
+        if raw.status != 200:
+            raise FetchError(f"{url}: HTTP {raw.status} {raw.reason or ''}".rstrip())
+        content_type = (raw.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if accept and not content_type.startswith(accept):
+            raise FetchError(
+                f"{url}: content type {content_type or '(none)'!r} is not one of "
+                + ", ".join(accept)
+            )
+        return self._read_capped(url, raw)
 
     def _read_capped(self, url: str, raw: urllib3.BaseHTTPResponse) -> bytes:
         cap = self.settings.max_bytes

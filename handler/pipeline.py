@@ -21,6 +21,7 @@ from handler.feed import read_feed
 from handler.fetch import HttpClient
 from handler.log import logger
 from handler.models import FeedItem, article_id
+from handler.state import load_validators, save_validators
 from handler.store import BlobStore, open_store
 from handler.store.layout import article_key
 
@@ -46,6 +47,7 @@ class RunSummary:
     feed_url: str | None
     store: str
     items: int = 0
+    not_modified: bool = False  # the feed answered 304: nothing new since the last full run
     duration_s: float = 0.0
     outcomes: list[ArticleOutcome] = field(default_factory=list)
 
@@ -57,6 +59,9 @@ class RunSummary:
         counts["fallback"] = sum(o.fallback for o in self.outcomes)
         return counts
 
+    def counts_of(self, *statuses: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status in statuses)
+
     @property
     def failures(self) -> list[ArticleOutcome]:
         return [o for o in self.outcomes if o.status == "failed"]
@@ -67,6 +72,7 @@ class RunSummary:
             "feed_url": self.feed_url,
             "store": self.store,
             "items": self.items,
+            "not_modified": self.not_modified,
             **self.counts,
             "duration_s": round(self.duration_s, 3),
             "failures": [{"id": o.id, "url": o.url, "reason": o.reason} for o in self.failures],
@@ -100,13 +106,21 @@ class Pipeline:
         """Read the feed and archive its items; FeedError if the feed cannot be read."""
         url = feed_url or self.settings.feed_url
         started = time.monotonic()
-        items = read_feed(self.client, url)
-        if self.settings.max_items is not None:
-            items = items[: self.settings.max_items]
-        logger.info("feed read", extra={"run_id": self.run_id, "feed": url, "items": len(items)})
         summary = self.summary(url)
+        fetched = read_feed(self.client, url, load_validators(self.store, url))
+        if fetched.not_modified:
+            logger.info("feed not modified", extra={"run_id": self.run_id, "feed": url})
+            summary.not_modified = True
+            return self.finish(summary, started)
+        items = fetched.items[: self.settings.max_items]
+        logger.info("feed read", extra={"run_id": self.run_id, "feed": url, "items": len(items)})
         summary.items = len(items)
         summary.outcomes = self.archive_items(items, feed_url=url)
+        # Only a complete run may let the next poll skip this feed version with a 304: items
+        # that failed, were deferred or cut by --max-items must be seen again.
+        complete = len(items) == len(fetched.items) and not summary.counts_of("failed", "deferred")
+        if complete and fetched.validators.request_headers():
+            save_validators(self.store, url, fetched.validators)
         return self.finish(summary, started)
 
     def replay(self, urls: Iterable[str], force: bool = False) -> RunSummary:

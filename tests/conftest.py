@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from handler.config import FetchSettings, RunSettings
 
@@ -57,6 +58,7 @@ class Site:
     server: HTTPServer
     articles: list[Article] = field(default_factory=list)
     feed_path: str = "/politik/rss"
+    etag: str | None = None  # when set, the feed carries it and answers 304 to If-None-Match
 
     @property
     def feed_url(self) -> str:
@@ -86,11 +88,7 @@ class Site:
     def serve(self) -> None:
         """(Re)register every route; call again after changing articles."""
         self.server.clear_all_handlers()  # keeps the request log
-        self.server.expect_request(self.feed_path).respond_with_data(
-            gzip.compress(self.feed_xml()),
-            headers={"Content-Encoding": "gzip"},
-            content_type="application/rss+xml; charset=UTF-8",
-        )
+        self.server.expect_request(self.feed_path).respond_with_handler(self._feed_response)
         for article in self.articles:
             if article.html is None:
                 self.server.expect_request(article.path).respond_with_data("gone", status=404)
@@ -100,6 +98,16 @@ class Site:
                 headers={"Content-Encoding": "gzip"},
                 content_type="text/html; charset=utf-8",
             )
+
+    def _feed_response(self, request: Request) -> Response:
+        if self.etag and request.headers.get("If-None-Match") == self.etag:
+            return Response(status=304, headers={"ETag": self.etag})
+        headers = {"Content-Encoding": "gzip", **({"ETag": self.etag} if self.etag else {})}
+        return Response(
+            gzip.compress(self.feed_xml()),
+            headers=headers,
+            content_type="application/rss+xml; charset=UTF-8",
+        )
 
     def run_args(self, dest: str, *extra: str) -> list[str]:
         """``ntv-archive run`` arguments polling this site into ``dest``."""

@@ -228,3 +228,45 @@ def test_extract_command_reports_missing_file_and_no_text(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert err[0].endswith("nope.html: No such file or directory")
     assert "no article text found" in err[1]
+
+
+def test_unchanged_feed_costs_one_conditional_request(site, tmp_path, capsys):
+    site.etag = '"feed-v1"'
+    serve_layouts(site)
+    assert run(site, str(tmp_path)) == 0
+    assert json.loads(capsys.readouterr().out)["new"] == 3
+    assert len(list(tmp_path.glob("state/feeds/*.json"))) == 1
+    before = len(site.server.log)
+
+    assert run(site, str(tmp_path)) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert (second["not_modified"], second["items"]) == (True, 0)
+    [(request, response)] = site.server.log[before:]  # exactly one HTTP request
+    assert request.headers["If-None-Match"] == '"feed-v1"' and response.status_code == 304
+
+    site.etag = '"feed-v2"'  # the feed changed: a full poll again
+    assert run(site, str(tmp_path)) == 0
+    third = json.loads(capsys.readouterr().out)
+    assert (third["not_modified"], third["unchanged"]) == (False, 3)
+
+
+def test_a_run_with_failures_does_not_let_the_next_poll_skip_them(site, tmp_path, capsys):
+    site.etag = '"feed-v1"'
+    serve_layouts(site)
+    site.add("/politik/Weg-id40000099.html", None)  # 404 now
+    site.serve()
+    assert run(site, str(tmp_path)) == 1
+    assert not list(tmp_path.glob("state/feeds/*.json"))
+    site.articles[-1].html = page("ntv2025_byline.html")  # the article is back
+    site.serve()
+    assert run(site, str(tmp_path)) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (summary["not_modified"], summary["new"]) == (False, 1)
+
+
+def test_not_modified_in_the_human_summary(site, tmp_path, capsys):
+    site.etag = '"x"'
+    serve_layouts(site)
+    main(site.run_args(str(tmp_path)))
+    main(site.run_args(str(tmp_path)))
+    assert "feed not modified since the last complete run (HTTP 304)" in capsys.readouterr().out
