@@ -1,8 +1,11 @@
 """Writing one article version into a store: dedupe by content hash, keep prior versions.
 
 Write order makes a crash harmless: the raw capture first, then the superseded version, and the
-current document last. A run that dies between them leaves at most an extra WARC or a copy of the
-prior version; the next run sees the old document still current and does the work again.
+current document last, by compare-and-swap against the version that was read. A run that dies
+between them leaves at most an extra WARC or a copy of the prior version; the next run sees
+the old document still current and does the work again. Two runs writing the same article at
+once cannot both win: the loser re-reads, finds the winner's document and either stops
+("unchanged", its own WARC removed) or stores its version on top of the winner's.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ import json
 from typing import Any, Literal
 
 from handler.document import encode
-from handler.errors import StoreError
+from handler.errors import ConflictError, StoreError
 from handler.fetch import Response
 from handler.store.base import JSON_CONTENT_TYPE, WARC_CONTENT_TYPE, BlobStore
 from handler.store.layout import article_key, raw_key, version_key
 from handler.warc import capture_warc
 
 SaveOutcome = Literal["new", "updated", "unchanged"]
+MAX_CONFLICTS = 5
 
 
 def save_version(
@@ -25,17 +29,27 @@ def save_version(
 ) -> SaveOutcome:
     """Store ``doc`` unless the current version has the same content hash (or ``force``)."""
     key = article_key(doc)
-    previous_bytes = store.get(key)
-    previous = _load(previous_bytes, store, key) if previous_bytes is not None else None
-    unchanged = previous is not None and previous.get("content_sha256") == doc["content_sha256"]
-    if unchanged and not force:
-        return "unchanged"
-    if response is not None:
-        store.put(raw_key(doc), capture_warc(response), WARC_CONTENT_TYPE)
-    if previous is not None and previous_bytes is not None:
-        store.put(version_key(previous), previous_bytes, JSON_CONTENT_TYPE)
-    store.put(key, encode(doc), JSON_CONTENT_TYPE)
-    return "new" if previous is None else "updated"
+    wrote_raw = False
+    for _ in range(MAX_CONFLICTS):
+        current = store.read(key)
+        previous = _load(current.data, store, key) if current.data is not None else None
+        same = previous is not None and previous.get("content_sha256") == doc["content_sha256"]
+        # force rewrites once; after losing a race to identical content there is nothing to force.
+        if same and (not force or wrote_raw):
+            if wrote_raw:  # a concurrent run stored this very content first
+                store.delete(raw_key(doc))
+            return "unchanged"
+        if response is not None and not wrote_raw:
+            store.put(raw_key(doc), capture_warc(response), WARC_CONTENT_TYPE)
+            wrote_raw = True
+        if previous is not None and current.data is not None:
+            store.put(version_key(previous), current.data, JSON_CONTENT_TYPE)
+        try:
+            store.put_if(key, encode(doc), JSON_CONTENT_TYPE, expected=current.version)
+        except ConflictError:
+            continue
+        return "new" if previous is None else "updated"
+    raise StoreError(f"{store.describe()}: {key} kept changing under concurrent runs; try again")
 
 
 def _load(data: bytes, store: BlobStore, key: str) -> dict[str, Any]:

@@ -33,5 +33,9 @@ class StoreError(ArchiveError):
     """The store could not be read or written."""
 
 
+class ConflictError(StoreError):
+    """A conditional write lost: the object changed since it was read (compare-and-swap)."""
+
+
 class EventError(ArchiveError):
     """A Lambda event that is not one the archive understands; nothing is done."""

@@ -1,4 +1,8 @@
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime
 
 import boto3
 import pytest
@@ -6,10 +10,11 @@ from moto import mock_aws
 
 from conftest import page
 from handler.archive import save_version
-from handler.errors import ConfigError, StoreError
+from handler.errors import ConfigError, ConflictError, StoreError
 from handler.extract import extract_article
+from handler.fetch import Response
 from handler.store import LocalStore, S3Store, open_store
-from handler.store.base import JSON_CONTENT_TYPE
+from handler.store.base import JSON_CONTENT_TYPE, Versioned
 from handler.store.layout import article_key, raw_key, version_key
 
 URL = "https://www.n-tv.de/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
@@ -105,3 +110,55 @@ def test_unreadable_current_document_is_left_untouched(tmp_path):
     with pytest.raises(StoreError, match="is not a readable document; left untouched"):
         save_version(store, doc, None)
     assert store.get(article_key(doc)) == b"not json"
+
+
+def _stores(tmp_path):
+    yield LocalStore(tmp_path)
+    with mock_aws():
+        boto3.client("s3").create_bucket(
+            Bucket="cas", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+        )
+        yield S3Store("cas", "p")
+
+
+def test_conditional_writes_on_both_back_ends(tmp_path, aws_env):
+    for store in _stores(tmp_path):
+        assert store.read("state/s.json") == Versioned(None, None)
+        store.put_if("state/s.json", b"1", JSON_CONTENT_TYPE, expected=None)
+        first = store.read("state/s.json")
+        assert first.data == b"1" and first.version
+        with pytest.raises(ConflictError):
+            store.put_if("state/s.json", b"x", JSON_CONTENT_TYPE, expected=None)
+        store.put_if("state/s.json", b"2", JSON_CONTENT_TYPE, expected=first.version)
+        with pytest.raises(ConflictError):  # first.version is stale now
+            store.put_if("state/s.json", b"3", JSON_CONTENT_TYPE, expected=first.version)
+        assert store.get("state/s.json") == b"2"
+        store.delete("state/s.json")
+        store.delete("state/s.json")  # deleting what is gone is fine
+        assert store.get("state/s.json") is None
+
+
+def test_racing_runs_store_one_version_once(tmp_path):
+    store = LocalStore(tmp_path)
+    docs = [make_doc(f"2025-03-14T10:00:0{i}+00:00") for i in range(8)]
+    response = Response(URL, URL, 200, "OK", (("Content-Type", "text/html"),), b"<p>x</p>",
+                        datetime.fromisoformat("2025-03-14T10:00:00+00:00"))  # fmt: skip
+    barrier = threading.Barrier(len(docs))
+
+    def race(doc: dict) -> str:
+        barrier.wait()
+        return save_version(store, doc, replace(response, fetched_at=_when(doc)))
+
+    with ThreadPoolExecutor(len(docs)) as pool:
+        outcomes = sorted(pool.map(race, docs))
+    assert outcomes == ["new"] + ["unchanged"] * 7
+    assert len(list(store.list("articles/"))) == 1
+    # the losers removed their WARCs: the one capture left is the winner's
+    [raw] = list(store.list("raw/"))
+    current = json.loads(store.get("articles/2025/03/14/ntv-40000001.json"))
+    assert raw == raw_key(current)
+    assert not list(store.list("versions/"))
+
+
+def _when(doc: dict) -> datetime:
+    return datetime.fromisoformat(doc["fetched_at"])

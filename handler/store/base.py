@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 WARC_CONTENT_TYPE = "application/warc"
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """An object's bytes and the version token a conditional write must name (None: absent)."""
+
+    data: bytes | None
+    version: str | None
 
 
 class BlobStore(Protocol):
@@ -18,6 +27,19 @@ class BlobStore(Protocol):
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         """Write the whole object at once; readers never see a partial object."""
+        ...
+
+    def read(self, key: str) -> Versioned:
+        """The object with its version token (``Versioned(None, None)`` when absent)."""
+        ...
+
+    def put_if(self, key: str, data: bytes, content_type: str, expected: str | None) -> None:
+        """Write only if the object is still at version ``expected`` (None: still absent);
+        ConflictError otherwise. This is the archive's compare-and-swap."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; a missing key is not an error."""
         ...
 
     def list(self, prefix: str) -> Iterator[str]:

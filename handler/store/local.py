@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from handler.errors import StoreError
+from handler.errors import ConflictError, StoreError
+from handler.store.base import Versioned
+
+LOCK_WAIT_S = 10.0
+LOCK_STALE_S = 60.0
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _age_s(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 class LocalStore:
@@ -25,12 +43,51 @@ class LocalStore:
         except OSError as exc:
             raise StoreError(f"{self.root}: cannot read {key}: {exc.strerror}") from exc
 
+    def read(self, key: str) -> Versioned:
+        data = self.get(key)
+        return Versioned(data, _digest(data) if data is not None else None)
+
+    def put_if(self, key: str, data: bytes, content_type: str, expected: str | None) -> None:
+        with self._locked(key):
+            current = self.read(key).version
+            if current != expected:
+                raise ConflictError(f"{self.root}: {key} changed since it was read")
+            self.put(key, data, content_type)
+
+    def delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.root}: cannot delete {key}: {exc.strerror}") from exc
+
+    @contextlib.contextmanager
+    def _locked(self, key: str) -> Iterator[None]:
+        """A lock file beside the key (O_EXCL create); one left by a crashed run expires."""
+        path = self._path(key)
+        lock = path.with_name(f".{path.name}.lock")
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                break
+            except FileExistsError:
+                if _age_s(lock) > LOCK_STALE_S:
+                    lock.unlink(missing_ok=True)
+                elif time.monotonic() > deadline:
+                    raise StoreError(f"{self.root}: {key} is locked by another run") from None
+                time.sleep(0.01)
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+
     def list(self, prefix: str) -> Iterator[str]:
         folder = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
         if not folder.is_dir():
             return
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and not path.name.startswith(".tmp-"):
+            if path.is_file() and not path.name.startswith("."):  # temp and lock files
                 yield path.relative_to(self.root).as_posix()
 
     def put(self, key: str, data: bytes, content_type: str) -> None:

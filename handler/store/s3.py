@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from handler.errors import StoreError
+from handler.errors import ConflictError, StoreError
+from handler.store.base import Versioned
 
 
 class S3Store:
@@ -30,17 +31,37 @@ class S3Store:
         return f"s3://{self.bucket}/{self.prefix}"
 
     def get(self, key: str) -> bytes | None:
+        return self.read(key).data
+
+    def read(self, key: str) -> Versioned:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
-            return bytes(response["Body"].read())
+            return Versioned(bytes(response["Body"].read()), response["ETag"])
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return None
+                return Versioned(None, None)
             raise StoreError(f"{self.describe()}: cannot read {key}: {_reason(exc)}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"{self.describe()}: cannot read {key}: {exc}") from exc
+
+    def put_if(self, key: str, data: bytes, content_type: str, expected: str | None) -> None:
+        condition = {"IfNoneMatch": "*"} if expected is None else {"IfMatch": expected}
+        try:
+            self._put(key, data, content_type, **condition)
+        except StoreError as exc:
+            if isinstance(exc.__cause__, Exception) and _code(exc.__cause__) in _CONFLICT_CODES:
+                raise ConflictError(f"{self.describe()}: {key} changed since it was read") from exc
+            raise
+
+    def delete(self, key: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreError(f"{self.describe()}: cannot delete {key}: {exc}") from exc
 
     def list(self, prefix: str) -> Iterator[str]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -56,16 +77,31 @@ class S3Store:
             raise StoreError(f"{self.describe()}: cannot list {prefix}: {exc}") from exc
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
+        self._put(key, data, content_type)
+
+    def _put(self, key: str, data: bytes, content_type: str, **condition: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.client.put_object(
-                Bucket=self.bucket, Key=self.prefix + key, Body=data, ContentType=content_type
+                Bucket=self.bucket,
+                Key=self.prefix + key,
+                Body=data,
+                ContentType=content_type,
+                **condition,
             )
         except ClientError as exc:
             raise StoreError(f"{self.describe()}: cannot write {key}: {_reason(exc)}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"{self.describe()}: cannot write {key}: {exc}") from exc
+
+
+# 412: the precondition failed; 409: a concurrent conditional write to the same key was in flight.
+_CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
+
+
+def _code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
 def _reason(exc: Any) -> str:
