@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from handler import __version__
@@ -22,6 +23,7 @@ from handler.config import (
     DEFAULT_FEED_URL,
     DEFAULT_STORE,
     FetchSettings,
+    RetryPolicy,
     RunSettings,
 )
 from handler.errors import ArchiveError, ExtractionError
@@ -48,6 +50,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_items=args.max_items,
         concurrency=args.concurrency,
         fetch=FetchSettings(extra_hosts=frozenset(args.allow_host)),
+        retry=RetryPolicy(
+            max_attempts=args.max_attempts, first_delay=timedelta(seconds=args.retry_delay)
+        ),
     )
     show_progress = not args.quiet and not args.json and sys.stderr.isatty()
     pipeline = Pipeline(settings, progress=_print_progress if show_progress else None)
@@ -57,6 +62,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         _print_summary(summary)
     return EXIT_ARTICLES_FAILED if summary.failures else EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from handler.state import StateStore
+    from handler.store import open_store
+
+    states = StateStore(open_store(args.store))
+    state, parked = states.load(), states.parked()
+    pending = [
+        {"id": p.item.id, "url": p.item.link, "feed_url": p.feed_url, "attempts": p.attempts,
+         "next_retry_at": p.next_retry_at or "next run",
+         "last_reason": p.reasons[-1]["reason"] if p.reasons else "deferred (time budget)"}
+        for p in state.pending.values()
+    ]  # fmt: skip
+    if args.json:
+        print(json.dumps({"pending": pending, "parked": parked}, ensure_ascii=False))
+        return EXIT_OK
+    print(f"{len(pending)} pending, {len(parked)} parked in {args.store}")
+    for entry in pending:
+        print(f"  pending {entry['id']}: attempt {entry['attempts']}, next {entry['next_retry_at']}"
+              f" - {entry['last_reason']}")  # fmt: skip
+    for record in parked:
+        last = record["reasons"][-1]["reason"] if record["reasons"] else ""
+        print(f"  parked  {record['id']}: {record['attempts']} attempts - {last}")
+    return EXIT_OK
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -122,11 +152,12 @@ def _print_summary(summary: RunSummary) -> None:
     counts = summary.counts
     print(f"ntv-archive: {summary.feed_url} -> {summary.store}")
     if summary.not_modified:
-        print("  feed not modified since the last complete run (HTTP 304): nothing to fetch")
-        return
+        print("  feed not modified (HTTP 304); only due retries were fetched")
     line = ", ".join(f"{counts[k]} {k}" for k in ("new", "updated", "unchanged", "failed"))
     fallback = f", {counts['fallback']} by fallback extraction" if counts["fallback"] else ""
     print(f"  {summary.items} items: {line}{fallback} in {summary.duration_s:.1f} s")
+    if summary.pending:
+        print(f"  {summary.pending} still pending a retry (see: ntv-archive status)")
     for failure in summary.failures:
         print(f"  failed {failure.id}: {failure.reason}")
 
@@ -167,9 +198,28 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_CONCURRENCY,
         help="articles fetched at once (%(default)s)",
     )
+    run.add_argument(
+        "--max-attempts",
+        type=_positive,
+        default=5,
+        help="failures before an article is parked under failed/ (%(default)s)",
+    )
+    run.add_argument(
+        "--retry-delay",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="wait before the first retry of a failed article; doubles each time (%(default)s)",
+    )
     run.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
     _verbosity(run)
     run.set_defaults(command=cmd_run)
+
+    status = commands.add_parser("status", help="show pending retries and parked articles")
+    status.add_argument("--store", default=DEFAULT_STORE, help="directory or s3://bucket/prefix")
+    status.add_argument("--json", action="store_true", help="print as one JSON object")
+    _verbosity(status)
+    status.set_defaults(command=cmd_status)
 
     invoke = commands.add_parser(
         "invoke", help="run the Lambda entry on an event file (see events/) and print its response"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from handler.errors import ConfigError
@@ -37,6 +38,18 @@ class FetchSettings:
 
 
 @dataclass(frozen=True)
+class RetryPolicy:
+    """How failed articles are retried on later runs before they are parked under failed/."""
+
+    max_attempts: int = 5
+    first_delay: timedelta = timedelta(minutes=10)
+    max_delay: timedelta = timedelta(hours=12)
+
+    def next_retry(self, attempts: int, now: datetime) -> datetime:
+        return now + min(self.first_delay * 2 ** max(attempts - 1, 0), self.max_delay)
+
+
+@dataclass(frozen=True)
 class RunSettings:
     """What one poll does."""
 
@@ -47,6 +60,7 @@ class RunSettings:
     # An article is only started while at least this much invocation time is left.
     min_remaining_s: float = 30.0
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 def settings_from_env(env: Mapping[str, str]) -> RunSettings:
@@ -60,6 +74,10 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
         concurrency=_number(env, "CONCURRENCY", int, DEFAULT_CONCURRENCY),
         min_remaining_s=_number(env, "MIN_REMAINING_SECONDS", float, 30.0),
         fetch=FetchSettings(extra_hosts=hosts),
+        retry=RetryPolicy(
+            max_attempts=_number(env, "MAX_ATTEMPTS", int, 5),
+            first_delay=timedelta(seconds=_number(env, "RETRY_DELAY_SECONDS", float, 600.0)),
+        ),
     )
 
 

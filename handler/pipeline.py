@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from handler.archive import save_version
@@ -21,7 +22,7 @@ from handler.feed import read_feed
 from handler.fetch import HttpClient
 from handler.log import logger
 from handler.models import FeedItem, article_id
-from handler.state import load_validators, save_validators
+from handler.state import FeedValidators, Pending, RunState, StateStore, utcnow
 from handler.store import BlobStore, open_store
 from handler.store.layout import article_key
 
@@ -47,7 +48,8 @@ class RunSummary:
     feed_url: str | None
     store: str
     items: int = 0
-    not_modified: bool = False  # the feed answered 304: nothing new since the last full run
+    not_modified: bool = False  # the feed answered 304: only retries were due
+    pending: int = 0  # articles of this feed still owed (failed or deferred) after the run
     duration_s: float = 0.0
     outcomes: list[ArticleOutcome] = field(default_factory=list)
 
@@ -73,6 +75,7 @@ class RunSummary:
             "store": self.store,
             "items": self.items,
             "not_modified": self.not_modified,
+            "pending": self.pending,
             **self.counts,
             "duration_s": round(self.duration_s, 3),
             "failures": [{"id": o.id, "url": o.url, "reason": o.reason} for o in self.failures],
@@ -100,6 +103,7 @@ class Pipeline:
         self.client = client if client is not None else HttpClient(settings.fetch)
         self.progress = progress
         self.remaining_s = remaining_s
+        self.state = StateStore(self.store, settings.retry)
         self.run_id = uuid.uuid4().hex[:12]
 
     def poll(self, feed_url: str | None = None) -> RunSummary:
@@ -107,21 +111,51 @@ class Pipeline:
         url = feed_url or self.settings.feed_url
         started = time.monotonic()
         summary = self.summary(url)
-        fetched = read_feed(self.client, url, load_validators(self.store, url))
-        if fetched.not_modified:
-            logger.info("feed not modified", extra={"run_id": self.run_id, "feed": url})
-            summary.not_modified = True
-            return self.finish(summary, started)
-        items = fetched.items[: self.settings.max_items]
-        logger.info("feed read", extra={"run_id": self.run_id, "feed": url, "items": len(items)})
-        summary.items = len(items)
-        summary.outcomes = self.archive_items(items, feed_url=url)
-        # Only a complete run may let the next poll skip this feed version with a 304: items
-        # that failed, were deferred or cut by --max-items must be seen again.
-        complete = len(items) == len(fetched.items) and not summary.counts_of("failed", "deferred")
-        if complete and fetched.validators.request_headers():
-            save_validators(self.store, url, fetched.validators)
+        state = self.state.load()
+        fetched = read_feed(self.client, url, state.validators(url))
+        now = utcnow()
+        listed = fetched.items[: self.settings.max_items]
+        todo = plan_poll(listed, list(state.pending_for(url)), set(state.parked), now)
+        logger.info(
+            "feed read",
+            extra={"run_id": self.run_id, "feed": url, "not_modified": fetched.not_modified,
+                   "listed": len(listed), "todo": len(todo)},
+        )  # fmt: skip
+        summary.not_modified = fetched.not_modified
+        summary.items = len(todo)
+        summary.outcomes = self.archive_items(todo, feed_url=url)
+        # Items cut by --max-items were never looked at: keep the feed unconditional until a
+        # run has seen all of it. Failed and deferred ones are owed by the state instead.
+        seen_all = len(listed) == len(fetched.items) and not fetched.not_modified
+        results = list(zip(todo, summary.outcomes, strict=True))
+        final = self.state.update(
+            lambda s: self.record(s, url, results, fetched.validators if seen_all else None, now)
+        )
+        summary.pending = sum(1 for _ in final.pending_for(url))
         return self.finish(summary, started)
+
+    def record_successes(self, state: RunState, article_ids: list[str]) -> None:
+        for archived_id in article_ids:
+            self.state.record_success(state, archived_id)
+
+    def record(
+        self,
+        state: RunState,
+        feed_url: str,
+        results: list[tuple[FeedItem, ArticleOutcome]],
+        validators: FeedValidators | None,
+        now: datetime,
+    ) -> None:
+        """Fold one run's outcomes into the run state (called again on a write conflict)."""
+        for item, outcome in results:
+            if outcome.status == "failed":
+                self.state.record_failure(state, item, feed_url, outcome.reason or "", now)
+            elif outcome.status == "deferred":
+                state.pending.setdefault(item.id, Pending(item=item, feed_url=feed_url))
+            else:
+                self.state.record_success(state, item.id)
+        if validators is not None and validators.request_headers():
+            state.feeds[feed_url] = validators
 
     def replay(self, urls: Iterable[str], force: bool = False) -> RunSummary:
         """Fetch and archive these URLs (allowlist applies); ``force`` rewrites unchanged ones."""
@@ -130,6 +164,9 @@ class Pipeline:
         summary = self.summary(None)
         summary.items = len(items)
         summary.outcomes = self.archive_items(items, force=force)
+        archived = [i.id for i, o in zip(items, summary.outcomes, strict=True) if o.key]
+        if archived:  # a replay is how a parked or pending article is brought home
+            self.state.update(lambda state: self.record_successes(state, archived))
         return self.finish(summary, started)
 
     def archive_items(
@@ -200,6 +237,17 @@ class Pipeline:
 
     def ids(self, article_id: str) -> dict[str, str]:
         return {"run_id": self.run_id, "article_id": article_id}
+
+
+def plan_poll(
+    listed: list[FeedItem], pending: list[Pending], parked: set[str], now: datetime
+) -> list[FeedItem]:
+    """This run's work: listed items neither parked nor waiting out a retry delay, then due
+    retries of items no longer listed (leaving the feed is no reason to lose an article)."""
+    waiting = parked | {p.item.id for p in pending if not p.due(now)}
+    listed_ids = {item.id for item in listed}
+    retries = [p.item for p in pending if p.due(now) and p.item.id not in listed_ids]
+    return [item for item in listed if item.id not in waiting] + retries
 
 
 def item_for_url(url: str) -> FeedItem:

@@ -1,16 +1,30 @@
-"""What the archive remembers between runs, kept in the store under ``state/``.
+"""What the archive remembers between runs: one object, ``state/run-state.json``.
 
-Today: each feed's HTTP validators (ETag, Last-Modified), so an unchanged feed costs one
-conditional request and no article fetches.
+- ``feeds``: each feed's HTTP validators (ETag, Last-Modified) for conditional polls.
+- ``pending``: articles that failed or were deferred, with attempts, the next retry time and
+  every reason. They are retried on later runs even after they left the feed; after
+  ``RetryPolicy.max_attempts`` failures an article is parked under ``failed/<id>.json``.
+
+Every change is a compare-and-swap on the state object (re-read and re-applied on conflict), so
+concurrent runs never lose each other's updates.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
+from handler.config import RetryPolicy
+from handler.errors import ConflictError, StoreError
+from handler.models import FeedItem
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore
+
+STATE_KEY = "state/run-state.json"
+FAILED_PREFIX = "failed/"
+MAX_CONFLICTS = 10
 
 
 @dataclass(frozen=True)
@@ -27,21 +41,139 @@ class FeedValidators:
         return headers
 
 
-def feed_state_key(feed_url: str) -> str:
-    return f"state/feeds/{hashlib.sha256(feed_url.encode()).hexdigest()[:24]}.json"
+@dataclass
+class Pending:
+    """An article still owed to the archive."""
+
+    item: FeedItem
+    feed_url: str | None
+    attempts: int = 0
+    next_retry_at: str = ""
+    reasons: list[dict[str, str]] = field(default_factory=list)
+
+    def due(self, now: datetime) -> bool:
+        return not self.next_retry_at or datetime.fromisoformat(self.next_retry_at) <= now
 
 
-def load_validators(store: BlobStore, feed_url: str) -> FeedValidators:
-    data = store.get(feed_state_key(feed_url))
+@dataclass
+class RunState:
+    feeds: dict[str, FeedValidators] = field(default_factory=dict)
+    pending: dict[str, Pending] = field(default_factory=dict)
+    # id -> when it was parked; polls skip these until a replay archives them.
+    parked: dict[str, str] = field(default_factory=dict)
+
+    def validators(self, feed_url: str) -> FeedValidators:
+        return self.feeds.get(feed_url, FeedValidators())
+
+    def pending_for(self, feed_url: str | None) -> Iterator[Pending]:
+        return (p for p in self.pending.values() if p.feed_url == feed_url)
+
+
+class StateStore:
+    """Loads the run state and applies changes to it by compare-and-swap."""
+
+    def __init__(self, store: BlobStore, policy: RetryPolicy | None = None) -> None:
+        self.store = store
+        self.policy = policy or RetryPolicy()
+
+    def load(self) -> RunState:
+        return _decode(self.store.read(STATE_KEY).data)
+
+    def update(self, change: Callable[[RunState], None]) -> RunState:
+        """Apply ``change`` to the freshest state and write it back; no write if nothing changed."""
+        for _ in range(MAX_CONFLICTS):
+            current = self.store.read(STATE_KEY)
+            state = _decode(current.data)
+            before = _encode(state)
+            change(state)
+            after = _encode(state)
+            if after == before:
+                return state
+            try:
+                self.store.put_if(STATE_KEY, after, JSON_CONTENT_TYPE, expected=current.version)
+                return state
+            except ConflictError:
+                continue
+        raise StoreError(f"{self.store.describe()}: {STATE_KEY} kept changing; try again")
+
+    def record_failure(self, state: RunState, item: FeedItem, feed_url: str | None,
+                       reason: str, now: datetime) -> None:  # fmt: skip
+        entry = state.pending.get(item.id) or Pending(item=item, feed_url=feed_url)
+        entry.attempts += 1
+        entry.reasons.append({"at": now.isoformat(timespec="seconds"), "reason": reason})
+        if entry.attempts >= self.policy.max_attempts:
+            self.park(entry, now)
+            state.pending.pop(item.id, None)
+            state.parked[item.id] = now.isoformat(timespec="seconds")
+            return
+        entry.next_retry_at = self.policy.next_retry(entry.attempts, now).isoformat()
+        state.pending[item.id] = entry
+
+    def record_success(self, state: RunState, article_id: str) -> None:
+        state.pending.pop(article_id, None)
+        if state.parked.pop(article_id, None) is not None:
+            self.store.delete(f"{FAILED_PREFIX}{article_id}.json")
+
+    def park(self, entry: Pending, now: datetime) -> None:
+        record = {
+            "id": entry.item.id,
+            "url": entry.item.link,
+            "feed_url": entry.feed_url,
+            "attempts": entry.attempts,
+            "parked_at": now.isoformat(timespec="seconds"),
+            "reasons": entry.reasons,
+        }
+        body = json.dumps(record, ensure_ascii=False, indent=2).encode()
+        self.store.put(f"{FAILED_PREFIX}{entry.item.id}.json", body, JSON_CONTENT_TYPE)
+
+    def parked(self) -> list[dict[str, Any]]:
+        found = []
+        for key in self.store.list(FAILED_PREFIX):
+            data = self.store.get(key)
+            if data is not None:
+                found.append(json.loads(data))
+        return found
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _encode(state: RunState) -> bytes:
+    document = {
+        "feeds": {url: asdict(v) for url, v in sorted(state.feeds.items())},
+        "pending": {
+            key: {
+                **asdict(p),
+                "item": {**asdict(p.item), "published": _iso(p.item.published)},
+            }
+            for key, p in sorted(state.pending.items())
+        },
+        "parked": dict(sorted(state.parked.items())),
+    }
+    return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True).encode()
+
+
+def _decode(data: bytes | None) -> RunState:
     if data is None:
-        return FeedValidators()
+        return RunState()
     try:
-        saved = json.loads(data)
-        return FeedValidators(etag=saved.get("etag"), last_modified=saved.get("last_modified"))
-    except (ValueError, AttributeError):
-        return FeedValidators()  # unreadable state only costs one unconditional fetch
+        raw = json.loads(data)
+        feeds = {url: FeedValidators(**v) for url, v in raw.get("feeds", {}).items()}
+        pending = {key: _pending(p) for key, p in raw.get("pending", {}).items()}
+        parked = {str(k): str(v) for k, v in raw.get("parked", {}).items()}
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        # Never overwrite what we cannot read: that would lose the pending articles.
+        raise StoreError(f"{STATE_KEY} is not readable ({exc}); fix or move it aside") from exc
+    return RunState(feeds=feeds, pending=pending, parked=parked)
 
 
-def save_validators(store: BlobStore, feed_url: str, validators: FeedValidators) -> None:
-    record = {"feed_url": feed_url, **asdict(validators)}
-    store.put(feed_state_key(feed_url), json.dumps(record).encode(), JSON_CONTENT_TYPE)
+def _pending(raw: dict[str, Any]) -> Pending:
+    item = dict(raw["item"])
+    published = item.get("published")
+    item["published"] = datetime.fromisoformat(published) if published else None
+    return Pending(**{**raw, "item": FeedItem(**item)})
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -49,6 +49,7 @@ class Article:
     html: bytes | None  # None: listed in the feed but answered with 404
     title: str = "Kicker: Schlagzeile"
     pub_date: str = "Fri, 14 Mar 2025 09:30:05 +0100"
+    listed: bool = True  # False: still served, but no longer in the feed
 
 
 @dataclass
@@ -79,6 +80,7 @@ class Site:
             f"<description>Teaser zu {a.title}</description>"
             f"<pubDate>{a.pub_date}</pubDate></item>"
             for a in self.articles
+            if a.listed
         )
         return (
             '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'

@@ -235,7 +235,9 @@ def test_unchanged_feed_costs_one_conditional_request(site, tmp_path, capsys):
     serve_layouts(site)
     assert run(site, str(tmp_path)) == 0
     assert json.loads(capsys.readouterr().out)["new"] == 3
-    assert len(list(tmp_path.glob("state/feeds/*.json"))) == 1
+    assert json.loads((tmp_path / "state/run-state.json").read_text())["feeds"] == {
+        site.feed_url: {"etag": '"feed-v1"', "last_modified": None}
+    }
     before = len(site.server.log)
 
     assert run(site, str(tmp_path)) == 0
@@ -250,18 +252,74 @@ def test_unchanged_feed_costs_one_conditional_request(site, tmp_path, capsys):
     assert (third["not_modified"], third["unchanged"]) == (False, 3)
 
 
-def test_a_run_with_failures_does_not_let_the_next_poll_skip_them(site, tmp_path, capsys):
+def test_a_failed_article_is_retried_even_when_the_feed_answers_304(site, tmp_path, capsys):
     site.etag = '"feed-v1"'
     serve_layouts(site)
     site.add("/politik/Weg-id40000099.html", None)  # 404 now
     site.serve()
-    assert run(site, str(tmp_path)) == 1
-    assert not list(tmp_path.glob("state/feeds/*.json"))
+    assert run(site, str(tmp_path), "--retry-delay", "0") == 1
+    assert json.loads(capsys.readouterr().out)["pending"] == 1
     site.articles[-1].html = page("ntv2025_byline.html")  # the article is back
     site.serve()
+    assert run(site, str(tmp_path), "--retry-delay", "0") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["not_modified"], summary["items"], summary["new"], summary["pending"]) == (
+        True, 1, 1, 0,
+    )  # fmt: skip
+
+
+def test_an_article_that_left_the_feed_is_still_retried(site, tmp_path, capsys):
+    serve_layouts(site)
+    gone = site.add("/politik/Weg-id40000099.html", None)
+    site.serve()
+    assert run(site, str(tmp_path), "--retry-delay", "0") == 1
+    gone.listed, gone.html = False, page("ntv2025_byline.html")
+    site.serve()
+    assert run(site, str(tmp_path), "--retry-delay", "0") == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (summary["new"], summary["unchanged"], summary["pending"]) == (1, 3, 0)
+    assert (tmp_path / "articles/2025/11/03/ntv-40000004.json").exists()
+
+
+def test_retries_wait_for_their_delay(site, tmp_path, capsys):
+    serve_layouts(site)
+    site.add("/politik/Weg-id40000099.html", None)
+    site.serve()
+    assert run(site, str(tmp_path)) == 1  # default delay: 10 minutes
     assert run(site, str(tmp_path)) == 0
     summary = json.loads(capsys.readouterr().out.splitlines()[-1])
-    assert (summary["not_modified"], summary["new"]) == (False, 1)
+    assert (summary["items"], summary["pending"]) == (3, 1)
+    assert site.requests_to("/politik/Weg-id40000099.html") == 1
+
+
+def test_an_article_failing_every_time_is_parked_with_every_reason(
+    site, tmp_path, capsys, monkeypatch
+):
+    serve_layouts(site)
+    site.add("/politik/Weg-id40000099.html", None)
+    site.serve()
+    args = ("--retry-delay", "0", "--max-attempts", "2")
+    assert run(site, str(tmp_path), *args) == 1
+    assert run(site, str(tmp_path), *args) == 1
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["pending"] == 0
+    parked = json.loads((tmp_path / "failed/ntv-40000099.json").read_text())
+    assert parked["attempts"] == 2 and len(parked["reasons"]) == 2
+    assert all(r["reason"].endswith("HTTP 404 NOT FOUND") for r in parked["reasons"])
+
+    assert main(["status", "--store", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "0 pending, 1 parked" in out and "parked  ntv-40000099: 2 attempts" in out
+
+    assert run(site, str(tmp_path), *args) == 0  # parked: polls leave it alone
+    assert site.requests_to("/politik/Weg-id40000099.html") == 2
+    site.articles[-1].html = page("ntv2025_byline.html")
+    site.serve()
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps({"action": "replay", "urls": [site.url(site.articles[-1].path)]}))
+    monkeypatch.setenv("ALLOWED_HOSTS", "127.0.0.1")
+    assert main(["invoke", str(replay), "--store", str(tmp_path)]) == 0
+    assert not (tmp_path / "failed/ntv-40000099.json").exists()
+    assert json.loads((tmp_path / "state/run-state.json").read_text())["parked"] == {}
 
 
 def test_not_modified_in_the_human_summary(site, tmp_path, capsys):
@@ -269,4 +327,4 @@ def test_not_modified_in_the_human_summary(site, tmp_path, capsys):
     serve_layouts(site)
     main(site.run_args(str(tmp_path)))
     main(site.run_args(str(tmp_path)))
-    assert "feed not modified since the last complete run (HTTP 304)" in capsys.readouterr().out
+    assert "feed not modified (HTTP 304); only due retries were fetched" in capsys.readouterr().out
