@@ -13,6 +13,7 @@ import feedparser
 
 from handler.errors import FeedError, FetchError
 from handler.fetch import HttpClient
+from handler.log import logger
 from handler.models import FeedItem, article_id
 from handler.state import FeedValidators
 
@@ -71,6 +72,13 @@ def parse_feed(data: bytes, feed_url: str) -> list[FeedItem]:
         if item is not None and item.id not in seen:
             seen.add(item.id)
             items.append(item)
+    skipped = len(parsed.entries) - len(items)
+    if skipped or not items:
+        logger.warning(
+            "feed items skipped" if items else "feed has no archivable items",
+            extra={"feed": feed_url, "entries": len(parsed.entries), "skipped": skipped,
+                   "why": "entries without a link, or repeating an earlier link"},
+        )  # fmt: skip
     return items
 
 

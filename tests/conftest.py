@@ -136,7 +136,7 @@ def local_settings(store: str, feed_url: str, **overrides: object) -> RunSetting
     fetch = FetchSettings(
         extra_hosts=frozenset({"127.0.0.1"}),
         connect_timeout=2.0,
-        read_timeout=5.0,
+        read_timeout=1.0,
         retries=0,
         backoff_factor=0.0,
     )

@@ -83,3 +83,30 @@ def test_read_feed_refuses_wrong_content_type(httpserver):
     client = HttpClient(FetchSettings(extra_hosts=frozenset({"127.0.0.1"}), retries=0))
     with pytest.raises(FeedError, match="content type 'text/html'"):
         read_feed(client, httpserver.url_for("/rss"))
+
+
+def test_external_entity_is_refused():
+    xxe = b"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+    <rss version="2.0"><channel><title>&x;</title></channel></rss>"""
+    with pytest.raises(FeedError, match="refused DTD/entity declarations"):
+        parse_feed(xxe, "https://www.n-tv.de/politik/rss")
+
+
+def test_50_mb_feed_is_stopped_by_the_size_cap(httpserver):
+    item = b"<item><title>K: T</title><link>https://www.n-tv.de/x-id1.html</link></item>"
+    huge = b'<?xml version="1.0"?><rss version="2.0"><channel>' + item * 700_000
+    assert len(huge) > 50_000_000
+    httpserver.expect_request("/rss").respond_with_data(huge, content_type="application/rss+xml")
+    client = HttpClient(FetchSettings(extra_hosts=frozenset({"127.0.0.1"}), retries=0))
+    with pytest.raises(FeedError, match=r"/rss: response larger than 5242880 bytes"):
+        read_feed(client, httpserver.url_for("/rss"))
+
+
+def test_empty_feed_has_no_items():
+    empty = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+    assert parse_feed(empty, "https://www.n-tv.de/politik/rss") == []
+
+
+def test_duplicate_guids_and_items_without_links_are_skipped():
+    items = parse_feed(FEED, "https://www.n-tv.de/politik/rss")
+    assert len(items) == 2  # 4 entries: one repeats a link, one has none
