@@ -9,6 +9,8 @@ Each path gets a script: a list of faults, one per request (the last repeats). A
     Fault.slow(seconds, body)             wait before answering (past the client's timeout)
     Fault.redirect(location, code)        a redirect
 
+or, for paths without a script, whatever ``dynamic(path, count)`` returns.
+
 Bounded: it only answers on 127.0.0.1 and stops with the test.
 """
 
@@ -21,6 +23,7 @@ import struct
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -61,6 +64,8 @@ class Fault:
 @dataclass
 class FaultServer:
     scripts: dict[str, list[Fault]] = field(default_factory=dict)
+    # Paths without a script go here: (path, how many times it was asked before) -> Fault.
+    dynamic: Callable[[str, int], Fault] | None = None
     hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def __post_init__(self) -> None:
@@ -93,8 +98,11 @@ class FaultServer:
         with self._lock:
             count = self.hits[path]
             self.hits[path] += 1
-        script = self.scripts.get(path) or [Fault.status_(404)]
-        fault = script[min(count, len(script) - 1)]
+        if path not in self.scripts and self.dynamic is not None:
+            fault = self.dynamic(path, count)
+        else:
+            script = self.scripts.get(path) or [Fault.status_(404)]
+            fault = script[min(count, len(script) - 1)]
         if fault.kind == "reset":
             # SO_LINGER 0 makes close() send RST instead of FIN.
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
