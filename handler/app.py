@@ -52,5 +52,6 @@ def _publish(summary: RunSummary, action: str) -> None:
     for status in (*STATUSES, "fallback"):
         metrics.add_metric(name=f"Articles{status.title()}", unit=MetricUnit.Count,
                            value=counts[status])  # fmt: skip
+    metrics.add_metric(name="ArticlesPending", unit=MetricUnit.Count, value=summary.pending)
     metrics.add_metric(name="RunDuration", unit=MetricUnit.Seconds, value=summary.duration_s)
     metrics.flush_metrics()

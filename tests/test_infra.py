@@ -26,7 +26,7 @@ from handler.app import lambda_handler
 from handler.cli import LocalContext
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "template.yaml"
-S3_PREFIXES = ("articles/*", "raw/*", "versions/*", "state/*")
+S3_PREFIXES = ("articles/*", "raw/*", "versions/*", "state/*", "failed/*")
 
 
 class NoManagedPolicies:
@@ -87,17 +87,16 @@ def test_iam_policy_is_least_privilege(cfn):
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
     s3 = [s for s in statements if any(a.startswith("s3:") for a in _list(s["Action"]))]
     others = [s for s in statements if s not in s3]
-    assert {a for s in s3 for a in _list(s["Action"])} == {
-        "s3:GetObject",
-        "s3:PutObject",
-        "s3:ListBucket",
-    }
+    actions = {a for s in s3 for a in _list(s["Action"])}
+    assert actions == {"s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject"}
     for statement in s3:
         for resource in _list(statement["Resource"]):
             assert resource != "*"
             text = json.dumps(resource)
             if "s3:ListBucket" in _list(statement["Action"]):
                 assert resource == {"Fn::GetAtt": ["ArchiveBucket", "Arn"]}
+            elif "s3:DeleteObject" in _list(statement["Action"]):  # never documents or versions
+                assert text.endswith(('/raw/*"}', '/failed/*"}')), text
             else:
                 assert text.endswith(tuple(f'/{p}"}}' for p in S3_PREFIXES)), text
     # What SAM adds for the DLQ: sending to that one queue.

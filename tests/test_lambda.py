@@ -143,7 +143,7 @@ def test_metrics_are_published_as_emf(site, lambda_env, capsys):
     record = emf[0]
     names = {m["Name"] for m in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert {"ArticlesNew", "ArticlesUpdated", "ArticlesUnchanged", "ArticlesFailed",
-            "ArticlesFallback", "ArticlesDeferred", "RunDuration"} <= names  # fmt: skip
+            "ArticlesFallback", "ArticlesDeferred", "ArticlesPending", "RunDuration"} <= names  # fmt: skip
     # EMF keeps each metric's values as a list.
     assert (record["ArticlesNew"], record["ArticlesFailed"]) == ([2.0], [0.0])
     assert record["action"] == "ScheduledPoll"
