@@ -21,6 +21,7 @@ from handler import __version__
 from handler.config import (
     DEFAULT_CONCURRENCY,
     DEFAULT_FEED_URL,
+    DEFAULT_MAX_BYTES,
     DEFAULT_STORE,
     FetchSettings,
     RetryPolicy,
@@ -49,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         store=args.store,
         max_items=args.max_items,
         concurrency=args.concurrency,
-        fetch=FetchSettings(extra_hosts=frozenset(args.allow_host)),
+        fetch=FetchSettings(extra_hosts=frozenset(args.allow_host), max_bytes=args.max_bytes),
         retry=RetryPolicy(
             max_attempts=args.max_attempts, first_delay=timedelta(seconds=args.retry_delay)
         ),
@@ -197,6 +198,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         default=DEFAULT_CONCURRENCY,
         help="articles fetched at once (%(default)s)",
+    )
+    run.add_argument(
+        "--max-bytes",
+        type=_positive,
+        default=DEFAULT_MAX_BYTES,
+        help="largest response accepted, counted after decompression (%(default)s)",
     )
     run.add_argument(
         "--max-attempts",

@@ -73,7 +73,10 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
         max_items=_number(env, "MAX_ITEMS", int) if max_items else None,
         concurrency=_number(env, "CONCURRENCY", int, DEFAULT_CONCURRENCY),
         min_remaining_s=_number(env, "MIN_REMAINING_SECONDS", float, 30.0),
-        fetch=FetchSettings(extra_hosts=hosts),
+        fetch=FetchSettings(
+            extra_hosts=hosts,
+            max_bytes=_number(env, "MAX_RESPONSE_BYTES", int, DEFAULT_MAX_BYTES),
+        ),
         retry=RetryPolicy(
             max_attempts=_number(env, "MAX_ATTEMPTS", int, 5),
             first_delay=timedelta(seconds=_number(env, "RETRY_DELAY_SECONDS", float, 600.0)),

@@ -211,5 +211,6 @@ def test_settings_from_environment():
     assert (settings.store, settings.concurrency, settings.max_items) == ("s3://b/p", 3, 10)
     assert settings.fetch.extra_hosts == {"a.example", "b.example"}
     assert settings_from_env({}).feed_url == "https://www.n-tv.de/politik/rss"
+    assert settings_from_env({"MAX_RESPONSE_BYTES": "1000"}).fetch.max_bytes == 1000
     with pytest.raises(ConfigError, match="CONCURRENCY='many' is not a positive number"):
         settings_from_env({"CONCURRENCY": "many"})

@@ -328,3 +328,13 @@ def test_not_modified_in_the_human_summary(site, tmp_path, capsys):
     main(site.run_args(str(tmp_path)))
     main(site.run_args(str(tmp_path)))
     assert "feed not modified (HTTP 304); only due retries were fetched" in capsys.readouterr().out
+
+
+def test_max_bytes_is_configurable_on_the_command_line(site, tmp_path, capsys):
+    serve_layouts(site)
+    assert run(site, str(tmp_path), "--max-bytes", "2000") == 1
+    summary = json.loads(capsys.readouterr().out)
+    reasons = [f["reason"] for f in summary["failures"]]
+    # The two ntv pages are over 2000 bytes; the small generic page is not.
+    assert len(reasons) == 2 and all("larger than 2000 bytes (size cap)" in r for r in reasons)
+    assert summary["new"] == 1
