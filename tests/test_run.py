@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import re
+from datetime import UTC, datetime
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -290,6 +291,12 @@ def test_retries_wait_for_their_delay(site, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert (summary["items"], summary["pending"]) == (3, 1)
     assert site.requests_to("/politik/Weg-id40000099.html") == 1
+
+    assert main(["status", "--store", str(tmp_path), "--json"]) == 0
+    [pending] = json.loads(capsys.readouterr().out)["pending"]
+    assert (pending["id"], pending["attempts"]) == ("ntv-40000099", 1)
+    assert pending["last_reason"].endswith("HTTP 404 NOT FOUND")
+    assert pending["next_retry_at"] > datetime.now(UTC).isoformat()
 
 
 def test_an_article_failing_every_time_is_parked_with_every_reason(
