@@ -6,10 +6,10 @@ import gzip
 import io
 import json
 import re
-from datetime import UTC, datetime
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import boto3
 import pytest
