@@ -73,8 +73,7 @@ def task_lint(_args: list[str]) -> int:
 
 def task_bench(_args: list[str]) -> int:
     ensure_env("dev")
-    scripts = ["bench/quality.py", "bench/extraction.py"]
-    return max(run_in_env([str(BIN / "python"), script]) for script in scripts)
+    return run_in_env([str(BIN / "python"), "bench/all.py"])
 
 
 def task_package(_args: list[str]) -> int:

@@ -7,7 +7,6 @@ import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from handler import __version__
@@ -132,6 +131,8 @@ def _feed_context(feed_url: str | None, item: FeedItem | None) -> dict[str, Any]
 
 @cache
 def _version_of(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version  # 20 ms, needed once a run
+
     try:
         return version(package)
     except PackageNotFoundError:

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
-
 from handler.errors import FeedError, FetchError
 from handler.fetch import HttpClient
 from handler.log import logger
@@ -60,6 +58,8 @@ def parse_feed(data: bytes, feed_url: str) -> list[FeedItem]:
     """Parse feed bytes (no network) into items; duplicate GUIDs keep their first entry."""
     if _DTD_TRICK.search(data[:4096]):
         raise FeedError(f"feed {feed_url}: refused DTD/entity declarations in the XML")
+    import feedparser  # here, not at the top: a poll answered by 304 never parses a feed
+
     # A stream, never bytes or str: feedparser would try those as a URL or a local file name.
     parsed = feedparser.parse(io.BytesIO(data), sanitize_html=False, resolve_relative_uris=False)
     if not parsed.get("version"):

@@ -20,7 +20,7 @@ from typing import Any
 from handler.config import RetryPolicy
 from handler.errors import ConflictError, StoreError
 from handler.models import FeedItem
-from handler.store.base import JSON_CONTENT_TYPE, BlobStore
+from handler.store.base import JSON_CONTENT_TYPE, BlobStore, Versioned
 
 STATE_KEY = "state/run-state.json"
 FAILED_PREFIX = "failed/"
@@ -75,14 +75,18 @@ class StateStore:
     def __init__(self, store: BlobStore, policy: RetryPolicy | None = None) -> None:
         self.store = store
         self.policy = policy or RetryPolicy()
+        self._loaded: Versioned | None = None
 
     def load(self) -> RunState:
-        return _decode(self.store.read(STATE_KEY).data)
+        self._loaded = self.store.read(STATE_KEY)
+        return _decode(self._loaded.data)
 
     def update(self, change: Callable[[RunState], None]) -> RunState:
         """Apply ``change`` to the freshest state and write it back; no write if nothing changed."""
         for _ in range(MAX_CONFLICTS):
-            current = self.store.read(STATE_KEY)
+            # The first try starts from what load() read (one store request saved per run);
+            # a conflict means it was stale, so every later try reads afresh.
+            current, self._loaded = self._loaded or self.store.read(STATE_KEY), None
             state = _decode(current.data)
             before = _encode(state)
             change(state)

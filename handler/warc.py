@@ -8,23 +8,25 @@ read and replay the record as it stands.
 
 from __future__ import annotations
 
+import gzip
 import io
 from datetime import UTC, datetime
-
-from warcio.archiveiterator import ArchiveIterator
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 from handler.errors import StoreError
 from handler.fetch import USER_AGENT, Response
 
 _WARC_DATE = "%Y-%m-%dT%H:%M:%SZ"
+GZIP_LEVEL = 4
 _WIRE_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 
 
 def capture_warc(response: Response) -> bytes:
+    # warcio is imported where it is used: idle polls write no capture and never load it.
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
     buffer = io.BytesIO()
-    writer = WARCWriter(buffer, gzip=True)
+    writer = WARCWriter(buffer, gzip=False)
     warc_date = response.fetched_at.astimezone(UTC).strftime(_WARC_DATE)
     headers = [
         (f"X-Archive-Orig-{name}" if name.lower() in _WIRE_HEADERS else name, value)
@@ -55,13 +57,21 @@ def capture_warc(response: Response) -> bytes:
             "WARC-Concurrent-To": record.rec_headers.get_header("WARC-Record-ID"),
         },
     )
-    writer.write_record(record)
-    writer.write_record(request)
-    return buffer.getvalue()
+    # One gzip member per record, as WARC tools expect; warcio would compress at level 9, which
+    # cost half of an article's CPU on a 700 KB page for 5% fewer bytes than level 4 (bench/).
+    members = []
+    for rec in (record, request):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.write_record(rec)
+        members.append(gzip.compress(buffer.getvalue(), compresslevel=GZIP_LEVEL, mtime=0))
+    return b"".join(members)
 
 
 def read_capture(data: bytes, where: str) -> Response:
     """The response record of a capture written by ``capture_warc``, as a Response."""
+    from warcio.archiveiterator import ArchiveIterator
+
     for record in ArchiveIterator(io.BytesIO(data)):
         if record.rec_type != "response" or record.http_headers is None:
             continue

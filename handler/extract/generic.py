@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import trafilatura
-
 from handler.extract import metadata
 from handler.extract.page import Page, clean_text, parse_timestamp
 from handler.models import ArticleFields, Block
@@ -15,6 +13,10 @@ from handler.sites.ntv.parsing import detect_kind, is_paywalled
 
 def extract_generic(page: Page) -> ArticleFields:
     """Body and metadata from trafilatura on the already parsed tree (it works on a copy)."""
+    # Imported here: only pages no site rule knows need it, and it is the heaviest import
+    # (~120 ms), so ordinary runs and idle polls never pay for it.
+    import trafilatura
+
     result: Any = trafilatura.bare_extraction(
         page.tree,
         url=page.url,

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Every benchmark in one go (``make bench`` / ``python3 tasks.py bench``).
+
+Runs bench/quality.py (when the corpus is there), extraction.py, runs.py and cold_start.py,
+prints each one's report, then the monthly cost table built from the measured figures, and
+ends with one JSON line holding all the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from cost import print_table  # noqa: E402
+
+SCRIPTS = ["extraction.py", "runs.py", "cold_start.py"]
+
+
+def run(script: str) -> dict:
+    print(f"\n== bench/{script}", flush=True)
+    done = subprocess.run([sys.executable, str(HERE / script)], capture_output=True, text=True)
+    lines = done.stdout.strip().splitlines()
+    print("\n".join(lines[:-1]))
+    if done.returncode not in (0, 1) or not lines:
+        sys.exit(f"bench/{script} failed:\n{done.stderr}")
+    return json.loads(lines[-1])
+
+
+def main() -> int:
+    figures: dict = {}
+    quality = run("quality.py") if (HERE.parents[1] / "shared" / "corpus" / "ntv").is_dir() else {}
+    if quality:
+        figures["quality_targets_met"] = quality["all_targets_met"]
+        figures["body_f1_min"] = min(r["body_f1"] for r in quality["rows"])
+    for script in SCRIPTS:
+        figures |= run(script)
+    print("\n== cost per month at the default schedule")
+    figures |= print_table(figures)
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

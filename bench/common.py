@@ -1,0 +1,117 @@
+"""Shared pieces of the benchmarks: a delayed local site, a request-counting store, pages."""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS_PAGE = ROOT.parent / "shared" / "corpus" / "ntv" / "NTV_2025_12_12.html.gz"
+FIXTURE_PAGE = ROOT / "tests" / "fixtures" / "pages" / "ntv2025_article.html"
+REAL_ID = b"30134161"
+FIXTURE_ID = b"40000001"
+
+
+def page_template() -> tuple[bytes, bytes, str]:
+    """(page, the id it carries, what it is): the real ntv.de page when ../shared is there."""
+    if CORPUS_PAGE.exists():
+        return gzip.decompress(CORPUS_PAGE.read_bytes()), REAL_ID, "real ntv.de page (730 KB)"
+    return FIXTURE_PAGE.read_bytes(), FIXTURE_ID, "fixture page (no ../shared corpus)"
+
+
+class DelayedSite:
+    """A feed of ``items`` new articles, every response ``delay`` seconds late; ETag + 304."""
+
+    def __init__(self, items: int, delay: float) -> None:
+        template, carried_id, self.page_kind = page_template()
+        self.pages = {
+            f"/politik/artikel-id{90000000 + n}.html": template.replace(
+                carried_id, str(90000000 + n).encode()
+            )
+            for n in range(items)
+        }
+        self.delay = delay
+        self.hits: Counter[str] = Counter()
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                time.sleep(site.delay)
+                site.hits["feed" if self.path == "/rss" else "article"] += 1
+                if self.path == "/rss":
+                    if self.headers.get("If-None-Match") == '"v1"':
+                        self._send(304, b"", "application/rss+xml")
+                    else:
+                        self._send(200, site.feed(), "application/rss+xml")
+                else:
+                    self._send(200, site.pages[self.path], "text/html; charset=utf-8")
+
+            def _send(self, status: int, body: bytes, kind: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("ETag", '"v1"')
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def feed_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/rss"
+
+    def feed(self) -> bytes:
+        base = self.feed_url.removesuffix("/rss")
+        items = "".join(
+            f"<item><title>Dachzeile: Artikel</title><link>{base}{path}</link></item>"
+            for path in self.pages
+        )
+        return (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>b</title>{items}'
+            "</channel></rss>"
+        ).encode()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+class CountingStore:
+    """Wraps a store and counts its requests (one call = one request, as on S3)."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> object:
+        attribute = getattr(self.inner, name)
+        if name in {"get", "read", "put", "put_if", "delete"}:
+
+            def counted(*args: object, **kwargs: object) -> object:
+                self.calls[name] += 1
+                return attribute(*args, **kwargs)
+
+            return counted
+        if name == "list":
+
+            def listed(*args: object, **kwargs: object) -> Iterator[str]:
+                self.calls["list"] += 1
+                yield from attribute(*args, **kwargs)
+
+            return listed
+        return attribute
+
+    @property
+    def requests(self) -> int:
+        return sum(self.calls.values())

@@ -1,0 +1,86 @@
+"""Monthly cost of the default schedule, from measured figures and documented price inputs.
+
+Inputs (AWS list prices, us-east-1, as published when this was written; change them here):
+Lambda arm64 $0.0000133334 per GB-second and $0.20 per million requests; S3 Standard PUT/LIST
+$0.005 per 1,000, GET $0.0004 per 1,000. Storage and data transfer are left out (a few GB a
+year of JSON and WARC). The figures come from bench/runs.py and bench/cold_start.py of the same
+run; the model's assumptions are printed with the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+LAMBDA_GB_SECOND = 0.0000133334
+LAMBDA_REQUEST = 0.20 / 1_000_000
+S3_PUT = 0.005 / 1000
+S3_GET = 0.0004 / 1000
+MEMORY_GB = 1.0  # the template's default MemorySize (1024 MB)
+POLLS_PER_MONTH = 6 * 24 * 30  # every 10 minutes
+FEED_ITEMS = 50  # items in the feed that a changed poll re-checks
+
+
+@dataclass(frozen=True)
+class Month:
+    label: str
+    invocations: int
+    http_requests: int
+    s3_gets: int
+    s3_puts: int
+    gb_seconds: float
+
+    @property
+    def dollars(self) -> float:
+        return (
+            self.invocations * LAMBDA_REQUEST
+            + self.gb_seconds * LAMBDA_GB_SECOND
+            + self.s3_gets * S3_GET
+            + self.s3_puts * S3_PUT
+        )
+
+
+def months(figures: dict[str, Any]) -> list[Month]:
+    """Idle month (the feed never changes) and a month with 100 new articles a day."""
+    cold_start_s = figures["import_app_ms"] / 1000  # assume every invocation starts cold
+    idle_s = figures["idle_ms_after_imports"] / 1000 + cold_start_s
+    idle = Month(
+        "idle (feed unchanged)",
+        invocations=POLLS_PER_MONTH,
+        http_requests=POLLS_PER_MONTH * figures["idle_http_requests"],
+        s3_gets=POLLS_PER_MONTH * figures["idle_store_requests"],
+        s3_puts=0,
+        gb_seconds=POLLS_PER_MONTH * idle_s * MEMORY_GB,
+    )
+    changed = 100 * 30  # one new article per changed poll: the expensive case
+    quiet = POLLS_PER_MONTH - changed
+    # A changed poll re-checks every listed item: one fetch and one store read each, then two
+    # writes for the new article (WARC + document) and one for the state.
+    per_article_s = figures["cold_wall_s"] / 50
+    busy = Month(
+        "100 new articles a day",
+        invocations=POLLS_PER_MONTH,
+        http_requests=quiet + changed * (1 + FEED_ITEMS),
+        s3_gets=quiet * figures["idle_store_requests"] + changed * (1 + FEED_ITEMS),
+        s3_puts=changed * 3,
+        gb_seconds=(quiet * idle_s + changed * (cold_start_s + FEED_ITEMS * per_article_s))
+        * MEMORY_GB,
+    )
+    return [idle, busy]
+
+
+def print_table(figures: dict[str, Any]) -> dict[str, float]:
+    rows = months(figures)
+    print("| month | invocations | HTTP requests | S3 GET | S3 PUT | GB-seconds | USD |")
+    print("|---|---|---|---|---|---|---|")
+    for m in rows:
+        print(f"| {m.label} | {m.invocations} | {m.http_requests} | {m.s3_gets} | {m.s3_puts} | "
+              f"{m.gb_seconds:.0f} | {m.dollars:.2f} |")  # fmt: skip
+    print(
+        "assumptions: every invocation starts cold; a changed poll re-fetches all "
+        f"{FEED_ITEMS} listed items; {MEMORY_GB:.0f} GB memory; us-east-1 list prices"
+    )
+    return {
+        "usd_month_idle": round(rows[0].dollars, 2),
+        "usd_month_100_per_day": round(rows[1].dollars, 2),
+    }
