@@ -1,0 +1,32 @@
+"""The benchmark scripts still run, and the request counts they report hold (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def last_json(script: str, *args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_idle_poll_costs_one_request_and_no_fetches():
+    figures = last_json("runs.py", "--items", "4", "--delay", "0", "--concurrency", "2")
+    assert figures["cold_http_requests"] == 5  # the feed + 4 articles
+    assert (figures["idle_http_requests"], figures["idle_article_fetches"]) == (1, 0)
+    assert figures["idle_store_requests"] <= 2
+    assert figures["cold_peak_rss_mb"] > 0
+
+
+def test_cold_start_and_extraction_scripts_report_their_ratios():
+    start = last_json("cold_start.py", "--rounds", "1")
+    assert start["import_app_ms"] > 0 and start["import_ratio"] > 0
+    extraction = last_json("extraction.py", "--rounds", "1")
+    assert extraction["fixtures_ratio"] > 0
