@@ -51,6 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_items=args.max_items,
         concurrency=args.concurrency,
         fetch=FetchSettings(extra_hosts=frozenset(args.allow_host), max_bytes=args.max_bytes),
+        event_bus=args.event_bus,
         retry=RetryPolicy(
             max_attempts=args.max_attempts, first_delay=timedelta(seconds=args.retry_delay)
         ),
@@ -217,6 +218,9 @@ def _parser() -> argparse.ArgumentParser:
         default=600.0,
         metavar="SECONDS",
         help="wait before the first retry of a failed article; doubles each time (%(default)s)",
+    )
+    run.add_argument(
+        "--event-bus", metavar="NAME", help="announce new versions on this EventBridge bus"
     )
     run.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
     _verbosity(run)

@@ -61,6 +61,7 @@ class RunSettings:
     min_remaining_s: float = 30.0
     fetch: FetchSettings = field(default_factory=FetchSettings)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    event_bus: str | None = None  # EventBridge bus for change events; none: no events
 
 
 def settings_from_env(env: Mapping[str, str]) -> RunSettings:
@@ -77,6 +78,7 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
             extra_hosts=hosts,
             max_bytes=_number(env, "MAX_RESPONSE_BYTES", int, DEFAULT_MAX_BYTES),
         ),
+        event_bus=env.get("EVENT_BUS_NAME", "").strip() or None,
         retry=RetryPolicy(
             max_attempts=_number(env, "MAX_ATTEMPTS", int, 5),
             first_delay=timedelta(seconds=_number(env, "RETRY_DELAY_SECONDS", float, 600.0)),

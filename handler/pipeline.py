@@ -15,13 +15,15 @@ from datetime import datetime
 from typing import Any, Literal
 
 from handler.archive import save_version
+from handler.catalog import Catalog
 from handler.config import RunSettings
 from handler.errors import ArchiveError
 from handler.extract import extract_article
 from handler.feed import read_feed
-from handler.fetch import HttpClient
+from handler.fetch import HttpClient, Response
 from handler.log import logger
 from handler.models import FeedItem, article_id
+from handler.notify import ChangeEvents
 from handler.state import FeedValidators, Pending, RunState, StateStore, utcnow
 from handler.store import BlobStore, open_store
 from handler.store.layout import article_key
@@ -50,6 +52,7 @@ class RunSummary:
     items: int = 0
     not_modified: bool = False  # the feed answered 304: only retries were due
     pending: int = 0  # articles of this feed still owed (failed or deferred) after the run
+    events_failed: int = 0  # change events that could not be sent (documents are stored)
     duration_s: float = 0.0
     outcomes: list[ArticleOutcome] = field(default_factory=list)
 
@@ -75,6 +78,7 @@ class RunSummary:
             "store": self.store,
             "items": self.items,
             "not_modified": self.not_modified,
+            "events_failed": self.events_failed,
             "pending": self.pending,
             **self.counts,
             "duration_s": round(self.duration_s, 3),
@@ -104,6 +108,8 @@ class Pipeline:
         self.progress = progress
         self.remaining_s = remaining_s
         self.state = StateStore(self.store, settings.retry)
+        self.catalog = Catalog(self.store)
+        self.events = ChangeEvents(settings.event_bus)
         self.run_id = uuid.uuid4().hex[:12]
 
     def poll(self, feed_url: str | None = None) -> RunSummary:
@@ -200,13 +206,20 @@ class Pipeline:
                 capture={"status": response.status, "final_url": response.final_url},
                 charset=response.charset,
             )
-            status = save_version(self.store, doc, response, force=force)
+            status = self.commit(doc, response, force=force)
         except ArchiveError as exc:
             return self.failed(item.id, item.link, str(exc))
         except Exception as exc:  # a bug must not cost the other articles
             logger.exception("internal error", extra=self.ids(item.id))
             return self.failed(item.id, item.link, f"internal error: {type(exc).__name__}: {exc}")
         return self.stored(doc, item.link, status)
+
+    def commit(self, doc: dict[str, Any], response: Response | None, force: bool = False) -> Status:
+        """Store a version; a new or updated one goes into the manifest and is announced."""
+        status = save_version(self.store, doc, response, force=force)
+        if status != "unchanged":
+            self.events.emit(self.catalog.record(doc, status))
+        return status
 
     def out_of_time(self) -> bool:
         """True when the invocation has too little time left to finish one more article."""
@@ -232,6 +245,7 @@ class Pipeline:
 
     def finish(self, summary: RunSummary, started: float) -> RunSummary:
         summary.duration_s = time.monotonic() - started
+        summary.events_failed = self.events.failed
         logger.info("run finished", extra={"run_id": self.run_id, **summary.counts})
         return summary
 

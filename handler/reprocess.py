@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from handler.archive import save_version
 from handler.document import iso
 from handler.errors import ArchiveError
 from handler.events import Reprocess
@@ -67,7 +66,7 @@ def reprocess_one(pipeline: Pipeline, key: str, now: datetime) -> ArticleOutcome
         )
         doc.update(feed=current["feed"], capture=current["capture"])
         doc["reprocessed_at"] = iso(now, "milliseconds")
-        status = save_version(store, doc, None)
+        status = pipeline.commit(doc, None)
     except ArchiveError as exc:
         return pipeline.failed(article_id, url, str(exc))
     except (ValueError, KeyError, TypeError) as exc:

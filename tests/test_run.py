@@ -205,7 +205,7 @@ def test_max_items_and_human_summary(site, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "1 items: 1 new, 0 updated, 0 unchanged, 0 failed" in out
-    assert len(list(tmp_path.rglob("*.json"))) == 1
+    assert len(list(tmp_path.glob("articles/*/*/*/*.json"))) == 1
 
 
 def test_bad_store_destination_exits_2(site, capsys):
