@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from handler import __version__
@@ -88,6 +88,44 @@ def cmd_status(args: argparse.Namespace) -> int:
     for record in parked:
         last = record["reasons"][-1]["reason"] if record["reasons"] else ""
         print(f"  parked  {record['id']}: {record['attempts']} attempts - {last}")
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from handler.reader import iter_articles
+    from handler.store import open_store
+
+    rows = [
+        {"id": d["id"], "published_at": d["published_at"], "title": d["title"],
+         "section": d["source"]["section"], "url": d["url"]}
+        for d in iter_articles(open_store(args.store), args.since, args.until)
+    ]  # fmt: skip
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    else:
+        for row in rows:
+            print(f"{row['published_at'] or '-':25}  {row['id']:14}  {row['title'] or ''}")
+        print(f"{len(rows)} articles", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from handler.reader import get_article
+    from handler.store import open_store
+
+    print(json.dumps(get_article(open_store(args.store), args.id), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from handler.reader import iter_articles
+    from handler.store import open_store
+
+    count = 0
+    for doc in iter_articles(open_store(args.store), args.since, args.until):
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        count += 1
+    print(f"exported {count} articles", file=sys.stderr)
     return EXIT_OK
 
 
@@ -227,10 +265,30 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(command=cmd_run)
 
     status = commands.add_parser("status", help="show pending retries and parked articles")
-    status.add_argument("--store", default=DEFAULT_STORE, help="directory or s3://bucket/prefix")
+    _store_option(status)
     status.add_argument("--json", action="store_true", help="print as one JSON object")
     _verbosity(status)
     status.set_defaults(command=cmd_status)
+
+    listing = commands.add_parser("list", help="list archived articles by publication day")
+    _store_option(listing)
+    _date_range(listing, required=False)
+    listing.add_argument("--json", action="store_true", help="print one JSON array")
+    _verbosity(listing)
+    listing.set_defaults(command=cmd_list)
+
+    show = commands.add_parser("show", help="print one archived article (current version)")
+    show.add_argument("id", help="archive id, e.g. ntv-30134161")
+    _store_option(show)
+    _verbosity(show)
+    show.set_defaults(command=cmd_show)
+
+    export = commands.add_parser("export", help="write archived articles as JSON Lines")
+    _store_option(export)
+    _date_range(export, required=True)
+    export.add_argument("--format", choices=["jsonl"], default="jsonl", help="(%(default)s)")
+    _verbosity(export)
+    export.set_defaults(command=cmd_export)
 
     invoke = commands.add_parser(
         "invoke", help="run the Lambda entry on an event file (see events/) and print its response"
@@ -249,6 +307,27 @@ def _parser() -> argparse.ArgumentParser:
     _verbosity(extract)
     extract.set_defaults(command=cmd_extract)
     return parser
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", default=DEFAULT_STORE, help="directory or s3://bucket/prefix (%(default)s)"
+    )
+
+
+def _date_range(parser: argparse.ArgumentParser, required: bool) -> None:
+    for name in ("since", "until"):
+        parser.add_argument(
+            f"--{name}", type=_day, required=required, metavar="YYYY-MM-DD",
+            help=f"publication day, UTC ({name} inclusive)",
+        )  # fmt: skip
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
 def _verbosity(parser: argparse.ArgumentParser) -> None:

@@ -9,38 +9,25 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 from handler.document import iso
 from handler.errors import ArchiveError
 from handler.events import Reprocess
 from handler.extract import extract_article
 from handler.pipeline import ArticleOutcome, Pipeline, RunSummary
-from handler.store import BlobStore
+from handler.reader import article_keys
 from handler.warc import read_capture
-
-MAX_DAYS = 3660  # a reprocess range longer than ten years is a typo, not a request
 
 
 def reprocess(pipeline: Pipeline, request: Reprocess) -> RunSummary:
     started = time.monotonic()
     summary = pipeline.summary(None)
-    keys = list(current_keys(pipeline.store, request))
+    keys = list(article_keys(pipeline.store, request.since, request.until, frozenset(request.ids)))
     summary.items = len(keys)
     now = datetime.now(UTC)
     summary.outcomes = [reprocess_one(pipeline, key, now) for key in keys]
     return pipeline.finish(summary, started)
-
-
-def current_keys(store: BlobStore, request: Reprocess) -> Iterator[str]:
-    """Keys of current documents in the date range (publication day), filtered by id."""
-    wanted = set(request.ids)
-    for prefix in _prefixes(request.since, request.until):
-        for key in store.list(prefix):
-            stem = key.rsplit("/", 1)[-1].removesuffix(".json")
-            if key.endswith(".json") and (not wanted or stem in wanted):
-                yield key
 
 
 def reprocess_one(pipeline: Pipeline, key: str, now: datetime) -> ArticleOutcome:
@@ -72,16 +59,3 @@ def reprocess_one(pipeline: Pipeline, key: str, now: datetime) -> ArticleOutcome
     except (ValueError, KeyError, TypeError) as exc:
         return pipeline.failed(article_id, url, f"{key}: not a readable document ({exc!r})")
     return pipeline.stored(doc, url, status)
-
-
-def _prefixes(since: date | None, until: date | None) -> Iterator[str]:
-    if since is None and until is None:
-        yield "articles/"
-        return
-    first = since or until
-    last = until or datetime.now(UTC).date()
-    assert first is not None
-    if (last - first).days > MAX_DAYS:
-        raise ArchiveError(f"reprocess: range {first}..{last} is longer than {MAX_DAYS} days")
-    for offset in range((last - first).days + 1):
-        yield f"articles/{first + timedelta(days=offset):%Y/%m/%d}/"

@@ -1,0 +1,66 @@
+"""Reading the archive: the API the CLI's list/show/export (and consumers' scripts) use.
+
+Dates select publication days (the ``articles/YYYY/MM/DD/`` folders, UTC); without dates the
+whole ``articles/`` prefix is read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from handler.catalog import Catalog
+from handler.errors import ArchiveError, StoreError
+from handler.store import BlobStore
+
+MAX_DAYS = 3660  # a range longer than ten years is a typo, not a request
+
+
+class NotFoundError(ArchiveError):
+    """No such article in the store."""
+
+
+def iter_articles(
+    store: BlobStore, since: date | None = None, until: date | None = None
+) -> Iterator[dict[str, Any]]:
+    """The current version of every article published in [since, until], oldest day first."""
+    for key in article_keys(store, since, until):
+        data = store.get(key)
+        if data is not None:
+            yield json.loads(data)
+
+
+def get_article(store: BlobStore, article_id: str) -> dict[str, Any]:
+    key = Catalog(store).current_key(article_id)
+    data = store.get(key) if key else None
+    if data is None:
+        raise NotFoundError(f"no article {article_id!r} in {store.describe()}")
+    return dict(json.loads(data))
+
+
+def article_keys(
+    store: BlobStore, since: date | None, until: date | None, ids: frozenset[str] = frozenset()
+) -> Iterator[str]:
+    """Keys of current documents by publication day, optionally only these ids."""
+    for prefix in day_prefixes(since, until):
+        for key in store.list(prefix):
+            stem = key.rsplit("/", 1)[-1].removesuffix(".json")
+            if key.endswith(".json") and (not ids or stem in ids):
+                yield key
+
+
+def day_prefixes(since: date | None, until: date | None) -> Iterator[str]:
+    if since is None and until is None:
+        yield "articles/"
+        return
+    first = since or until
+    last = until or datetime.now(UTC).date()
+    assert first is not None
+    if last < first:
+        raise ArchiveError(f"the range {first}..{last} is empty: 'since' is after 'until'")
+    if (last - first).days > MAX_DAYS:
+        raise StoreError(f"the range {first}..{last} is longer than {MAX_DAYS} days")
+    for offset in range((last - first).days + 1):
+        yield f"articles/{first + timedelta(days=offset):%Y/%m/%d}/"
