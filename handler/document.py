@@ -102,8 +102,9 @@ def content_hash(doc: dict[str, Any]) -> str:
 
 
 def encode(doc: dict[str, Any]) -> bytes:
-    """The stored bytes: UTF-8, indented for people, key order as built."""
-    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    """The stored bytes: UTF-8, one line (Athena's JSON SerDe reads a document per line), key
+    order as built. ``ntv-archive show ID`` prints it indented for people."""
+    return (json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def iso(value: datetime | None, timespec: str = "seconds") -> str | None:

@@ -26,7 +26,7 @@ from handler.app import lambda_handler
 from handler.cli import LocalContext
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "template.yaml"
-S3_PREFIXES = ("articles/*", "raw/*", "versions/*", "state/*", "failed/*")
+S3_PREFIXES = ("articles/*", "raw/*", "versions/*", "state/*", "failed/*", "index/*")
 
 
 class NoManagedPolicies:
@@ -99,9 +99,11 @@ def test_iam_policy_is_least_privilege(cfn):
                 assert text.endswith(('/raw/*"}', '/failed/*"}')), text
             else:
                 assert text.endswith(tuple(f'/{p}"}}' for p in S3_PREFIXES)), text
-    # What SAM adds for the DLQ: sending to that one queue.
-    assert [_list(s["Action"]) for s in others] == [["sqs:SendMessage"]]
-    assert others[0]["Resource"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    # Announcing changes on its own bus, and (added by SAM) sending to its DLQ: nothing more.
+    assert sorted((_list(s["Action"]), json.dumps(s["Resource"])) for s in others) == [
+        (["events:PutEvents"], json.dumps({"Fn::GetAtt": ["ChangeEventBus", "Arn"]})),
+        (["sqs:SendMessage"], json.dumps({"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})),
+    ]
 
 
 def test_alarms_watch_errors_the_dlq_and_six_quiet_hours(cfn):
@@ -197,3 +199,74 @@ def test_handler_archives_into_the_stack_bucket(stack, site: Site, monkeypatch, 
     assert keys[1].startswith("raw/2025/03/14/ntv-40000001/")
     body = s3.get_object(Bucket=stack["ArchiveBucketName"], Key=keys[0])["Body"].read()
     assert_valid(json.loads(body))
+
+
+def _glue_table(cfn: dict[str, Any]) -> dict[str, Any]:
+    [table] = resources_of(cfn, "AWS::Glue::Table").values()
+    return table["TableInput"]
+
+
+def test_glue_table_reads_articles_by_day_without_a_crawler(cfn):
+    table = _glue_table(cfn)
+    params = table["Parameters"]
+    assert params["projection.enabled"] == "true"
+    assert (params["projection.day.type"], params["projection.day.format"]) == (
+        "date",
+        "yyyy/MM/dd",
+    )
+    assert params["storage.location.template"] == {
+        "Fn::Sub": "s3://${ArchiveBucket}/articles/${!day}/"
+    }
+    assert table["PartitionKeys"] == [{"Name": "day", "Type": "string"}]
+    storage = table["StorageDescriptor"]
+    assert storage["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    assert storage["Location"] == {"Fn::Sub": "s3://${ArchiveBucket}/articles/"}
+
+
+def test_glue_columns_cover_the_published_document_schema(cfn):
+    from handler.schema import article_schema
+
+    columns = {c["Name"]: c["Type"] for c in _glue_table(cfn)["StorageDescriptor"]["Columns"]}
+    properties = article_schema()["properties"]
+    assert set(columns) == set(properties)
+    for name, spec in properties.items():
+        if spec.get("type") == "array":
+            assert columns[name].startswith("array<"), name
+        if spec.get("type") == "boolean":
+            assert columns[name] == "boolean", name
+
+
+def test_glue_table_is_accepted_by_the_glue_api(cfn, aws_env):
+    text = json.dumps(_glue_table(cfn))
+    # Resolve the two substitutions the stack would resolve.
+    text = text.replace('{"Fn::Sub": "s3://${ArchiveBucket}/articles/${!day}/"}',
+                        '"s3://archive-bucket/articles/${day}/"')  # fmt: skip
+    text = text.replace('{"Fn::Sub": "s3://${ArchiveBucket}/articles/"}',
+                        '"s3://archive-bucket/articles/"')  # fmt: skip
+    with mock_aws():
+        glue = boto3.client("glue")
+        glue.create_database(DatabaseInput={"Name": "ntv_archive"})
+        glue.create_table(DatabaseName="ntv_archive", TableInput=json.loads(text))
+        table = glue.get_table(DatabaseName="ntv_archive", Name="articles")["Table"]
+    assert table["Parameters"]["projection.day.range"] == "2000/01/01,NOW"
+    assert table["StorageDescriptor"]["Location"] == "s3://archive-bucket/articles/"
+
+
+def test_stack_bus_and_example_rule_deliver_change_events(stack, site: Site, monkeypatch):
+    site.add(
+        "/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html", page("ntv2025_article.html")
+    )
+    site.serve()
+    config = boto3.client("lambda").get_function_configuration(FunctionName=stack["FunctionName"])
+    variables = config["Environment"]["Variables"]
+    assert variables["EVENT_BUS_NAME"] == stack["ChangeEventBusName"] == "ntv-archive-changes"
+    for name in ("ARCHIVE_STORE", "EVENT_BUS_NAME"):
+        monkeypatch.setenv(name, variables[name])
+    monkeypatch.setenv("FEED_URL", site.feed_url)
+    monkeypatch.setenv("ALLOWED_HOSTS", "127.0.0.1")
+    response = lambda_handler({"source": "aws.events"}, LocalContext(300))
+    assert (response["new"], response["events_failed"]) == (1, 0)
+    sqs = boto3.client("sqs")
+    [message] = sqs.receive_message(QueueUrl=stack["ArchivedArticlesQueueUrl"])["Messages"]
+    event = json.loads(message["Body"])
+    assert (event["detail-type"], event["detail"]["id"]) == ("ArticleArchived", "ntv-40000001")
