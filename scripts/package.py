@@ -112,8 +112,9 @@ def smoke(bundle: Path) -> dict[str, object]:
         if run.returncode != 0 or not lines:
             sys.exit(f"package: smoke test failed\n{run.stdout}\n{run.stderr}")
         response = json.loads(lines[0].removeprefix("RESPONSE "))
-        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="smoke-archive").get("Contents", [])]
-        if response.get("new") != 1 or len(keys) != 2:
+        listed = s3.list_objects_v2(Bucket="smoke-archive").get("Contents", [])
+        keys = [o["Key"] for o in listed if o["Key"].startswith(("articles/", "raw/"))]
+        if response.get("new") != 1 or len(keys) != 2:  # the document and its capture
             sys.exit(f"package: smoke test archived {response} with objects {keys}")
         return {"response_new": response["new"], "objects": keys}
 
