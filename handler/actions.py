@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from handler.config import RunSettings
 from handler.events import Event, Poll, Replay, Reprocess, ScheduledPoll
+from handler.fanout import fanout_poll
+from handler.feeds import FeedConfig, default_feeds, load_feeds
 from handler.pipeline import Pipeline, RunSummary
 from handler.reprocess import reprocess
 
 
+def configured_feeds(settings: RunSettings) -> list[FeedConfig]:
+    """The feeds file's feeds, or the one FEED_URL feed when there is no file."""
+    if settings.feeds_file:
+        return load_feeds(settings.feeds_file)
+    return default_feeds(settings.feed_url)
+
+
 def run_event(event: Event, pipeline: Pipeline) -> RunSummary:
     match event:
-        case ScheduledPoll():
-            return pipeline.poll()
+        case ScheduledPoll(schedule=schedule):
+            feeds = [f for f in configured_feeds(pipeline.settings) if f.schedule == schedule]
+            if pipeline.settings.mode == "fanout":
+                return fanout_poll(pipeline, feeds)
+            return pipeline.poll_feeds(feeds)
         case Poll(feed_url=feed_url):
-            return pipeline.poll(feed_url)
+            return pipeline.poll(FeedConfig(name="adhoc", url=feed_url))
         case Replay(urls=urls, force=force):
             return pipeline.replay(urls, force=force)
         case Reprocess():

@@ -17,9 +17,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from handler.actions import run_event
 from handler.config import settings_from_env
 from handler.errors import ConfigError, EventError
-from handler.events import parse_event
+from handler.events import parse_event, parse_sqs_event
 from handler.log import logger
 from handler.pipeline import STATUSES, Pipeline, RunSummary
+from handler.worker import DeadLetters, process_batch
 
 metrics = Metrics(
     namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "NtvArchive"), service="ntv-archive"
@@ -40,6 +41,21 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     return {"action": type(request).__name__, **summary.to_dict()}
 
 
+def worker_handler(event: Any, context: Any) -> dict[str, Any]:
+    """Fan-out worker: an SQS batch in, ``{"batchItemFailures": [...]}`` out."""
+    try:
+        records = parse_sqs_event(event)
+        settings = settings_from_env(os.environ)
+    except (EventError, ConfigError) as exc:
+        logger.error("event refused", extra={"reason": str(exc)})
+        return {"error": str(exc)}
+    pipeline = Pipeline(settings, remaining_s=_remaining_seconds(context))
+    logger.append_keys(run_id=pipeline.run_id)
+    failures, summary = process_batch(pipeline, records, DeadLetters(settings.dead_letter_url))
+    _publish(summary, action="Worker")
+    return {"batchItemFailures": failures}
+
+
 def _remaining_seconds(context: Any) -> Any:
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     return (lambda: remaining_ms() / 1000) if remaining_ms else None
@@ -53,5 +69,7 @@ def _publish(summary: RunSummary, action: str) -> None:
         metrics.add_metric(name=f"Articles{status.title()}", unit=MetricUnit.Count,
                            value=counts[status])  # fmt: skip
     metrics.add_metric(name="ArticlesPending", unit=MetricUnit.Count, value=summary.pending)
+    metrics.add_metric(name="ItemsQueued", unit=MetricUnit.Count, value=summary.queued)
+    metrics.add_metric(name="FeedsFailed", unit=MetricUnit.Count, value=len(summary.feed_errors))
     metrics.add_metric(name="RunDuration", unit=MetricUnit.Seconds, value=summary.duration_s)
     metrics.flush_metrics()

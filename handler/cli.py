@@ -162,15 +162,18 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     if args.store:
         os.environ["ARCHIVE_STORE"] = args.store
-    from handler.app import lambda_handler  # imported here: the Lambda door loads metrics setup
+    from handler.app import lambda_handler, worker_handler  # the Lambda doors (metrics setup)
+    from handler.events import is_sqs_event
 
+    entry = worker_handler if is_sqs_event(event) else lambda_handler
     # EMF metric lines are printed by Powertools; keep stdout for the response alone.
     with contextlib.redirect_stdout(sys.stderr):
-        response = lambda_handler(event, LocalContext(args.timeout))
+        response = entry(event, LocalContext(args.timeout))
     print(json.dumps(response, ensure_ascii=False, indent=2))
     if "error" in response:
         return EXIT_CANNOT_RUN
-    return EXIT_ARTICLES_FAILED if response.get("failed") else EXIT_OK
+    failed = response.get("failed") or response.get("batchItemFailures")
+    return EXIT_ARTICLES_FAILED if failed else EXIT_OK
 
 
 class LocalContext:

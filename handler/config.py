@@ -62,6 +62,11 @@ class RunSettings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     event_bus: str | None = None  # EventBridge bus for change events; none: no events
+    feeds_file: str | None = None  # path or s3:// of the feeds file; none: feed_url alone
+    mode: str = "inline"  # "fanout": the poller queues items for workers (queue_url)
+    queue_url: str | None = None
+    dead_letter_url: str | None = None  # where a worker moves a message it gives up on
+    max_receives: int = 5  # receives after which a worker dead-letters a failing message
 
 
 def settings_from_env(env: Mapping[str, str]) -> RunSettings:
@@ -79,11 +84,25 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
             max_bytes=_number(env, "MAX_RESPONSE_BYTES", int, DEFAULT_MAX_BYTES),
         ),
         event_bus=env.get("EVENT_BUS_NAME", "").strip() or None,
+        feeds_file=env.get("FEEDS_FILE", "").strip() or None,
+        mode=_mode(env),
+        queue_url=env.get("QUEUE_URL", "").strip() or None,
+        dead_letter_url=env.get("DEAD_LETTER_URL", "").strip() or None,
+        max_receives=_number(env, "MAX_RECEIVES", int, 5),
         retry=RetryPolicy(
             max_attempts=_number(env, "MAX_ATTEMPTS", int, 5),
             first_delay=timedelta(seconds=_number(env, "RETRY_DELAY_SECONDS", float, 600.0)),
         ),
     )
+
+
+def _mode(env: Mapping[str, str]) -> str:
+    mode = env.get("MODE", "").strip() or "inline"
+    if mode not in ("inline", "fanout"):
+        raise ConfigError(f"environment variable MODE={mode!r} is not 'inline' or 'fanout'")
+    if mode == "fanout" and not env.get("QUEUE_URL", "").strip():
+        raise ConfigError("MODE=fanout needs QUEUE_URL (the queue the workers read)")
+    return mode
 
 
 def _number(env: Mapping[str, str], name: str, kind: type[N], default: N | None = None) -> N:

@@ -26,7 +26,9 @@ MAX_REPLAY_URLS = 500
 
 @dataclass(frozen=True)
 class ScheduledPoll:
-    """The schedule fired: poll the configured feed."""
+    """A schedule fired: poll the configured feeds of this schedule class."""
+
+    schedule: str = "default"
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,34 @@ class Reprocess:
 Event = ScheduledPoll | Poll | Replay | Reprocess
 
 
+def is_sqs_event(raw: Any) -> bool:
+    records = raw.get("Records") if isinstance(raw, dict) else None
+    if not isinstance(records, list) or not records:
+        return False
+    return all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+
+
+def parse_sqs_event(raw: Any) -> list[dict[str, Any]]:
+    """The records of an SQS event (the worker's input)."""
+    if not is_sqs_event(raw):
+        raise EventError("not an SQS event (expected Records[] with eventSource 'aws:sqs')")
+    records: list[dict[str, Any]] = raw["Records"]
+    if not all("messageId" in r for r in records):
+        raise EventError("SQS event: every record needs a messageId")
+    return records
+
+
 def parse_event(raw: Any) -> Event:
     if not isinstance(raw, dict):
         raise EventError(f"event must be a JSON object, got {type(raw).__name__}")
     if raw.get("source") in _SCHEDULE_SOURCES or raw.get("detail-type") == "Scheduled Event":
         return ScheduledPoll()
+    if raw.get("action") == "scheduled":  # a rule of another schedule class sends this input
+        _only(raw, {"action", "schedule"})
+        schedule = raw.get("schedule", "default")
+        if not isinstance(schedule, str) or not schedule:
+            raise EventError(f"scheduled: 'schedule' must be a schedule class, got {schedule!r}")
+        return ScheduledPoll(schedule)
     action = raw.get("action")
     parser = _ACTIONS.get(action) if isinstance(action, str) else None
     if parser is None:

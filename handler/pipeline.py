@@ -10,16 +10,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
 from handler.archive import save_version
 from handler.catalog import Catalog
 from handler.config import RunSettings
-from handler.errors import ArchiveError
+from handler.errors import ArchiveError, FeedError
 from handler.extract import extract_article
 from handler.feed import read_feed
+from handler.feeds import FeedConfig
 from handler.fetch import HttpClient, Response
 from handler.log import logger
 from handler.models import FeedItem, article_id
@@ -53,6 +54,9 @@ class RunSummary:
     not_modified: bool = False  # the feed answered 304: only retries were due
     pending: int = 0  # articles of this feed still owed (failed or deferred) after the run
     events_failed: int = 0  # change events that could not be sent (documents are stored)
+    feeds: list[dict[str, Any]] = field(default_factory=list)  # per feed, when several
+    feed_errors: list[dict[str, str]] = field(default_factory=list)  # feeds that failed
+    queued: int = 0  # fan-out mode: items sent to the work queue
     duration_s: float = 0.0
     outcomes: list[ArticleOutcome] = field(default_factory=list)
 
@@ -83,6 +87,9 @@ class RunSummary:
             **self.counts,
             "duration_s": round(self.duration_s, 3),
             "failures": [{"id": o.id, "url": o.url, "reason": o.reason} for o in self.failures],
+            **({"feeds": self.feeds} if self.feeds else {}),
+            **({"feed_errors": self.feed_errors} if self.feed_errors else {}),
+            **({"queued": self.queued} if self.queued else {}),
             "articles": [asdict(o) for o in self.outcomes],
         }
 
@@ -104,7 +111,10 @@ class Pipeline:
     ) -> None:
         self.settings = settings
         self.store = store if store is not None else open_store(settings.store)
-        self.client = client if client is not None else HttpClient(settings.fetch)
+        # One client per set of allowlist additions: a feed's extra hosts are its own.
+        self._clients: dict[frozenset[str], HttpClient] = {}
+        if client is not None:
+            self._clients[frozenset()] = client
         self.progress = progress
         self.remaining_s = remaining_s
         self.state = StateStore(self.store, settings.retry)
@@ -112,13 +122,47 @@ class Pipeline:
         self.events = ChangeEvents(settings.event_bus)
         self.run_id = uuid.uuid4().hex[:12]
 
-    def poll(self, feed_url: str | None = None) -> RunSummary:
+    @property
+    def client(self) -> HttpClient:
+        return self.client_for(None)
+
+    def client_for(self, feed: FeedConfig | None) -> HttpClient:
+        extra = feed.allow_hosts if feed else frozenset()
+        if extra not in self._clients:
+            fetch = self.settings.fetch
+            hosts = fetch.extra_hosts | extra
+            self._clients[extra] = HttpClient(replace(fetch, extra_hosts=hosts))
+        return self._clients[extra]
+
+    def poll_feeds(self, feeds: list[FeedConfig]) -> RunSummary:
+        """Poll each feed; one feed failing never stops the others (FeedError if all fail)."""
+        started = time.monotonic()
+        summaries: list[RunSummary] = []
+        errors: list[dict[str, str]] = []
+        for feed in feeds:
+            try:
+                summaries.append(self.poll(feed))
+            except FeedError as exc:
+                logger.error("feed failed", extra={"run_id": self.run_id, "feed": feed.name,
+                                                   "reason": str(exc)})  # fmt: skip
+                errors.append({"feed": feed.name, "url": feed.url, "reason": str(exc)})
+        if not summaries:
+            raise FeedError(
+                errors[0]["reason"] if len(errors) == 1 else f"all {len(errors)} feeds failed; "
+                f"first: {errors[0]['reason']}"
+            )  # fmt: skip
+        if len(feeds) == 1:
+            return summaries[0]
+        return self.finish(merge_summaries(self.summary(None), summaries, errors), started)
+
+    def poll(self, feed: FeedConfig | None = None) -> RunSummary:
         """Read the feed and archive its items; FeedError if the feed cannot be read."""
-        url = feed_url or self.settings.feed_url
+        feed = feed or FeedConfig(name="default", url=self.settings.feed_url)
+        url = feed.url
         started = time.monotonic()
         summary = self.summary(url)
         state = self.state.load()
-        fetched = read_feed(self.client, url, state.validators(url))
+        fetched = read_feed(self.client_for(feed), url, state.validators(url))
         now = utcnow()
         listed = fetched.items[: self.settings.max_items]
         todo = plan_poll(listed, list(state.pending_for(url)), set(state.parked), now)
@@ -129,7 +173,7 @@ class Pipeline:
         )  # fmt: skip
         summary.not_modified = fetched.not_modified
         summary.items = len(todo)
-        summary.outcomes = self.archive_items(todo, feed_url=url)
+        summary.outcomes = self.archive_items(todo, feed=feed)
         # Items cut by --max-items were never looked at: keep the feed unconditional until a
         # run has seen all of it. Failed and deferred ones are owed by the state instead.
         seen_all = len(listed) == len(fetched.items) and not fetched.not_modified
@@ -176,35 +220,36 @@ class Pipeline:
         return self.finish(summary, started)
 
     def archive_items(
-        self, items: Iterable[FeedItem], feed_url: str | None = None, force: bool = False
+        self, items: Iterable[FeedItem], feed: FeedConfig | None = None, force: bool = False
     ) -> list[ArticleOutcome]:
         todo = list(items)
         done: list[ArticleOutcome] = []
         workers = max(1, min(self.settings.concurrency, len(todo) or 1))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="article") as pool:
-            for outcome in pool.map(lambda item: self.archive_one(item, feed_url, force), todo):
+            for outcome in pool.map(lambda item: self.archive_one(item, feed, force), todo):
                 done.append(outcome)
                 if self.progress is not None:
                     self.progress(len(done), len(todo), outcome)
         return done
 
     def archive_one(
-        self, item: FeedItem, feed_url: str | None = None, force: bool = False
+        self, item: FeedItem, feed: FeedConfig | None = None, force: bool = False
     ) -> ArticleOutcome:
         """Fetch, extract and store one article; never raises."""
         if self.out_of_time():
             logger.info("article deferred: time budget", extra=self.ids(item.id))
             return ArticleOutcome(id=item.id, url=item.link, status="deferred")
         try:
-            response = self.client.get(item.link, accept=HTML_TYPES)
+            response = self.client_for(feed).get(item.link, accept=HTML_TYPES)
             doc = extract_article(
                 response.body,
                 response.final_url,
                 fetched_at=response.fetched_at,
-                feed_url=feed_url,
-                feed_item=item if feed_url else None,
+                feed_url=feed.url if feed else None,
+                feed_item=item if feed else None,
                 capture={"status": response.status, "final_url": response.final_url},
                 charset=response.charset,
+                profile=feed.profile if feed else "ntv",
             )
             status = self.commit(doc, response, force=force)
         except ArchiveError as exc:
@@ -251,6 +296,22 @@ class Pipeline:
 
     def ids(self, article_id: str) -> dict[str, str]:
         return {"run_id": self.run_id, "article_id": article_id}
+
+
+def merge_summaries(
+    total: RunSummary, parts: list[RunSummary], feed_errors: list[dict[str, str]]
+) -> RunSummary:
+    """One summary for a run over several feeds, with a line per feed."""
+    total.items = sum(p.items for p in parts)
+    total.outcomes = [o for p in parts for o in p.outcomes]
+    total.pending = sum(p.pending for p in parts)
+    total.not_modified = all(p.not_modified for p in parts) and not feed_errors
+    total.feeds = [
+        {"url": p.feed_url, "items": p.items, "not_modified": p.not_modified, **p.counts}
+        for p in parts
+    ]
+    total.feed_errors = feed_errors
+    return total
 
 
 def plan_poll(

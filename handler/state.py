@@ -61,6 +61,8 @@ class RunState:
     pending: dict[str, Pending] = field(default_factory=dict)
     # id -> when it was parked; polls skip these until a replay archives them.
     parked: dict[str, str] = field(default_factory=dict)
+    # fan-out mode: feed url -> {item id: fingerprint} of the items already queued
+    seen: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def validators(self, feed_url: str) -> FeedValidators:
         return self.feeds.get(feed_url, FeedValidators())
@@ -154,6 +156,7 @@ def _encode(state: RunState) -> bytes:
             for key, p in sorted(state.pending.items())
         },
         "parked": dict(sorted(state.parked.items())),
+        "seen": {url: dict(sorted(items.items())) for url, items in sorted(state.seen.items())},
     }
     return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True).encode()
 
@@ -166,10 +169,13 @@ def _decode(data: bytes | None) -> RunState:
         feeds = {url: FeedValidators(**v) for url, v in raw.get("feeds", {}).items()}
         pending = {key: _pending(p) for key, p in raw.get("pending", {}).items()}
         parked = {str(k): str(v) for k, v in raw.get("parked", {}).items()}
+        seen = {
+            str(u): {str(k): str(v) for k, v in i.items()} for u, i in raw.get("seen", {}).items()
+        }
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         # Never overwrite what we cannot read: that would lose the pending articles.
         raise StoreError(f"{STATE_KEY} is not readable ({exc}); fix or move it aside") from exc
-    return RunState(feeds=feeds, pending=pending, parked=parked)
+    return RunState(feeds=feeds, pending=pending, parked=parked, seen=seen)
 
 
 def _pending(raw: dict[str, Any]) -> Pending:

@@ -27,13 +27,15 @@ def extract_article(
     feed_item: FeedItem | None = None,
     capture: dict[str, Any] | None = None,
     charset: str | None = None,
+    profile: str = "ntv",
 ) -> dict[str, Any]:
     """The normalised document for one page; ExtractionError when it holds no article text.
 
-    ``charset`` is the one the HTTP response declared, if any (see ``page.decode_html``).
+    ``charset`` is the one the HTTP response declared, if any (see ``page.decode_html``);
+    ``profile`` is the feed's site profile (``generic`` skips the site rules).
     """
     page = Page.parse(html, url, charset)
-    fields, status = extract_fields(page)
+    fields, status = extract_fields(page, use_site_rules=profile != "generic")
     if not fields.body:
         raise ExtractionError(f"{url}: no article text found (profile {fields.profile})")
     fields.url = page.document_url
@@ -47,8 +49,10 @@ def extract_article(
     )
 
 
-def extract_fields(page: Page) -> tuple[ArticleFields, str]:
+def extract_fields(page: Page, use_site_rules: bool = True) -> tuple[ArticleFields, str]:
     """(fields, status): the matching site rule's result, else trafilatura's ("fallback")."""
+    if not use_site_rules:
+        return extract_generic(page), "ok"
     rule = select_rule(page)
     if rule is not None:
         fields = rule.extract(page)

@@ -1,0 +1,144 @@
+"""Fan-out mode: the poller queues one SQS message per new or changed feed item; workers
+(handler.worker) archive them. Scaling is Lambda + SQS's job, not threads in one invocation.
+
+The queue is FIFO: ``MessageGroupId`` is the article id (one article is never worked on twice
+at once, different articles in parallel) and ``MessageDeduplicationId`` is id + the item's
+fingerprint, so the same version queued twice within SQS's 5-minute window is dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from handler.errors import ArchiveError, EventError, FeedError
+from handler.feed import FeedFetch, read_feed
+from handler.feeds import FeedConfig
+from handler.log import logger
+from handler.models import FeedItem
+from handler.pipeline import Pipeline, RunSummary
+from handler.state import RunState
+
+SQS_BATCH = 10
+
+
+def item_fingerprint(item: FeedItem) -> str:
+    """What the feed says about an item; a change means the article may have changed."""
+    said = [item.link, item.title, item.teaser, item.category,
+            item.published.isoformat() if item.published else None]  # fmt: skip
+    return hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class WorkMessage:
+    feed: FeedConfig
+    item: FeedItem
+
+    def to_body(self) -> str:
+        item = {**asdict(self.item), "published": _iso(self.item.published)}
+        feed = {**asdict(self.feed), "allow_hosts": sorted(self.feed.allow_hosts)}
+        return json.dumps({"feed": feed, "item": item}, ensure_ascii=False)
+
+    @classmethod
+    def from_body(cls, body: str) -> WorkMessage:
+        try:
+            raw = json.loads(body)
+            feed = dict(raw["feed"])
+            feed["allow_hosts"] = frozenset(feed.get("allow_hosts", []))
+            item = dict(raw["item"])
+            item["published"] = (
+                datetime.fromisoformat(item["published"]) if item.get("published") else None
+            )
+            return cls(feed=FeedConfig(**feed), item=FeedItem(**item))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EventError(f"work message is not a feed item ({exc!r})") from exc
+
+
+class WorkQueue:
+    """Sends work messages to the FIFO queue (boto3 imported only in fan-out runs)."""
+
+    def __init__(self, url: str, client: Any = None) -> None:
+        self.url = url
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._client = boto3.client(
+                "sqs", config=Config(retries={"mode": "standard", "max_attempts": 5})
+            )
+        return self._client
+
+    def send(self, messages: list[WorkMessage]) -> None:
+        for start in range(0, len(messages), SQS_BATCH):
+            batch = messages[start : start + SQS_BATCH]
+            entries = [
+                {
+                    "Id": str(n),
+                    "MessageBody": m.to_body(),
+                    "MessageGroupId": m.item.id,
+                    "MessageDeduplicationId": f"{m.item.id}-{item_fingerprint(m.item)[:64]}",
+                }
+                for n, m in enumerate(batch)
+            ]
+            failed = self.client.send_message_batch(QueueUrl=self.url, Entries=entries).get(
+                "Failed"
+            )
+            if failed:
+                raise ArchiveError(
+                    f"{self.url}: {len(failed)} messages refused: {failed[0].get('Message')}"
+                )
+
+
+def fanout_poll(pipeline: Pipeline, feeds: list[FeedConfig]) -> RunSummary:
+    """Poll every feed (conditionally) and queue its new or changed items."""
+    started = time.monotonic()
+    queue = WorkQueue(str(pipeline.settings.queue_url))
+    total = pipeline.summary(feeds[0].url if len(feeds) == 1 else None)
+    for feed in feeds:
+        try:
+            queued, fetched = _fan_out_feed(pipeline, queue, feed)
+        except FeedError as exc:
+            logger.error("feed failed", extra={"run_id": pipeline.run_id, "feed": feed.name,
+                                               "reason": str(exc)})  # fmt: skip
+            total.feed_errors.append({"feed": feed.name, "url": feed.url, "reason": str(exc)})
+            continue
+        total.queued += queued
+        total.items += len(fetched.items)
+        total.feeds.append({"url": feed.url, "items": len(fetched.items), "queued": queued,
+                            "not_modified": fetched.not_modified})  # fmt: skip
+    if total.feed_errors and not total.feeds:
+        raise FeedError(total.feed_errors[0]["reason"])
+    total.not_modified = all(f["not_modified"] for f in total.feeds) and not total.feed_errors
+    return pipeline.finish(total, started)
+
+
+def _fan_out_feed(pipeline: Pipeline, queue: WorkQueue, feed: FeedConfig) -> tuple[int, FeedFetch]:
+    state = pipeline.state.load()
+    fetched = read_feed(pipeline.client_for(feed), feed.url, state.validators(feed.url))
+    seen = state.seen.get(feed.url, {})
+    changed = [i for i in fetched.items if seen.get(i.id) != item_fingerprint(i)]
+    queue.send([WorkMessage(feed, item) for item in changed])
+    counts = {"listed": len(fetched.items), "queued": len(changed)}
+    logger.info("feed fanned out", extra={"run_id": pipeline.run_id, "feed": feed.name, **counts})
+    pipeline.state.update(lambda s: _remember(s, feed, fetched))
+    return len(changed), fetched
+
+
+def _remember(state: RunState, feed: FeedConfig, fetched: FeedFetch) -> None:
+    """Only after the messages are queued: a failed send leaves them to the next poll."""
+    if not fetched.not_modified:
+        state.seen[feed.url] = {i.id: item_fingerprint(i) for i in fetched.items}
+    if fetched.validators.request_headers():
+        state.feeds[feed.url] = fetched.validators
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,0 +1,105 @@
+"""The feeds file: which feeds the archive polls (``--feeds`` / ``FEEDS_FILE``, a path or s3://).
+
+    {"feeds": [
+      {"name": "politik", "url": "https://www.n-tv.de/politik/rss",
+       "profile": "ntv", "schedule": "default", "allow_hosts": []}
+    ]}
+
+``profile`` is the site rule family (``ntv``; ``generic`` skips site rules), ``schedule`` the
+class of schedule that polls it (the scheduled event polls class ``default``), ``allow_hosts``
+exact hosts added to the fetch allowlist for this feed's articles. Without a file the archive
+polls one feed, FEED_URL (default: the ntv.de politics feed). A file that does not fit is
+refused with one line naming the line or the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from handler.errors import ConfigError
+
+PROFILES = frozenset({"ntv", "generic"})
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_FIELDS = {"name", "url", "profile", "schedule", "allow_hosts"}
+DEFAULT_SCHEDULE = "default"
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    name: str
+    url: str
+    profile: str = "ntv"
+    schedule: str = DEFAULT_SCHEDULE
+    allow_hosts: frozenset[str] = field(default_factory=frozenset)
+
+
+def default_feeds(feed_url: str) -> list[FeedConfig]:
+    return [FeedConfig(name="default", url=feed_url)]
+
+
+def load_feeds(source: str) -> list[FeedConfig]:
+    """Read and validate a feeds file from a path or ``s3://bucket/key``."""
+    return parse_feeds(_read(source), source)
+
+
+def parse_feeds(data: bytes, where: str) -> list[FeedConfig]:
+    try:
+        raw = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where}: line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: not UTF-8 text ({exc.reason})") from exc
+    entries = raw.get("feeds") if isinstance(raw, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f'{where}: expected {{"feeds": [ ... ]}} with at least one feed')
+    feeds = [_feed(entry, f"{where}: feeds[{i}]") for i, entry in enumerate(entries)]
+    for kind in ("name", "url"):
+        values = [getattr(f, kind) for f in feeds]
+        duplicate = next((v for v in values if values.count(v) > 1), None)
+        if duplicate:
+            raise ConfigError(f"{where}: two feeds have the {kind} {duplicate!r}")
+    return feeds
+
+
+def _feed(entry: Any, where: str) -> FeedConfig:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected an object")
+    unknown = sorted(set(entry) - _FIELDS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    name, url = entry.get("name"), entry.get("url")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"{where}.name: expected a short lower-case name, got {name!r}")
+    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+        raise ConfigError(f"{where}.url: expected an http(s) URL, got {url!r}")
+    profile = entry.get("profile", "ntv")
+    if profile not in PROFILES:
+        raise ConfigError(f"{where}.profile: expected one of {sorted(PROFILES)}, got {profile!r}")
+    schedule = entry.get("schedule", DEFAULT_SCHEDULE)
+    if not isinstance(schedule, str) or not _NAME.match(schedule):
+        raise ConfigError(f"{where}.schedule: expected a schedule class name, got {schedule!r}")
+    hosts = entry.get("allow_hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+        raise ConfigError(f"{where}.allow_hosts: expected a list of host names")
+    return FeedConfig(name, url, profile, schedule, frozenset(h.lower() for h in hosts))
+
+
+def _read(source: str) -> bytes:
+    if source.startswith("s3://"):
+        from handler.store import S3Store
+
+        bucket, _, key = source.removeprefix("s3://").partition("/")
+        data = S3Store(bucket).get(key) if bucket and key else None
+    else:
+        try:
+            with open(source, "rb") as handle:  # noqa: PTH123 (a str path from configuration)
+                data = handle.read()
+        except OSError as exc:
+            raise ConfigError(f"{source}: {exc.strerror}") from exc
+    if data is None:
+        raise ConfigError(f"{source}: no such feeds file")
+    return data

@@ -1,0 +1,105 @@
+"""The fan-out worker: archive a batch of queued feed items, report the ones that failed.
+
+SQS retries a reported message after its visibility timeout. On the last receive the worker
+gives up itself and moves the message to the dead-letter queue with the reason as a message
+attribute, so the DLQ says why; a malformed message goes there at once (no retry can fix it).
+The queue's own redrive policy stays as the backstop for crashes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from handler.errors import EventError
+from handler.fanout import WorkMessage
+from handler.log import logger
+from handler.pipeline import ArticleOutcome, Pipeline, RunSummary
+
+
+@dataclass(frozen=True)
+class QueuedRecord:
+    message_id: str
+    body: str
+    receive_count: int
+    group_id: str
+
+    @classmethod
+    def from_sqs(cls, record: dict[str, Any]) -> QueuedRecord:
+        attributes = record.get("attributes") or {}
+        return cls(
+            message_id=str(record["messageId"]),
+            body=str(record.get("body", "")),
+            receive_count=int(attributes.get("ApproximateReceiveCount", 1)),
+            group_id=str(attributes.get("MessageGroupId") or "dead-letters"),
+        )
+
+
+class DeadLetters:
+    """Moves a message to the DLQ with its reason (boto3 imported only when needed)."""
+
+    def __init__(self, url: str | None, client: Any = None) -> None:
+        self.url = url
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("sqs")
+        return self._client
+
+    def send(self, record: QueuedRecord, reason: str) -> bool:
+        if not self.url:
+            return False  # no DLQ configured here: SQS's redrive policy will move it, reasonless
+        attributes = {
+            "reason": {"DataType": "String", "StringValue": reason[:4000] or "unknown"},
+            "receive_count": {"DataType": "Number", "StringValue": str(record.receive_count)},
+            "source_message_id": {"DataType": "String", "StringValue": record.message_id},
+        }
+        extra = {}
+        if self.url.endswith(".fifo"):
+            extra = {"MessageGroupId": record.group_id, "MessageDeduplicationId": record.message_id}
+        self.client.send_message(
+            QueueUrl=self.url, MessageBody=record.body, MessageAttributes=attributes, **extra
+        )
+        logger.warning("message dead-lettered",
+                       extra={"message_id": record.message_id, "reason": reason})  # fmt: skip
+        return True
+
+
+def process_batch(
+    pipeline: Pipeline, records: Iterable[dict[str, Any]], dead_letters: DeadLetters
+) -> tuple[list[dict[str, str]], RunSummary]:
+    """Archive each queued item; returns (batchItemFailures, summary for the metrics)."""
+    queued = [QueuedRecord.from_sqs(r) for r in records]
+    summary = pipeline.summary(None)
+    work: list[tuple[QueuedRecord, WorkMessage]] = []
+    for record in queued:
+        try:
+            work.append((record, WorkMessage.from_body(record.body)))
+        except EventError as exc:
+            dead_letters.send(record, str(exc))  # retrying cannot fix a malformed message
+    workers = max(1, min(pipeline.settings.concurrency, len(work) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="worker") as pool:
+        outcomes = list(pool.map(lambda w: pipeline.archive_one(w[1].item, w[1].feed), work))
+    failures = []
+    for (record, _message), outcome in zip(work, outcomes, strict=True):
+        if outcome.status in ("failed", "deferred") and not _given_up(
+            pipeline, record, outcome, dead_letters
+        ):
+            failures.append({"itemIdentifier": record.message_id})
+    summary.items = len(queued)
+    summary.outcomes = outcomes
+    return failures, summary
+
+
+def _given_up(
+    pipeline: Pipeline, record: QueuedRecord, outcome: ArticleOutcome, dead_letters: DeadLetters
+) -> bool:
+    """On the last receive a failed item leaves the queue for the DLQ, with its reason."""
+    last = record.receive_count >= pipeline.settings.max_receives
+    return outcome.status == "failed" and last and dead_letters.send(record, outcome.reason or "")
