@@ -58,12 +58,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     show_progress = not args.quiet and not args.json and sys.stderr.isatty()
     pipeline = Pipeline(settings, progress=_print_progress if show_progress else None)
-    summary = pipeline.poll()
+    if args.feeds:
+        from handler.feeds import load_feeds
+
+        feeds = [f for f in load_feeds(args.feeds) if args.schedule in (None, f.schedule)]
+        if not feeds:
+            print(f"ntv-archive: error: {args.feeds}: no feed of schedule "
+                  f"{args.schedule!r}", file=sys.stderr)  # fmt: skip
+            return EXIT_CANNOT_RUN
+        summary = pipeline.poll_feeds(feeds)
+    else:
+        summary = pipeline.poll()
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     elif not args.quiet:
         _print_summary(summary)
-    return EXIT_ARTICLES_FAILED if summary.failures else EXIT_OK
+    return EXIT_ARTICLES_FAILED if summary.failures or summary.feed_errors else EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -193,7 +203,13 @@ class LocalContext:
 
 def _print_summary(summary: RunSummary) -> None:
     counts = summary.counts
-    print(f"ntv-archive: {summary.feed_url} -> {summary.store}")
+    source = summary.feed_url or f"{len(summary.feeds) + len(summary.feed_errors)} feeds"
+    print(f"ntv-archive: {source} -> {summary.store}")
+    for feed in summary.feeds:
+        print(f"  feed {feed['url']}: {feed['items']} items, {feed.get('new', 0)} new"
+              + (" (not modified)" if feed["not_modified"] else ""))  # fmt: skip
+    for error in summary.feed_errors:
+        print(f"  feed failed {error['feed']}: {error['reason']}")
     if summary.not_modified:
         print("  feed not modified (HTTP 304); only due retries were fetched")
     line = ", ".join(f"{counts[k]} {k}" for k in ("new", "updated", "unchanged", "failed"))
@@ -233,6 +249,12 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="HOST",
         help="also allow fetching from HOST (repeatable; ntv.de hosts are always allowed)",
+    )
+    run.add_argument(
+        "--feeds", metavar="FILE", help="poll every feed of this feeds file (see README)"
+    )
+    run.add_argument(
+        "--schedule", metavar="CLASS", help="with --feeds: only feeds of this schedule class"
     )
     run.add_argument("--max-items", type=_positive, help="archive at most N feed items")
     run.add_argument(

@@ -16,8 +16,9 @@ from handler.store.layout import raw_key
 SCHEMA_VERSION = "1.0.0"
 PUBLISHER = "ntv.de"
 
-# The fields whose change makes a new article version. Fetch time, feed context, capture and
-# extraction details are about *this copy*, not the article, and stay out of the hash.
+# The fields whose change makes a new article version. Fetch time, feed context (incl.
+# source.feed), capture and extraction details are about *this copy*, not the article, and
+# stay out of the hash.
 CONTENT_FIELDS = (
     "id",
     "url",
@@ -97,6 +98,9 @@ def build_document(
 def content_hash(doc: dict[str, Any]) -> str:
     """SHA-256 over the content fields, serialised canonically (sorted keys, no spaces)."""
     content = {name: doc.get(name) for name in CONTENT_FIELDS}
+    # Which feed led to the article is context, not content: the same article reached through
+    # a second feed is not a new version.
+    content["source"] = {k: v for k, v in (doc.get("source") or {}).items() if k != "feed"}
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -89,7 +89,7 @@ class RunSummary:
             "failures": [{"id": o.id, "url": o.url, "reason": o.reason} for o in self.failures],
             **({"feeds": self.feeds} if self.feeds else {}),
             **({"feed_errors": self.feed_errors} if self.feed_errors else {}),
-            **({"queued": self.queued} if self.queued else {}),
+            "queued": self.queued,
             "articles": [asdict(o) for o in self.outcomes],
         }
 

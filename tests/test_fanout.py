@@ -1,0 +1,212 @@
+"""Many feeds: the feeds file, inline polling of several feeds, and the SQS fan-out (moto)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from conftest import Site, page
+from handler.app import lambda_handler, worker_handler
+from handler.cli import LocalContext, main
+from handler.errors import ConfigError
+from handler.feeds import parse_feeds
+
+ARTICLES = {
+    "/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html": "ntv2025_article.html",
+    "/panorama/Hafen-bekommt-neue-Faehre-article30000002.html": "ntv_legacy_article.html",
+    "/politik/Haushaltsstreit-geht-in-die-naechste-Runde-id40000004.html": "ntv2025_byline.html",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"feeds": [', "feeds.json: line 1 column 12: Expecting value"),
+        ('{"feeds": []}', 'expected {"feeds": [ ... ]} with at least one feed'),
+        ('{"feeds": [{"name": "a"}]}', "feeds[0].url: expected an http(s) URL, got None"),
+        ('{"feeds": [{"name": "A B", "url": "https://x.de/rss"}]}', "feeds[0].name: expected"),
+        ('{"feeds": [{"name": "a", "url": "https://x.de/rss", "profile": "bbc"}]}',
+         "feeds[0].profile: expected one of ['generic', 'ntv'], got 'bbc'"),
+        ('{"feeds": [{"name": "a", "url": "https://x.de/rss", "colour": "red"}]}',
+         "feeds[0]: unknown field(s) colour"),
+        ('{"feeds": [{"name": "a", "url": "https://x.de/1"}, {"name": "a", "url": "https://x.de/2"}]}',
+         "two feeds have the name 'a'"),
+        ('{"feeds": [{"name": "a", "url": "https://x.de/1", "allow_hosts": "x"}]}',
+         "feeds[0].allow_hosts: expected a list of host names"),
+    ],
+)  # fmt: skip
+def test_feeds_file_errors_name_the_line_or_field(text, message):
+    with pytest.raises(ConfigError) as raised:
+        parse_feeds(text.encode(), "feeds.json")
+    assert message in str(raised.value)
+
+
+def two_feed_site(site: Site, tmp_path) -> str:
+    for path, name in ARTICLES.items():
+        site.add(path, page(name))
+    site.serve()
+    listed = site.feed_xml()  # all three articles
+    site.server.expect_request("/sport/rss").respond_with_data(
+        listed, content_type="application/rss+xml"
+    )
+    local = {"allow_hosts": ["127.0.0.1"]}
+    feeds = {"feeds": [
+        {"name": "politik", "url": site.feed_url, **local},
+        {"name": "sport", "url": site.url("/sport/rss"), "schedule": "hourly", **local},
+        {"name": "broken", "url": site.url("/no-such-feed"), **local},
+    ]}  # fmt: skip
+    path = tmp_path / "feeds.json"
+    path.write_text(json.dumps(feeds))
+    return str(path)
+
+
+def test_inline_mode_polls_every_feed_and_one_broken_feed_stops_nothing(site, tmp_path, capsys):
+    feeds = two_feed_site(site, tmp_path)
+    store = str(tmp_path / "a")
+    # --allow-host is not given: each feed brings its own allowlist addition
+    assert main(["run", "--feeds", feeds, "--store", store, "--json"]) == 1
+    summary = json.loads(capsys.readouterr().out)
+    # The second feed lists the same three articles: the same content, so not new versions.
+    assert (summary["new"], summary["unchanged"], summary["updated"]) == (3, 3, 0)
+    assert [e["feed"] for e in summary["feed_errors"]] == ["broken"]
+    assert len(summary["feeds"]) == 2
+    assert main(["run", "--feeds", feeds, "--schedule", "hourly", "--store", store, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["feed_url"].endswith("/sport/rss")
+
+
+@pytest.fixture
+def queues(aws_env, monkeypatch, tmp_path):
+    with mock_aws():
+        sqs = boto3.client("sqs")
+        fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "false"}
+        dlq = sqs.create_queue(QueueName="work-dlq.fifo", Attributes=fifo)["QueueUrl"]
+        work = sqs.create_queue(
+            QueueName="work.fifo", Attributes={**fifo, "VisibilityTimeout": "0"}
+        )["QueueUrl"]
+        monkeypatch.setenv("MODE", "fanout")
+        monkeypatch.setenv("QUEUE_URL", work)
+        monkeypatch.setenv("DEAD_LETTER_URL", dlq)
+        monkeypatch.setenv("MAX_RECEIVES", "3")
+        monkeypatch.setenv("ARCHIVE_STORE", str(tmp_path / "archive"))
+        monkeypatch.setenv("ALLOWED_HOSTS", "127.0.0.1")
+        yield sqs, work, dlq
+
+
+def receive(sqs, url: str) -> list[dict]:
+    """Received messages as the Lambda event source hands them to the worker."""
+    got = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+    ).get("Messages", [])
+    return [
+        {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+         "attributes": m["Attributes"], "messageAttributes": m.get("MessageAttributes", {}),
+         "eventSource": "aws:sqs"}
+        for m in got
+    ]  # fmt: skip
+
+
+def settle(sqs, url: str, records: list[dict], response: dict) -> None:
+    """What the event source does with a worker's answer: delete all but the reported ones."""
+    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    for record in records:
+        if record["messageId"] not in failed:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=record["receiptHandle"])
+
+
+def test_poll_queues_items_and_the_worker_archives_them(site, queues, monkeypatch, tmp_path):
+    sqs, work, _ = queues
+    for path, name in ARTICLES.items():
+        site.add(path, page(name))
+    site.serve()
+    monkeypatch.setenv("FEED_URL", site.feed_url)
+    polled = lambda_handler({"source": "aws.events"}, LocalContext(300))
+    assert (polled["queued"], polled["new"]) == (3, 0)  # the poller fetches no article
+    assert not list((tmp_path / "archive").glob("articles/**/*.json"))
+
+    records = receive(sqs, work)
+    assert len(records) == 3
+    response = worker_handler({"Records": records}, LocalContext(300))
+    assert response == {"batchItemFailures": []}
+    settle(sqs, work, records, response)
+    assert len(list((tmp_path / "archive").glob("articles/*/*/*/*.json"))) == 3
+
+    again = lambda_handler({"source": "aws.events"}, LocalContext(300))
+    assert again["queued"] == 0 and receive(sqs, work) == []  # nothing new, nothing queued
+    site.articles[0].title = "Neue Dachzeile: Schlagzeile"
+    site.serve()
+    assert lambda_handler({"source": "aws.events"}, LocalContext(300))["queued"] == 1
+
+
+def test_a_batch_with_one_failing_item_reports_exactly_that_item(site, queues, monkeypatch):
+    sqs, work, _ = queues
+    for path, name in ARTICLES.items():
+        site.add(path, page(name))
+    site.add("/politik/Weg-id40000099.html", None)  # 404
+    site.serve()
+    monkeypatch.setenv("FEED_URL", site.feed_url)
+    lambda_handler({"source": "aws.events"}, LocalContext(300))
+    records = receive(sqs, work)
+    response = worker_handler({"Records": records}, LocalContext(300))
+    [failure] = response["batchItemFailures"]
+    failing = next(r for r in records if r["messageId"] == failure["itemIdentifier"])
+    assert "Weg-id40000099" in failing["body"]
+
+
+def test_a_poison_message_ends_in_the_dlq_with_its_reason(site, queues, monkeypatch):
+    sqs, work, dlq = queues
+    site.add("/politik/Weg-id40000099.html", None)  # always 404
+    site.serve()
+    monkeypatch.setenv("FEED_URL", site.feed_url)
+    lambda_handler({"source": "aws.events"}, LocalContext(300))
+    answers = []
+    for _ in range(3):  # MAX_RECEIVES
+        records = receive(sqs, work)
+        assert len(records) == 1
+        response = worker_handler({"Records": records}, LocalContext(300))
+        answers.append(len(response["batchItemFailures"]))
+        settle(sqs, work, records, response)
+    assert answers == [1, 1, 0]  # reported twice, then given up on: moved, not reported
+    assert receive(sqs, work) == []
+    [dead] = receive(sqs, dlq)
+    reason = dead["messageAttributes"]["reason"]["StringValue"]
+    assert reason.endswith("/politik/Weg-id40000099.html: HTTP 404 NOT FOUND")
+    assert dead["messageAttributes"]["receive_count"]["StringValue"] == "3"
+
+
+def test_a_duplicate_message_archives_nothing_twice(site, queues, monkeypatch, tmp_path):
+    sqs, work, _ = queues
+    path, name = next(iter(ARTICLES.items()))
+    site.add(path, page(name))
+    site.serve()
+    monkeypatch.setenv("FEED_URL", site.feed_url)
+    lambda_handler({"source": "aws.events"}, LocalContext(300))
+    [record] = receive(sqs, work)
+    duplicate = {**record, "messageId": "duplicate-delivery"}
+    response = worker_handler({"Records": [record, duplicate]}, LocalContext(300))
+    assert response == {"batchItemFailures": []}
+    archive = tmp_path / "archive"
+    assert len(list(archive.glob("articles/*/*/*/*.json"))) == 1
+    assert len(list(archive.glob("raw/*/*/*/*/*.warc.gz"))) == 1
+    assert not list(archive.glob("versions/**/*.json"))
+    manifest = next(archive.glob("index/*/*/*.jsonl")).read_text().splitlines()
+    assert len(manifest) == 1  # one version, one line
+
+
+def test_a_malformed_message_goes_to_the_dlq_at_once(queues):
+    sqs, _, dlq = queues
+    record = {"messageId": "m1", "body": "{not json", "eventSource": "aws:sqs",
+              "attributes": {"ApproximateReceiveCount": "1", "MessageGroupId": "g"}}  # fmt: skip
+    assert worker_handler({"Records": [record]}, LocalContext(60)) == {"batchItemFailures": []}
+    [dead] = receive(sqs, dlq)
+    assert "work message is not a feed item" in dead["messageAttributes"]["reason"]["StringValue"]
+
+
+def test_fanout_mode_needs_a_queue(monkeypatch):
+    monkeypatch.setenv("MODE", "fanout")
+    monkeypatch.delenv("QUEUE_URL", raising=False)
+    assert lambda_handler({"source": "aws.events"}, LocalContext(60)) == {
+        "error": "MODE=fanout needs QUEUE_URL (the queue the workers read)"
+    }
