@@ -36,7 +36,10 @@ def save_version(
         same = previous is not None and previous.get("content_sha256") == doc["content_sha256"]
         # force rewrites once; after losing a race to identical content there is nothing to force.
         if same and (not force or wrote_raw):
-            if wrote_raw:  # a concurrent run stored this very content first
+            # A concurrent run stored this very content first: our capture is an orphan, unless
+            # both fetched in the same millisecond and the winner's document names that key.
+            winner_capture = ((previous or {}).get("capture") or {}).get("raw_key")
+            if wrote_raw and raw_key(doc) != winner_capture:
                 store.delete(raw_key(doc))
             return "unchanged"
         if response is not None and not wrote_raw:

@@ -162,3 +162,31 @@ def test_racing_runs_store_one_version_once(tmp_path):
 
 def _when(doc: dict) -> datetime:
     return datetime.fromisoformat(doc["fetched_at"])
+
+
+class _LosesOneRace:
+    """A store where a concurrent run's identical document lands just before our write."""
+
+    def __init__(self, inner: LocalStore, winner: dict) -> None:
+        self.inner, self.winner, self.raced = inner, winner, False
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def put_if(self, key, data, content_type, expected):
+        if not self.raced:
+            self.raced = True
+            self.inner.put(key, json.dumps(self.winner).encode(), content_type)
+            raise ConflictError("the other run was first")
+        return self.inner.put_if(key, data, content_type, expected)
+
+
+def test_losing_a_race_in_the_same_millisecond_keeps_the_shared_capture(tmp_path):
+    # Both runs fetched the same page in the same millisecond: one raw key for both WARCs.
+    fetched = "2025-03-14T10:00:00.123+00:00"
+    doc = make_doc(fetched)
+    winner = doc | {"capture": {"raw_key": raw_key(doc), "status": 200}}
+    store = _LosesOneRace(LocalStore(tmp_path), winner)
+    response = Response(URL, URL, 200, "OK", (), b"<p>x</p>", datetime.fromisoformat(fetched))
+    assert save_version(store, doc, response) == "unchanged"
+    assert store.get(raw_key(doc)) is not None  # the winner's document still has its capture
