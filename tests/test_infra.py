@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from moto import mock_aws
 from samtranslator.translator.transform import transform
 
 from conftest import Site, assert_valid, page
-from handler.app import lambda_handler
+from handler.app import lambda_handler, worker_handler
 from handler.cli import LocalContext
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "template.yaml"
@@ -39,10 +40,7 @@ class NoManagedPolicies:
 @pytest.fixture(scope="module")
 def cfn() -> dict[str, Any]:
     sam = cfn_yaml.load(str(TEMPLATE))
-    sam["Resources"]["PollerFunction"]["Properties"]["CodeUri"] = {
-        "Bucket": "deploy",
-        "Key": "lambda.zip",
-    }
+    sam["Globals"]["Function"]["CodeUri"] = {"Bucket": "deploy", "Key": "lambda.zip"}
     with pytest.MonkeyPatch.context() as patch:  # the transform builds ARNs for a region
         patch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
         return transform(sam, {}, NoManagedPolicies())
@@ -72,44 +70,68 @@ def test_bucket_is_private_encrypted_versioned_tls_only_with_raw_lifecycle(cfn):
 
 
 def test_function_has_a_dead_letter_queue_and_runs_on_arm64(cfn):
-    [function] = resources_of(cfn, "AWS::Lambda::Function").values()
+    function = cfn["Resources"]["PollerFunction"]["Properties"]
     assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
     assert function["Architectures"] == ["arm64"]
     assert function["Runtime"] == "python3.11"
     assert function["Handler"] == "handler.app.lambda_handler"
 
 
+BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
 def test_iam_policy_is_least_privilege(cfn):
-    [role] = resources_of(cfn, "AWS::IAM::Role").values()
-    assert role["ManagedPolicyArns"] == [
-        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-    ]
-    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-    s3 = [s for s in statements if any(a.startswith("s3:") for a in _list(s["Action"]))]
-    others = [s for s in statements if s not in s3]
-    actions = {a for s in s3 for a in _list(s["Action"])}
-    assert actions == {"s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject"}
-    for statement in s3:
+    resources = cfn["Resources"]
+    shared = resources["ArchiveAccessPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    actions = {a for s in shared for a in _list(s["Action"])}
+    assert actions == {"s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject",
+                       "events:PutEvents"}  # fmt: skip
+    for statement in shared:
         for resource in _list(statement["Resource"]):
             assert resource != "*"
             text = json.dumps(resource)
-            if "s3:ListBucket" in _list(statement["Action"]):
+            action = _list(statement["Action"])
+            if action == ["s3:ListBucket"]:
                 assert resource == {"Fn::GetAtt": ["ArchiveBucket", "Arn"]}
-            elif "s3:DeleteObject" in _list(statement["Action"]):  # never documents or versions
+            elif action == ["s3:DeleteObject"]:  # never documents or versions
                 assert text.endswith(('/raw/*"}', '/failed/*"}')), text
+            elif action == ["events:PutEvents"]:
+                assert resource == {"Fn::GetAtt": ["ChangeEventBus", "Arn"]}
+            elif statement["Sid"] == "ReadConfiguration":
+                assert action == ["s3:GetObject"] and text.endswith('/config/*"}')
             else:
                 assert text.endswith(tuple(f'/{p}"}}' for p in S3_PREFIXES)), text
-    # Announcing changes on its own bus, and (added by SAM) sending to its DLQ: nothing more.
-    assert sorted((_list(s["Action"]), json.dumps(s["Resource"])) for s in others) == [
-        (["events:PutEvents"], json.dumps({"Fn::GetAtt": ["ChangeEventBus", "Arn"]})),
-        (["sqs:SendMessage"], json.dumps({"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})),
+
+    poller = resources["PollerFunctionRole"]["Properties"]
+    assert poller["ManagedPolicyArns"] == [BASIC_EXECUTION, {"Ref": "ArchiveAccessPolicy"}]
+    assert _inline(poller) == [(["sqs:SendMessage"], {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})]
+    queue_work = resources["PollerQueuesWork"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [(s["Action"], s["Resource"]) for s in queue_work] == [
+        ("sqs:SendMessage", {"Fn::GetAtt": ["WorkQueue", "Arn"]})
+    ]
+    worker = resources["WorkerRole"]["Properties"]
+    assert worker["ManagedPolicyArns"][1] == {"Ref": "ArchiveAccessPolicy"}
+    assert "AWSLambdaSQSQueueExecutionRole" not in json.dumps(worker)  # its '*' on queues
+    assert _inline(worker) == [
+        (["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+          "sqs:GetQueueAttributes"], {"Fn::GetAtt": ["WorkQueue", "Arn"]}),
+        (["sqs:SendMessage"], {"Fn::GetAtt": ["WorkDeadLetterQueue", "Arn"]}),
+    ]  # fmt: skip
+
+
+def _inline(role: dict[str, Any]) -> list[tuple[list[str], Any]]:
+    return [
+        (_list(s["Action"]), s["Resource"])
+        for policy in role.get("Policies", [])
+        for s in policy["PolicyDocument"]["Statement"]
     ]
 
 
 def test_alarms_watch_errors_the_dlq_and_six_quiet_hours(cfn):
-    alarms = {p["MetricName"]: p for p in resources_of(cfn, "AWS::CloudWatch::Alarm").values()}
-    assert set(alarms) == {"Errors", "ApproximateNumberOfMessagesVisible", "ArticlesNew"}
-    quiet = alarms["ArticlesNew"]
+    alarms = resources_of(cfn, "AWS::CloudWatch::Alarm")
+    assert set(alarms) == {"FunctionErrorsAlarm", "DeadLetterQueueAlarm", "NoNewArticlesAlarm",
+                           "WorkDeadLetterAlarm", "WorkQueueAgeAlarm"}  # fmt: skip
+    quiet = alarms["NoNewArticlesAlarm"]
     # The EMF record of a scheduled run carries exactly these dimensions (handler/app.py).
     assert quiet["Namespace"] == "NtvArchive"
     assert quiet["Dimensions"] == [
@@ -119,11 +141,14 @@ def test_alarms_watch_errors_the_dlq_and_six_quiet_hours(cfn):
     assert quiet["Period"] * quiet["EvaluationPeriods"] == 6 * 3600
     assert (quiet["ComparisonOperator"], quiet["Threshold"]) == ("LessThanOrEqualToThreshold", 0)
     assert quiet["TreatMissingData"] == "breaching"  # a poller that stopped running is quiet too
-    assert alarms["Errors"]["Dimensions"] == [
+    assert alarms["FunctionErrorsAlarm"]["Dimensions"] == [
         {"Name": "FunctionName", "Value": {"Ref": "PollerFunction"}}
     ]
-    dlq = alarms["ApproximateNumberOfMessagesVisible"]["Dimensions"][0]["Value"]
+    dlq = alarms["DeadLetterQueueAlarm"]["Dimensions"][0]["Value"]
     assert dlq == {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}
+    assert alarms["WorkQueueAgeAlarm"]["MetricName"] == "ApproximateAgeOfOldestMessage"
+    work_dlq = alarms["WorkDeadLetterAlarm"]["Dimensions"][0]["Value"]
+    assert work_dlq == {"Fn::GetAtt": ["WorkDeadLetterQueue", "QueueName"]}
 
 
 def _list(value: Any) -> list[Any]:
@@ -270,3 +295,81 @@ def test_stack_bus_and_example_rule_deliver_change_events(stack, site: Site, mon
     [message] = sqs.receive_message(QueueUrl=stack["ArchivedArticlesQueueUrl"])["Messages"]
     event = json.loads(message["Body"])
     assert (event["detail-type"], event["detail"]["id"]) == ("ArticleArchived", "ntv-40000001")
+
+
+def test_fanout_worker_reads_its_fifo_queue_with_partial_batch_failures(cfn):
+    resources = cfn["Resources"]
+    [mapping] = resources_of(cfn, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "WorkerMaxConcurrency"}}
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["WorkQueue", "Arn"]}
+    queue = resources["WorkQueue"]["Properties"]
+    assert queue["FifoQueue"] is True
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["WorkDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": {"Ref": "MaxReceiveCount"},
+    }
+    # Visibility timeout beyond any allowed worker timeout (AWS advises 6x).
+    assert queue["VisibilityTimeout"] >= 6 * cfn["Parameters"]["WorkerTimeout"]["MaxValue"]
+    worker = resources["WorkerFunction"]["Properties"]
+    assert worker["Handler"] == "handler.app.worker_handler"
+    assert worker["Environment"]["Variables"]["MAX_RECEIVES"] == {"Ref": "MaxReceiveCount"}
+    fanout_only = ("WorkQueue", "WorkDeadLetterQueue", "WorkerFunction", "WorkerRole")
+    assert all(resources[name]["Condition"] == "IsFanout" for name in fanout_only)
+
+
+def test_fanout_stack_polls_into_the_queue_and_the_worker_archives(
+    cfn, aws_env, site: Site, monkeypatch
+):
+    site.add(
+        "/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html", page("ntv2025_article.html")
+    )
+    site.serve()
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(
+            Bucket="deploy", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+        )
+        s3.put_object(Bucket="deploy", Key="lambda.zip", Body=_tiny_zip())
+        client = boto3.client("cloudformation")
+        client.create_stack(StackName="fan", TemplateBody=json.dumps(cfn),
+                            Parameters=[{"ParameterKey": "Mode", "ParameterValue": "fanout"}],
+                            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])  # fmt: skip
+        [described] = client.describe_stacks(StackName="fan")["Stacks"]
+        assert described["StackStatus"] == "CREATE_COMPLETE"
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
+        lam = boto3.client("lambda")
+        poller = lam.get_function_configuration(FunctionName=outputs["FunctionName"])
+        worker = lam.get_function_configuration(FunctionName=outputs["WorkerFunctionName"])
+        [mapping] = lam.list_event_source_mappings(FunctionName=outputs["WorkerFunctionName"])[
+            "EventSourceMappings"
+        ]
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        for name, value in poller["Environment"]["Variables"].items():
+            monkeypatch.setenv(name, str(value))  # moto returns numbers as ints
+        assert os.environ["MODE"] == "fanout" and os.environ["QUEUE_URL"] == outputs["WorkQueueUrl"]
+        monkeypatch.setenv("FEED_URL", site.feed_url)
+        monkeypatch.setenv("ALLOWED_HOSTS", "127.0.0.1")
+        polled = lambda_handler({"source": "aws.events"}, LocalContext(300))
+        assert polled["queued"] == 1
+
+        sqs = boto3.client("sqs")
+        [message] = sqs.receive_message(QueueUrl=outputs["WorkQueueUrl"], AttributeNames=["All"])[
+            "Messages"
+        ]
+        for name, value in worker["Environment"]["Variables"].items():
+            monkeypatch.setenv(name, str(value))  # moto returns numbers as ints
+        monkeypatch.setenv("ALLOWED_HOSTS", "127.0.0.1")  # the local site, as for the poller
+        record = {"messageId": message["MessageId"], "body": message["Body"],
+                  "attributes": message["Attributes"], "eventSource": "aws:sqs"}  # fmt: skip
+        assert worker_handler({"Records": [record]}, LocalContext(120)) == {"batchItemFailures": []}
+        archive = outputs["ArchiveBucketName"]
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=archive)["Contents"]]
+        assert "articles/2025/03/14/ntv-40000001.json" in keys
+
+
+def _tiny_zip() -> bytes:
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("handler/__init__.py", "")
+    return bundle.getvalue()
