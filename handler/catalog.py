@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -54,16 +55,35 @@ def manifest_line(doc: dict[str, Any], status: str) -> dict[str, Any]:
 
 
 class Catalog:
+    """Manifest lines are appended at once (``record``) or buffered for one append per day at
+    the end of a run (``record(..., defer=True)`` then ``flush``): a run storing hundreds of
+    versions makes one compare-and-swap per day instead of one per version on the same hot key.
+    """
+
     def __init__(self, store: BlobStore) -> None:
         self.store = store
+        self._buffered: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
 
-    def record(self, doc: dict[str, Any], status: str) -> dict[str, Any]:
-        """Add a stored version to the manifest and point its id at it; returns the line."""
+    def record(self, doc: dict[str, Any], status: str, defer: bool = False) -> dict[str, Any]:
+        """Point the id at a stored version and add its manifest line; returns the line."""
         line = manifest_line(doc, status)
-        self._append(manifest_key(line["version"]), line)
         pointer = json.dumps({"id": line["id"], "key": line["key"]}).encode()
         self.store.put(id_pointer_key(line["id"]), pointer, JSON_CONTENT_TYPE)
+        key = manifest_key(line["version"])
+        if defer:
+            with self._lock:
+                self._buffered.setdefault(key, []).append(line)
+        else:
+            self._append(key, [line])
         return line
+
+    def flush(self) -> None:
+        """Append every buffered line: one compare-and-swap per manifest day."""
+        with self._lock:
+            buffered, self._buffered = self._buffered, {}
+        for key, lines in sorted(buffered.items()):
+            self._append(key, lines)
 
     def current_key(self, article_id: str) -> str | None:
         data = self.store.get(id_pointer_key(article_id))
@@ -73,8 +93,11 @@ class Catalog:
         data = self.store.get(manifest_key(day))
         return [json.loads(line) for line in data.splitlines() if line.strip()] if data else []
 
-    def _append(self, key: str, line: dict[str, Any]) -> None:
-        encoded = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    def _append(self, key: str, lines: list[dict[str, Any]]) -> None:
+        encoded = b"".join(
+            json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            for line in lines
+        )
         for attempt in range(MAX_CONFLICTS):
             current = self.store.read(key)
             try:
@@ -86,5 +109,5 @@ class Catalog:
                 # Another run appended first; back off a little (jittered) and append after it.
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
         raise StoreError(
-            f"{self.store.describe()}: {key} kept changing; line for {line['id']} not added"
+            f"{self.store.describe()}: {key} kept changing; {len(lines)} lines not added"
         )

@@ -97,10 +97,12 @@ class WorkQueue:
                 )
 
 
-def fanout_poll(pipeline: Pipeline, feeds: list[FeedConfig]) -> RunSummary:
+def fanout_poll(
+    pipeline: Pipeline, feeds: list[FeedConfig], queue: WorkQueue | None = None
+) -> RunSummary:
     """Poll every feed (conditionally) and queue its new or changed items."""
     started = time.monotonic()
-    queue = WorkQueue(str(pipeline.settings.queue_url))
+    queue = queue or WorkQueue(str(pipeline.settings.queue_url))
     total = pipeline.summary(feeds[0].url if len(feeds) == 1 else None)
     for feed in feeds:
         try:

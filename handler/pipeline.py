@@ -263,7 +263,7 @@ class Pipeline:
         """Store a version; a new or updated one goes into the manifest and is announced."""
         status = save_version(self.store, doc, response, force=force)
         if status != "unchanged":
-            self.events.emit(self.catalog.record(doc, status))
+            self.events.emit(self.catalog.record(doc, status, defer=True))
         return status
 
     def out_of_time(self) -> bool:
@@ -289,6 +289,7 @@ class Pipeline:
         return RunSummary(run_id=self.run_id, feed_url=feed_url, store=self.store.describe())
 
     def finish(self, summary: RunSummary, started: float) -> RunSummary:
+        self.catalog.flush()  # the run's manifest lines, one append per day
         summary.duration_s = time.monotonic() - started
         summary.events_failed = self.events.failed
         logger.info("run finished", extra={"run_id": self.run_id, **summary.counts})
