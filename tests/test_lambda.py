@@ -60,6 +60,7 @@ def stored(store: Path) -> dict[str, bytes]:
 def test_every_event_file_is_covered_here():
     assert sorted(p.name for p in EVENTS.glob("*.json")) == [
         "malformed.json", "poll.json", "replay.json", "reprocess.json", "scheduled.json",
+        "sqs-batch.json",
     ]  # fmt: skip
 
 
@@ -214,3 +215,16 @@ def test_settings_from_environment():
     assert settings_from_env({"MAX_RESPONSE_BYTES": "1000"}).fetch.max_bytes == 1000
     with pytest.raises(ConfigError, match="CONCURRENCY='many' is not a positive number"):
         settings_from_env({"CONCURRENCY": "many"})
+
+
+def test_an_sqs_batch_file_is_routed_to_the_worker(site, lambda_env, tmp_path, capsys):
+    code, response = invoke(site, "sqs-batch.json", tmp_path, capsys)
+    assert (code, response) == (0, {"batchItemFailures": []})
+    doc = json.loads((lambda_env / "articles/2025/03/14/ntv-40000001.json").read_text())
+    assert doc["feed"]["url"].endswith("/politik/rss")  # the feed context travelled in the message
+    site.server.clear_all_handlers()  # the page is gone now: the batch reports its one item
+    code, response = invoke(site, "sqs-batch.json", tmp_path, capsys)
+    assert code == 1
+    assert response["batchItemFailures"] == [
+        {"itemIdentifier": "6c4e8c66-2f5a-4d3e-9a7b-3f1f0c6d2a11"}
+    ]
