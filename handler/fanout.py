@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,7 @@ from handler.feeds import FeedConfig
 from handler.log import logger
 from handler.models import FeedItem
 from handler.pipeline import Pipeline, RunSummary
-from handler.state import RunState
+from handler.state import FeedState, load_feed_state, update_feed_state
 
 SQS_BATCH = 10
 
@@ -104,14 +105,26 @@ def fanout_poll(
     started = time.monotonic()
     queue = queue or WorkQueue(str(pipeline.settings.queue_url))
     total = pipeline.summary(feeds[0].url if len(feeds) == 1 else None)
-    for feed in feeds:
+
+    def attempt(feed: FeedConfig) -> tuple[int, FeedFetch] | FeedError:
         try:
-            queued, fetched = _fan_out_feed(pipeline, queue, feed)
+            return _fan_out_feed(pipeline, queue, feed)
         except FeedError as exc:
+            return exc
+
+    # Feeds are polled concurrently (each has its own state object): a thousand feeds take
+    # about feeds / concurrency round trips, not one after another.
+    workers = max(1, min(pipeline.settings.concurrency, len(feeds)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed") as pool:
+        results = list(pool.map(attempt, feeds))
+    for feed, result in zip(feeds, results, strict=True):
+        if isinstance(result, FeedError):
+            exc = result
             logger.error("feed failed", extra={"run_id": pipeline.run_id, "feed": feed.name,
                                                "reason": str(exc)})  # fmt: skip
             total.feed_errors.append({"feed": feed.name, "url": feed.url, "reason": str(exc)})
             continue
+        queued, fetched = result
         total.queued += queued
         total.items += len(fetched.items)
         total.feeds.append({"url": feed.url, "items": len(fetched.items), "queued": queued,
@@ -123,23 +136,22 @@ def fanout_poll(
 
 
 def _fan_out_feed(pipeline: Pipeline, queue: WorkQueue, feed: FeedConfig) -> tuple[int, FeedFetch]:
-    state = pipeline.state.load()
-    fetched = read_feed(pipeline.client_for(feed), feed.url, state.validators(feed.url))
-    seen = state.seen.get(feed.url, {})
-    changed = [i for i in fetched.items if seen.get(i.id) != item_fingerprint(i)]
+    state = load_feed_state(pipeline.store, feed.url)
+    fetched = read_feed(pipeline.client_for(feed), feed.url, state.validators)
+    changed = [i for i in fetched.items if state.seen.get(i.id) != item_fingerprint(i)]
     queue.send([WorkMessage(feed, item) for item in changed])
     counts = {"listed": len(fetched.items), "queued": len(changed)}
     logger.info("feed fanned out", extra={"run_id": pipeline.run_id, "feed": feed.name, **counts})
-    pipeline.state.update(lambda s: _remember(s, feed, fetched))
+    update_feed_state(pipeline.store, feed.url, lambda s: _remember(s, fetched))
     return len(changed), fetched
 
 
-def _remember(state: RunState, feed: FeedConfig, fetched: FeedFetch) -> None:
+def _remember(state: FeedState, fetched: FeedFetch) -> None:
     """Only after the messages are queued: a failed send leaves them to the next poll."""
     if not fetched.not_modified:
-        state.seen[feed.url] = {i.id: item_fingerprint(i) for i in fetched.items}
+        state.seen = {i.id: item_fingerprint(i) for i in fetched.items}
     if fetched.validators.request_headers():
-        state.feeds[feed.url] = fetched.validators
+        state.validators = fetched.validators
 
 
 def _iso(value: datetime | None) -> str | None:

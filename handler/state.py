@@ -11,11 +11,12 @@ concurrent runs never lose each other's updates.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from handler.config import RetryPolicy
 from handler.errors import ConflictError, StoreError
@@ -23,6 +24,7 @@ from handler.models import FeedItem
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore, Versioned
 
 STATE_KEY = "state/run-state.json"
+S = TypeVar("S")
 FAILED_PREFIX = "failed/"
 MAX_CONFLICTS = 10
 
@@ -61,8 +63,6 @@ class RunState:
     pending: dict[str, Pending] = field(default_factory=dict)
     # id -> when it was parked; polls skip these until a replay archives them.
     parked: dict[str, str] = field(default_factory=dict)
-    # fan-out mode: feed url -> {item id: fingerprint} of the items already queued
-    seen: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def validators(self, feed_url: str) -> FeedValidators:
         return self.feeds.get(feed_url, FeedValidators())
@@ -85,22 +85,9 @@ class StateStore:
 
     def update(self, change: Callable[[RunState], None]) -> RunState:
         """Apply ``change`` to the freshest state and write it back; no write if nothing changed."""
-        for _ in range(MAX_CONFLICTS):
-            # The first try starts from what load() read (one store request saved per run);
-            # a conflict means it was stale, so every later try reads afresh.
-            current, self._loaded = self._loaded or self.store.read(STATE_KEY), None
-            state = _decode(current.data)
-            before = _encode(state)
-            change(state)
-            after = _encode(state)
-            if after == before:
-                return state
-            try:
-                self.store.put_if(STATE_KEY, after, JSON_CONTENT_TYPE, expected=current.version)
-                return state
-            except ConflictError:
-                continue
-        raise StoreError(f"{self.store.describe()}: {STATE_KEY} kept changing; try again")
+        # The first try starts from what load() read (one store request saved per run).
+        first, self._loaded = self._loaded, None
+        return compare_and_swap(self.store, STATE_KEY, _decode, _encode, change, first)
 
     def record_failure(self, state: RunState, item: FeedItem, feed_url: str | None,
                        reason: str, now: datetime) -> None:  # fmt: skip
@@ -141,6 +128,71 @@ class StateStore:
         return found
 
 
+@dataclass
+class FeedState:
+    """Fan-out mode keeps one small object per feed (``state/feeds/<hash>.json``): its
+    validators and the fingerprints of the items already queued. Per feed, so a thousand
+    feeds polled at once never contend on, or rewrite, one big object."""
+
+    validators: FeedValidators = field(default_factory=FeedValidators)
+    seen: dict[str, str] = field(default_factory=dict)
+
+
+def feed_state_key(feed_url: str) -> str:
+    return f"state/feeds/{hashlib.sha256(feed_url.encode()).hexdigest()[:32]}.json"
+
+
+def load_feed_state(store: BlobStore, feed_url: str) -> FeedState:
+    return _decode_feed(store.read(feed_state_key(feed_url)).data)
+
+
+def update_feed_state(
+    store: BlobStore, feed_url: str, change: Callable[[FeedState], None]
+) -> FeedState:
+    return compare_and_swap(store, feed_state_key(feed_url), _decode_feed, _encode_feed, change)
+
+
+def compare_and_swap(
+    store: BlobStore,
+    key: str,
+    decode: Callable[[bytes | None], S],
+    encode: Callable[[S], bytes],
+    change: Callable[[S], None],
+    first: Versioned | None = None,
+) -> S:
+    """Apply ``change`` to the freshest object at ``key`` and write it back by compare-and-swap
+    (re-read and re-applied on conflict); no write when nothing changed."""
+    for _ in range(MAX_CONFLICTS):
+        current, first = first or store.read(key), None
+        value = decode(current.data)
+        before = encode(value)
+        change(value)
+        after = encode(value)
+        if after == before:
+            return value
+        try:
+            store.put_if(key, after, JSON_CONTENT_TYPE, expected=current.version)
+            return value
+        except ConflictError:
+            continue  # someone else wrote in between: start again from their version
+    raise StoreError(f"{store.describe()}: {key} kept changing; try again")
+
+
+def _encode_feed(state: FeedState) -> bytes:
+    record = {"validators": asdict(state.validators), "seen": dict(sorted(state.seen.items()))}
+    return json.dumps(record, sort_keys=True).encode()
+
+
+def _decode_feed(data: bytes | None) -> FeedState:
+    if data is None:
+        return FeedState()
+    try:
+        raw = json.loads(data)
+        return FeedState(FeedValidators(**raw["validators"]), dict(raw["seen"]))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise StoreError(f"feed state is not readable ({exc}); fix or move it aside") from exc
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -156,7 +208,6 @@ def _encode(state: RunState) -> bytes:
             for key, p in sorted(state.pending.items())
         },
         "parked": dict(sorted(state.parked.items())),
-        "seen": {url: dict(sorted(items.items())) for url, items in sorted(state.seen.items())},
     }
     return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True).encode()
 
@@ -169,13 +220,10 @@ def _decode(data: bytes | None) -> RunState:
         feeds = {url: FeedValidators(**v) for url, v in raw.get("feeds", {}).items()}
         pending = {key: _pending(p) for key, p in raw.get("pending", {}).items()}
         parked = {str(k): str(v) for k, v in raw.get("parked", {}).items()}
-        seen = {
-            str(u): {str(k): str(v) for k, v in i.items()} for u, i in raw.get("seen", {}).items()
-        }
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         # Never overwrite what we cannot read: that would lose the pending articles.
         raise StoreError(f"{STATE_KEY} is not readable ({exc}); fix or move it aside") from exc
-    return RunState(feeds=feeds, pending=pending, parked=parked, seen=seen)
+    return RunState(feeds=feeds, pending=pending, parked=parked)
 
 
 def _pending(raw: dict[str, Any]) -> Pending:
