@@ -14,10 +14,18 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from handler import __version__
+from handler.cli_args import (
+    EXIT_ARTICLES_FAILED,
+    EXIT_CANNOT_RUN,
+    EXIT_OK,
+    positive,
+    verbosity,
+)
+from handler.cli_read import add_read_commands
 from handler.config import (
     DEFAULT_CONCURRENCY,
     DEFAULT_FEED_URL,
@@ -30,8 +38,6 @@ from handler.config import (
 from handler.errors import ArchiveError, ExtractionError
 from handler.log import logger
 from handler.pipeline import ArticleOutcome, Pipeline, RunSummary
-
-EXIT_OK, EXIT_ARTICLES_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,69 +80,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         _print_summary(summary)
     return EXIT_ARTICLES_FAILED if summary.failures or summary.feed_errors else EXIT_OK
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    from handler.state import StateStore
-    from handler.store import open_store
-
-    states = StateStore(open_store(args.store))
-    state, parked = states.load(), states.parked()
-    pending = [
-        {"id": p.item.id, "url": p.item.link, "feed_url": p.feed_url, "attempts": p.attempts,
-         "next_retry_at": p.next_retry_at or "next run",
-         "last_reason": p.reasons[-1]["reason"] if p.reasons else "deferred (time budget)"}
-        for p in state.pending.values()
-    ]  # fmt: skip
-    if args.json:
-        print(json.dumps({"pending": pending, "parked": parked}, ensure_ascii=False))
-        return EXIT_OK
-    print(f"{len(pending)} pending, {len(parked)} parked in {args.store}")
-    for entry in pending:
-        print(f"  pending {entry['id']}: attempt {entry['attempts']}, next {entry['next_retry_at']}"
-              f" - {entry['last_reason']}")  # fmt: skip
-    for record in parked:
-        last = record["reasons"][-1]["reason"] if record["reasons"] else ""
-        print(f"  parked  {record['id']}: {record['attempts']} attempts - {last}")
-    return EXIT_OK
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    from handler.reader import iter_articles
-    from handler.store import open_store
-
-    rows = [
-        {"id": d["id"], "published_at": d["published_at"], "title": d["title"],
-         "section": d["source"]["section"], "url": d["url"]}
-        for d in iter_articles(open_store(args.store), args.since, args.until)
-    ]  # fmt: skip
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
-    else:
-        for row in rows:
-            print(f"{row['published_at'] or '-':25}  {row['id']:14}  {row['title'] or ''}")
-        print(f"{len(rows)} articles", file=sys.stderr)
-    return EXIT_OK
-
-
-def cmd_show(args: argparse.Namespace) -> int:
-    from handler.reader import get_article
-    from handler.store import open_store
-
-    print(json.dumps(get_article(open_store(args.store), args.id), ensure_ascii=False, indent=2))
-    return EXIT_OK
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from handler.reader import iter_articles
-    from handler.store import open_store
-
-    count = 0
-    for doc in iter_articles(open_store(args.store), args.since, args.until):
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
-        count += 1
-    print(f"exported {count} articles", file=sys.stderr)
-    return EXIT_OK
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -256,22 +199,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--schedule", metavar="CLASS", help="with --feeds: only feeds of this schedule class"
     )
-    run.add_argument("--max-items", type=_positive, help="archive at most N feed items")
+    run.add_argument("--max-items", type=positive, help="archive at most N feed items")
     run.add_argument(
         "--concurrency",
-        type=_positive,
+        type=positive,
         default=DEFAULT_CONCURRENCY,
         help="articles fetched at once (%(default)s)",
     )
     run.add_argument(
         "--max-bytes",
-        type=_positive,
+        type=positive,
         default=DEFAULT_MAX_BYTES,
         help="largest response accepted, counted after decompression (%(default)s)",
     )
     run.add_argument(
         "--max-attempts",
-        type=_positive,
+        type=positive,
         default=5,
         help="failures before an article is parked under failed/ (%(default)s)",
     )
@@ -286,34 +229,10 @@ def _parser() -> argparse.ArgumentParser:
         "--event-bus", metavar="NAME", help="announce new versions on this EventBridge bus"
     )
     run.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
-    _verbosity(run)
+    verbosity(run)
     run.set_defaults(command=cmd_run)
 
-    status = commands.add_parser("status", help="show pending retries and parked articles")
-    _store_option(status)
-    status.add_argument("--json", action="store_true", help="print as one JSON object")
-    _verbosity(status)
-    status.set_defaults(command=cmd_status)
-
-    listing = commands.add_parser("list", help="list archived articles by publication day")
-    _store_option(listing)
-    _date_range(listing, required=False)
-    listing.add_argument("--json", action="store_true", help="print one JSON array")
-    _verbosity(listing)
-    listing.set_defaults(command=cmd_list)
-
-    show = commands.add_parser("show", help="print one archived article (current version)")
-    show.add_argument("id", help="archive id, e.g. ntv-30134161")
-    _store_option(show)
-    _verbosity(show)
-    show.set_defaults(command=cmd_show)
-
-    export = commands.add_parser("export", help="write archived articles as JSON Lines")
-    _store_option(export)
-    _date_range(export, required=True)
-    export.add_argument("--format", choices=["jsonl"], default="jsonl", help="(%(default)s)")
-    _verbosity(export)
-    export.set_defaults(command=cmd_export)
+    add_read_commands(commands)
 
     invoke = commands.add_parser(
         "invoke", help="run the Lambda entry on an event file (see events/) and print its response"
@@ -323,51 +242,15 @@ def _parser() -> argparse.ArgumentParser:
     invoke.add_argument(
         "--timeout", type=float, default=900.0, help="seconds the fake context allows (%(default)s)"
     )
-    _verbosity(invoke)
+    verbosity(invoke)
     invoke.set_defaults(command=cmd_invoke)
 
     extract = commands.add_parser("extract", help="print the document for one saved page")
     extract.add_argument("file", help="saved HTML page (may be gzipped)")
     extract.add_argument("--url", required=True, help="the URL the page was fetched from")
-    _verbosity(extract)
+    verbosity(extract)
     extract.set_defaults(command=cmd_extract)
     return parser
-
-
-def _store_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store", default=DEFAULT_STORE, help="directory or s3://bucket/prefix (%(default)s)"
-    )
-
-
-def _date_range(parser: argparse.ArgumentParser, required: bool) -> None:
-    for name in ("since", "until"):
-        parser.add_argument(
-            f"--{name}", type=_day, required=required, metavar="YYYY-MM-DD",
-            help=f"publication day, UTC ({name} inclusive)",
-        )  # fmt: skip
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
-
-
-def _verbosity(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "-v", "--verbose", action="count", default=0, help="log progress (-vv: debug)"
-    )
-    group.add_argument("--quiet", action="store_true", help="print nothing but errors")
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number")
-    return number
 
 
 if __name__ == "__main__":

@@ -1,0 +1,47 @@
+"""Argument types and option groups shared by the ntv-archive commands."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from handler.config import DEFAULT_STORE
+
+# Documented in the README ("Exit codes"): scripts rely on them.
+EXIT_OK, EXIT_ARTICLES_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+def store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", default=DEFAULT_STORE, help="directory or s3://bucket/prefix (%(default)s)"
+    )
+
+
+def date_range(parser: argparse.ArgumentParser, required: bool) -> None:
+    for name in ("since", "until"):
+        parser.add_argument(
+            f"--{name}", type=day, required=required, metavar="YYYY-MM-DD",
+            help=f"publication day, UTC ({name} inclusive)",
+        )  # fmt: skip
+
+
+def day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def verbosity(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log progress (-vv: debug)"
+    )
+    group.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number")
+    return number

@@ -1,0 +1,101 @@
+"""The commands that read the archive: status, list, show, export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from handler.cli_args import EXIT_OK, date_range, store_option, verbosity
+
+
+def add_read_commands(commands: Any) -> None:
+    status = commands.add_parser("status", help="show pending retries and parked articles")
+    store_option(status)
+    status.add_argument("--json", action="store_true", help="print as one JSON object")
+    verbosity(status)
+    status.set_defaults(command=cmd_status)
+
+    listing = commands.add_parser("list", help="list archived articles by publication day")
+    store_option(listing)
+    date_range(listing, required=False)
+    listing.add_argument("--json", action="store_true", help="print one JSON array")
+    verbosity(listing)
+    listing.set_defaults(command=cmd_list)
+
+    show = commands.add_parser("show", help="print one archived article (current version)")
+    show.add_argument("id", help="archive id, e.g. ntv-30134161")
+    store_option(show)
+    verbosity(show)
+    show.set_defaults(command=cmd_show)
+
+    export = commands.add_parser("export", help="write archived articles as JSON Lines")
+    store_option(export)
+    date_range(export, required=True)
+    export.add_argument("--format", choices=["jsonl"], default="jsonl", help="(%(default)s)")
+    verbosity(export)
+    export.set_defaults(command=cmd_export)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from handler.state import StateStore
+    from handler.store import open_store
+
+    states = StateStore(open_store(args.store))
+    state, parked = states.load(), states.parked()
+    pending = [
+        {"id": p.item.id, "url": p.item.link, "feed_url": p.feed_url, "attempts": p.attempts,
+         "next_retry_at": p.next_retry_at or "next run",
+         "last_reason": p.reasons[-1]["reason"] if p.reasons else "deferred (time budget)"}
+        for p in state.pending.values()
+    ]  # fmt: skip
+    if args.json:
+        print(json.dumps({"pending": pending, "parked": parked}, ensure_ascii=False))
+        return EXIT_OK
+    print(f"{len(pending)} pending, {len(parked)} parked in {args.store}")
+    for entry in pending:
+        print(f"  pending {entry['id']}: attempt {entry['attempts']}, next {entry['next_retry_at']}"
+              f" - {entry['last_reason']}")  # fmt: skip
+    for record in parked:
+        last = record["reasons"][-1]["reason"] if record["reasons"] else ""
+        print(f"  parked  {record['id']}: {record['attempts']} attempts - {last}")
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from handler.reader import iter_articles
+    from handler.store import open_store
+
+    rows = [
+        {"id": d["id"], "published_at": d["published_at"], "title": d["title"],
+         "section": d["source"]["section"], "url": d["url"]}
+        for d in iter_articles(open_store(args.store), args.since, args.until)
+    ]  # fmt: skip
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    else:
+        for row in rows:
+            print(f"{row['published_at'] or '-':25}  {row['id']:14}  {row['title'] or ''}")
+        print(f"{len(rows)} articles", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from handler.reader import get_article
+    from handler.store import open_store
+
+    print(json.dumps(get_article(open_store(args.store), args.id), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from handler.reader import iter_articles
+    from handler.store import open_store
+
+    count = 0
+    for doc in iter_articles(open_store(args.store), args.since, args.until):
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        count += 1
+    print(f"exported {count} articles", file=sys.stderr)
+    return EXIT_OK
