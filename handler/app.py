@@ -9,7 +9,9 @@ invocation fails and Lambda's retries, DLQ and error alarm see it.
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -22,20 +24,17 @@ from handler.log import logger
 from handler.pipeline import STATUSES, Pipeline, RunSummary
 from handler.worker import DeadLetters, process_batch
 
+T = TypeVar("T")
 metrics = Metrics(
     namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "NtvArchive"), service="ntv-archive"
 )
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    try:
-        request = parse_event(event)
-        settings = settings_from_env(os.environ)
-    except (EventError, ConfigError) as exc:
-        logger.error("event refused", extra={"reason": str(exc)})
-        return {"error": str(exc)}
-    pipeline = Pipeline(settings, remaining_s=_remaining_seconds(context))
-    logger.append_keys(run_id=pipeline.run_id)
+    started = _start(parse_event, event, context)
+    if isinstance(started, Refused):
+        return {"error": started.reason}
+    request, pipeline = started
     summary = run_event(request, pipeline)
     _publish(summary, action=type(request).__name__)
     return {"action": type(request).__name__, **summary.to_dict()}
@@ -43,17 +42,32 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 
 def worker_handler(event: Any, context: Any) -> dict[str, Any]:
     """Fan-out worker: an SQS batch in, ``{"batchItemFailures": [...]}`` out."""
+    started = _start(parse_sqs_event, event, context)
+    if isinstance(started, Refused):
+        return {"error": started.reason}
+    records, pipeline = started
+    dead_letters = DeadLetters(pipeline.settings.dead_letter_url)
+    failures, summary = process_batch(pipeline, records, dead_letters)
+    _publish(summary, action="Worker")
+    return {"batchItemFailures": failures}
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: str
+
+
+def _start(parse: Callable[[Any], T], event: Any, context: Any) -> tuple[T, Pipeline] | Refused:
+    """Both doors: the typed request and a configured pipeline, or why the event is refused."""
     try:
-        records = parse_sqs_event(event)
+        request = parse(event)
         settings = settings_from_env(os.environ)
     except (EventError, ConfigError) as exc:
         logger.error("event refused", extra={"reason": str(exc)})
-        return {"error": str(exc)}
+        return Refused(str(exc))
     pipeline = Pipeline(settings, remaining_s=_remaining_seconds(context))
     logger.append_keys(run_id=pipeline.run_id)
-    failures, summary = process_batch(pipeline, records, DeadLetters(settings.dead_letter_url))
-    _publish(summary, action="Worker")
-    return {"batchItemFailures": failures}
+    return request, pipeline
 
 
 def _remaining_seconds(context: Any) -> Any:
