@@ -13,15 +13,15 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
+from handler.aws import aws_client
 from handler.errors import ArchiveError, EventError, FeedError
 from handler.feed import FeedFetch, read_feed
 from handler.feeds import FeedConfig
 from handler.log import logger
 from handler.models import FeedItem
-from handler.pipeline import Pipeline, RunSummary
+from handler.pipeline import Pipeline, RunSummary, all_feeds_failed
 from handler.state import FeedState, load_feed_state, update_feed_state
 
 SQS_BATCH = 10
@@ -40,9 +40,8 @@ class WorkMessage:
     item: FeedItem
 
     def to_body(self) -> str:
-        item = {**asdict(self.item), "published": _iso(self.item.published)}
         feed = {**asdict(self.feed), "allow_hosts": sorted(self.feed.allow_hosts)}
-        return json.dumps({"feed": feed, "item": item}, ensure_ascii=False)
+        return json.dumps({"feed": feed, "item": self.item.to_json()}, ensure_ascii=False)
 
     @classmethod
     def from_body(cls, body: str) -> WorkMessage:
@@ -50,11 +49,7 @@ class WorkMessage:
             raw = json.loads(body)
             feed = dict(raw["feed"])
             feed["allow_hosts"] = frozenset(feed.get("allow_hosts", []))
-            item = dict(raw["item"])
-            item["published"] = (
-                datetime.fromisoformat(item["published"]) if item.get("published") else None
-            )
-            return cls(feed=FeedConfig(**feed), item=FeedItem(**item))
+            return cls(feed=FeedConfig(**feed), item=FeedItem.from_json(raw["item"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise EventError(f"work message is not a feed item ({exc!r})") from exc
 
@@ -69,12 +64,7 @@ class WorkQueue:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            self._client = boto3.client(
-                "sqs", config=Config(retries={"mode": "standard", "max_attempts": 5})
-            )
+            self._client = aws_client("sqs")
         return self._client
 
     def send(self, messages: list[WorkMessage]) -> None:
@@ -119,10 +109,7 @@ def fanout_poll(
         results = list(pool.map(attempt, feeds))
     for feed, result in zip(feeds, results, strict=True):
         if isinstance(result, FeedError):
-            exc = result
-            logger.error("feed failed", extra={"run_id": pipeline.run_id, "feed": feed.name,
-                                               "reason": str(exc)})  # fmt: skip
-            total.feed_errors.append({"feed": feed.name, "url": feed.url, "reason": str(exc)})
+            total.feed_errors.append(pipeline.feed_failed(feed, result))
             continue
         queued, fetched = result
         total.queued += queued
@@ -130,7 +117,7 @@ def fanout_poll(
         total.feeds.append({"url": feed.url, "items": len(fetched.items), "queued": queued,
                             "not_modified": fetched.not_modified})  # fmt: skip
     if total.feed_errors and not total.feeds:
-        raise FeedError(total.feed_errors[0]["reason"])
+        raise all_feeds_failed(total.feed_errors)
     total.not_modified = all(f["not_modified"] for f in total.feeds) and not total.feed_errors
     return pipeline.finish(total, started)
 
@@ -152,7 +139,3 @@ def _remember(state: FeedState, fetched: FeedFetch) -> None:
         state.seen = {i.id: item_fingerprint(i) for i in fetched.items}
     if fetched.validators.request_headers():
         state.validators = fetched.validators
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None

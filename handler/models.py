@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 # Both ntv.de URL forms carry the CMS's numeric article id: the previous site's
@@ -41,6 +41,15 @@ class FeedItem:
     teaser: str | None
     category: str | None
     published: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (the run state and fan-out messages carry items this way)."""
+        return {**asdict(self), "published": self.published.isoformat() if self.published else None}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> FeedItem:
+        published = raw.get("published")
+        return cls(**{**raw, "published": datetime.fromisoformat(published) if published else None})
 
 
 BlockType = Literal["paragraph", "subheading"]

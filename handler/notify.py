@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from handler.aws import aws_client
 from handler.log import logger
 
 SOURCE = "ntv-archive"
@@ -29,12 +30,7 @@ class ChangeEvents:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3  # only runs that announce changes pay for boto3
-            from botocore.config import Config
-
-            self._client = boto3.client(
-                "events", config=Config(retries={"mode": "standard", "max_attempts": 5})
-            )
+            self._client = aws_client("events")
         return self._client
 
     def emit(self, line: dict[str, Any]) -> None:

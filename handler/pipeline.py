@@ -6,6 +6,7 @@ others: its failure becomes an outcome with a reason.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -68,9 +69,6 @@ class RunSummary:
         counts["fallback"] = sum(o.fallback for o in self.outcomes)
         return counts
 
-    def counts_of(self, *statuses: Status) -> int:
-        return sum(1 for o in self.outcomes if o.status in statuses)
-
     @property
     def failures(self) -> list[ArticleOutcome]:
         return [o for o in self.outcomes if o.status == "failed"]
@@ -113,6 +111,7 @@ class Pipeline:
         self.store = store if store is not None else open_store(settings.store)
         # One client per set of allowlist additions: a feed's extra hosts are its own.
         self._clients: dict[frozenset[str], HttpClient] = {}
+        self._clients_lock = threading.Lock()
         if client is not None:
             self._clients[frozenset()] = client
         self.progress = progress
@@ -128,11 +127,12 @@ class Pipeline:
 
     def client_for(self, feed: FeedConfig | None) -> HttpClient:
         extra = feed.allow_hosts if feed else frozenset()
-        if extra not in self._clients:
-            fetch = self.settings.fetch
-            hosts = fetch.extra_hosts | extra
-            self._clients[extra] = HttpClient(replace(fetch, extra_hosts=hosts))
-        return self._clients[extra]
+        with self._clients_lock:  # article threads ask at once; each set gets one client
+            if extra not in self._clients:
+                fetch = self.settings.fetch
+                hosts = fetch.extra_hosts | extra
+                self._clients[extra] = HttpClient(replace(fetch, extra_hosts=hosts))
+            return self._clients[extra]
 
     def poll_feeds(self, feeds: list[FeedConfig]) -> RunSummary:
         """Poll each feed; one feed failing never stops the others (FeedError if all fail)."""
@@ -143,17 +143,18 @@ class Pipeline:
             try:
                 summaries.append(self.poll(feed))
             except FeedError as exc:
-                logger.error("feed failed", extra={"run_id": self.run_id, "feed": feed.name,
-                                                   "reason": str(exc)})  # fmt: skip
-                errors.append({"feed": feed.name, "url": feed.url, "reason": str(exc)})
+                errors.append(self.feed_failed(feed, exc))
         if not summaries:
-            raise FeedError(
-                errors[0]["reason"] if len(errors) == 1 else f"all {len(errors)} feeds failed; "
-                f"first: {errors[0]['reason']}"
-            )  # fmt: skip
+            raise all_feeds_failed(errors)
         if len(feeds) == 1:
             return summaries[0]
         return self.finish(merge_summaries(self.summary(None), summaries, errors), started)
+
+    def feed_failed(self, feed: FeedConfig, exc: FeedError) -> dict[str, str]:
+        """Log one feed's failure; the record goes into the run's ``feed_errors``."""
+        logger.error("feed failed", extra={"run_id": self.run_id, "feed": feed.name,
+                                           "reason": str(exc)})  # fmt: skip
+        return {"feed": feed.name, "url": feed.url, "reason": str(exc)}
 
     def poll(self, feed: FeedConfig | None = None) -> RunSummary:
         """Read the feed and archive its items; FeedError if the feed cannot be read."""
@@ -297,6 +298,13 @@ class Pipeline:
 
     def ids(self, article_id: str) -> dict[str, str]:
         return {"run_id": self.run_id, "article_id": article_id}
+
+
+def all_feeds_failed(errors: list[dict[str, str]]) -> FeedError:
+    """The error that fails a run in which no feed could be read (one line)."""
+    if len(errors) == 1:
+        return FeedError(errors[0]["reason"])
+    return FeedError(f"all {len(errors)} feeds failed; first: {errors[0]['reason']}")
 
 
 def merge_summaries(

@@ -203,7 +203,7 @@ def _encode(state: RunState) -> bytes:
         "pending": {
             key: {
                 **asdict(p),
-                "item": {**asdict(p.item), "published": _iso(p.item.published)},
+                "item": p.item.to_json(),
             }
             for key, p in sorted(state.pending.items())
         },
@@ -227,11 +227,4 @@ def _decode(data: bytes | None) -> RunState:
 
 
 def _pending(raw: dict[str, Any]) -> Pending:
-    item = dict(raw["item"])
-    published = item.get("published")
-    item["published"] = datetime.fromisoformat(published) if published else None
-    return Pending(**{**raw, "item": FeedItem(**item)})
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return Pending(**{**raw, "item": FeedItem.from_json(raw["item"])})

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from handler.aws import aws_client
 from handler.errors import EventError
 from handler.fanout import WorkMessage
 from handler.log import logger
@@ -47,9 +48,7 @@ class DeadLetters:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("sqs")
+            self._client = aws_client("sqs")
         return self._client
 
     def send(self, record: QueuedRecord, reason: str) -> bool:

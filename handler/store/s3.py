@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from handler.aws import aws_client
 from handler.errors import ConflictError, StoreError
 from handler.store.base import Versioned
 
@@ -19,12 +20,7 @@ class S3Store:
     @property
     def client(self) -> Any:
         if self._client is None:
-            # Imported here: boto3 costs ~0.3 s to import and local runs never need it.
-            import boto3
-            from botocore.config import Config
-
-            config = Config(retries={"mode": "standard", "max_attempts": 5})
-            self._client = boto3.client("s3", config=config)
+            self._client = aws_client("s3")
         return self._client
 
     def describe(self) -> str:
