@@ -41,19 +41,22 @@ CORRECTIONS: dict[str, dict[str, Any]] = {
         "images": ["Pool via REUTERS", "REUTERS", "Pool via REUTERS", "REUTERS"],
     },
 }
-# Furniture the naive seed extraction let through (shared/corpus/ntv/seed-naive-extraction.txt).
+# Furniture the naive seed extraction let through (shared/corpus/ntv/seed-naive-extraction.txt),
+# checked in each stored field on its own (title, teaser, every body block): "^...$" means the
+# whole field is that furniture.
 NOISE_MARKERS = {
-    "audio player time": r"(^|\n)\d\d:\d\d(\n|$)",
+    "audio player time": r"^\d\d:\d\d$",
     "audio disclaimer": r"Diese Audioversion wurde künstlich generiert",
     "listen button": r"Artikel anhören",
     "photo credit": r"\((Foto|Bild): ",
     "source line": r"Quelle: n-?tv\.de",
     "newsletter box": r"Ich möchte gerne Nachrichten|Nicht mehr anzeigen",
-    "date line": r"(^|\n)\d\d\.\d\d\.\d{4}, \d\d:\d\d( Uhr)?(\n|$)",
-    "section label": r"^(Politik|Sport|Wirtschaft|Panorama)\n",
+    "date line": r"^\d\d\.\d\d\.\d{4}, \d\d:\d\d( Uhr)?$",
+    "section label": r"^(Politik|Sport|Wirtschaft|Panorama)$",
     "share buttons": r"Link kopieren|Artikel teilen",
     "related teasers": r"Mehr zum Thema",
 }
+F1_TARGET = 0.998
 
 
 def token_f1(found: str, expected: str) -> float:
@@ -98,13 +101,25 @@ def images_match(doc: dict[str, Any], ref: dict[str, Any], credits: list[str] | 
     )
 
 
+FIELDS = ("title", "published_at", "authors", "keywords", "images")
+
+
+def meets_targets(row: dict[str, Any]) -> bool:
+    """Issue 3's targets: body F1 >= 0.998, no noise marker, every compared field exact."""
+    return row["body_f1"] >= F1_TARGET and not row["noise"] and all(row[f] for f in FIELDS)
+
+
 def score(stem: str, html: bytes, ref: dict[str, Any]) -> dict[str, Any]:
     doc = extract_article(html, PAGE_URLS[stem])
     corrections = CORRECTIONS.get(stem, {})
     ref = {**ref, "authors": corrections.get("authors", ref.get("authors", []))}
     body = "\n".join(filter(None, [doc["teaser"], doc["text"]]))
-    stored = "\n".join(filter(None, [doc["title"], body]))
-    noise = [name for name, pattern in NOISE_MARKERS.items() if re.search(pattern, stored)]
+    fields = [doc["title"] or "", doc["teaser"] or "", *(block["text"] for block in doc["body"])]
+    noise = [
+        name
+        for name, pattern in NOISE_MARKERS.items()
+        if any(re.search(pattern, field) for field in fields)
+    ]
     published = (ref.get("publishing_date") or "").replace(" ", "T")
     return {
         "page": stem,
@@ -130,7 +145,7 @@ def main() -> int:
         score(stem, gzip.decompress((corpus / f"{stem}.html.gz").read_bytes()), references[stem])
         for stem in sorted(references)
     ]
-    fields = ("title", "published_at", "authors", "keywords", "images")
+    fields = FIELDS
     print("| page | profile | body F1 | noise markers | " + " | ".join(fields) + " |")
     print("|---" * (4 + len(fields)) + "|")
     for row in rows:
@@ -141,7 +156,7 @@ def main() -> int:
         )
         noise = ", ".join(row["noise"]) or "0"
         print(f"| {row['page']} | {row['profile']} | {row['body_f1']:.4f} | {noise} | {marks} |")
-    ok = all(r["body_f1"] >= 0.998 and not r["noise"] and all(r[f] for f in fields) for r in rows)
+    ok = all(meets_targets(row) for row in rows)
     print(json.dumps({"pages": len(rows), "all_targets_met": ok, "rows": rows}, ensure_ascii=False))
     return 0 if ok else 1
 
