@@ -18,7 +18,7 @@ sys.path.insert(0, str(HERE))
 
 from cost import print_table  # noqa: E402
 
-SCRIPTS = ["extraction.py", "runs.py", "cold_start.py", "fanout.py"]
+SCRIPTS = ["extraction.py", "warc_gzip.py", "runs.py", "cold_start.py", "fanout.py"]
 
 
 def run(script: str) -> dict:
