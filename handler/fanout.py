@@ -13,6 +13,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 from handler.aws import aws_client
@@ -59,13 +60,12 @@ class WorkQueue:
 
     def __init__(self, url: str, client: Any = None) -> None:
         self.url = url
-        self._client = client
+        if client is not None:
+            self.client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws_client("sqs")
-        return self._client
+    @cached_property
+    def client(self) -> Any:  # made on first use; a test may assign its own
+        return aws_client("sqs")
 
     def send(self, messages: list[WorkMessage]) -> None:
         for start in range(0, len(messages), SQS_BATCH):

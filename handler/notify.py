@@ -12,6 +12,7 @@ unchanged and announce nothing. Consumers that must not miss a version read the 
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from typing import Any
 
 from handler.aws import aws_client
@@ -24,14 +25,13 @@ DETAIL_TYPE = "ArticleArchived"
 class ChangeEvents:
     def __init__(self, bus_name: str | None, client: Any = None) -> None:
         self.bus_name = bus_name
-        self._client = client
+        if client is not None:
+            self.client = client
         self.failed = 0
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws_client("events")
-        return self._client
+    @cached_property
+    def client(self) -> Any:  # made on first use; a test may assign its own
+        return aws_client("events")
 
     def emit(self, line: dict[str, Any]) -> None:
         """Announce one manifest line (see catalog.manifest_line)."""

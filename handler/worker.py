@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from handler.aws import aws_client
@@ -43,13 +44,12 @@ class DeadLetters:
 
     def __init__(self, url: str | None, client: Any = None) -> None:
         self.url = url
-        self._client = client
+        if client is not None:
+            self.client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws_client("sqs")
-        return self._client
+    @cached_property
+    def client(self) -> Any:  # made on first use; a test may assign its own
+        return aws_client("sqs")
 
     def send(self, record: QueuedRecord, reason: str) -> bool:
         if not self.url:

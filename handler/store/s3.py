@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
 from typing import Any
 
 from handler.aws import aws_client
@@ -15,13 +16,12 @@ class S3Store:
     def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self._client = client
+        if client is not None:
+            self.client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws_client("s3")
-        return self._client
+    @cached_property
+    def client(self) -> Any:  # made on first use; a test may assign its own
+        return aws_client("s3")
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
