@@ -13,10 +13,8 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from functools import cached_property
-from typing import Any
 
-from handler.aws import aws_client
+from handler.aws import SqsQueue
 from handler.errors import ArchiveError, EventError, FeedError
 from handler.feed import FeedFetch, read_feed
 from handler.feeds import FeedConfig
@@ -55,17 +53,8 @@ class WorkMessage:
             raise EventError(f"work message is not a feed item ({exc!r})") from exc
 
 
-class WorkQueue:
+class WorkQueue(SqsQueue):
     """Sends work messages to the FIFO queue (boto3 imported only in fan-out runs)."""
-
-    def __init__(self, url: str, client: Any = None) -> None:
-        self.url = url
-        if client is not None:
-            self.client = client
-
-    @cached_property
-    def client(self) -> Any:  # made on first use; a test may assign its own
-        return aws_client("sqs")
 
     def send(self, messages: list[WorkMessage]) -> None:
         for start in range(0, len(messages), SQS_BATCH):

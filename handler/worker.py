@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
-from handler.aws import aws_client
+from handler.aws import SqsQueue
 from handler.errors import EventError
 from handler.fanout import WorkMessage
 from handler.log import logger
@@ -39,17 +38,9 @@ class QueuedRecord:
         )
 
 
-class DeadLetters:
-    """Moves a message to the DLQ with its reason (boto3 imported only when needed)."""
-
-    def __init__(self, url: str | None, client: Any = None) -> None:
-        self.url = url
-        if client is not None:
-            self.client = client
-
-    @cached_property
-    def client(self) -> Any:  # made on first use; a test may assign its own
-        return aws_client("sqs")
+class DeadLetters(SqsQueue):
+    """Moves a message to the DLQ with its reason (boto3 imported only when needed); without a
+    URL it declines, and the queue's redrive policy moves the message instead."""
 
     def send(self, record: QueuedRecord, reason: str) -> bool:
         if not self.url:
