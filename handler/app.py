@@ -1,15 +1,20 @@
 """The Lambda entry: a thin door onto the pipeline (configuration in README "Lambda").
 
 ``lambda_handler`` reads its settings from the environment, turns the event into a typed
-request, runs it, publishes CloudWatch metrics (EMF) and returns a JSON summary. A malformed
-event gets ``{"error": ...}`` and nothing is written; a feed that cannot be read raises, so the
-invocation fails and Lambda's retries, DLQ and error alarm see it.
+request, runs it, and returns a JSON summary. A malformed event gets ``{"error": ...}`` and
+nothing is written; a feed that cannot be read raises, so the invocation fails and Lambda's
+retries, DLQ and error alarm see it.
+
+Metrics (CloudWatch EMF) are flushed by Powertools' ``log_metrics`` on every way out: success,
+refusal and exception alike, so dashboards do not go quiet exactly when something is wrong.
+Every record carries a stable ``action`` dimension (see ``ACTIONS``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -18,8 +23,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from handler.actions import run_event
 from handler.config import settings_from_env
-from handler.errors import ConfigError, EventError
-from handler.events import parse_event, parse_sqs_event
+from handler.errors import ConfigError, EventError, FeedError
+from handler.events import (
+    Event,
+    Poll,
+    Replay,
+    Reprocess,
+    ScheduledPoll,
+    parse_event,
+    parse_sqs_event,
+)
 from handler.log import logger
 from handler.pipeline import STATUSES, Pipeline, RunSummary
 from handler.worker import DeadLetters, process_batch
@@ -29,17 +42,35 @@ metrics = Metrics(
     namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "NtvArchive"), service="ntv-archive"
 )
 
+# The ``action`` dimension of every metric: dashboards and alarms name these values, so they
+# are part of the contract (README "Metrics"), not derived from class names.
+ACTIONS: dict[type, str] = {
+    ScheduledPoll: "scheduled",
+    Poll: "poll",
+    Replay: "replay",
+    Reprocess: "reprocess",
+}
+WORKER_ACTION = "worker"
+REFUSED_ACTION = "refused"  # an event or configuration the door would not run
 
+
+def action_of(request: Event) -> str:
+    return ACTIONS[type(request)]
+
+
+@metrics.log_metrics
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     started = _start(parse_event, event, context)
     if isinstance(started, Refused):
         return {"error": started.reason}
     request, pipeline = started
-    summary = run_event(request, pipeline)
-    _publish(summary, action=type(request).__name__)
+    with _failure_counted(action_of(request)):
+        summary = run_event(request, pipeline)
+    _publish(summary)
     return {"action": type(request).__name__, **summary.to_dict()}
 
 
+@metrics.log_metrics
 def worker_handler(event: Any, context: Any) -> dict[str, Any]:
     """Fan-out worker: an SQS batch in, ``{"batchItemFailures": [...]}`` out."""
     started = _start(parse_sqs_event, event, context)
@@ -47,8 +78,10 @@ def worker_handler(event: Any, context: Any) -> dict[str, Any]:
         return {"error": started.reason}
     records, pipeline = started
     dead_letters = DeadLetters(pipeline.settings.dead_letter_url)
-    failures, summary = process_batch(pipeline, records, dead_letters)
-    _publish(summary, action="Worker")
+    with _failure_counted(WORKER_ACTION):
+        failures, summary = process_batch(pipeline, records, dead_letters)
+    _publish(summary)
+    metrics.add_metric(name="MessagesReported", unit=MetricUnit.Count, value=len(failures))
     return {"batchItemFailures": failures}
 
 
@@ -64,10 +97,27 @@ def _start(parse: Callable[[Any], T], event: Any, context: Any) -> tuple[T, Pipe
         settings = settings_from_env(os.environ)
     except (EventError, ConfigError) as exc:
         logger.error("event refused", extra={"reason": str(exc)})
+        metrics.add_dimension(name="action", value=REFUSED_ACTION)
+        metrics.add_metric(name="InvocationsRefused", unit=MetricUnit.Count, value=1)
         return Refused(str(exc))
     pipeline = Pipeline(settings, remaining_s=_remaining_seconds(context))
     logger.append_keys(run_id=pipeline.run_id)
     return request, pipeline
+
+
+@contextlib.contextmanager
+def _failure_counted(action: str) -> Iterator[None]:
+    """Sets the action dimension; an exception escaping the run is counted as ``RunsFailed``
+    and re-raised (Lambda's error metric, retries and DLQ must still see it)."""
+    metrics.add_dimension(name="action", value=action)
+    try:
+        yield
+    except Exception as exc:
+        metrics.add_metric(name="RunsFailed", unit=MetricUnit.Count, value=1)
+        failed_feeds = exc.failed_feeds if isinstance(exc, FeedError) else 0
+        metrics.add_metric(name="FeedsFailed", unit=MetricUnit.Count, value=failed_feeds)
+        raise
+    metrics.add_metric(name="RunsFailed", unit=MetricUnit.Count, value=0)
 
 
 def _remaining_seconds(context: Any) -> Any:
@@ -75,15 +125,14 @@ def _remaining_seconds(context: Any) -> Any:
     return (lambda: remaining_ms() / 1000) if remaining_ms else None
 
 
-def _publish(summary: RunSummary, action: str) -> None:
-    """One EMF record per invocation: the counts a dashboard and the alarms read."""
+def _publish(summary: RunSummary) -> None:
+    """The counts a dashboard and the alarms read; log_metrics writes them as one EMF record."""
     counts = summary.counts
-    metrics.add_dimension(name="action", value=action)
     for status in (*STATUSES, "fallback"):
         metrics.add_metric(name=f"Articles{status.title()}", unit=MetricUnit.Count,
                            value=counts[status])  # fmt: skip
     metrics.add_metric(name="ArticlesPending", unit=MetricUnit.Count, value=summary.pending)
     metrics.add_metric(name="ItemsQueued", unit=MetricUnit.Count, value=summary.queued)
     metrics.add_metric(name="FeedsFailed", unit=MetricUnit.Count, value=len(summary.feed_errors))
+    metrics.add_metric(name="EventsFailed", unit=MetricUnit.Count, value=summary.events_failed)
     metrics.add_metric(name="RunDuration", unit=MetricUnit.Seconds, value=summary.duration_s)
-    metrics.flush_metrics()

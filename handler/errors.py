@@ -24,6 +24,8 @@ class HostNotAllowedError(FetchError):
 class FeedError(ArchiveError):
     """The feed could not be read: unreachable, HTTP error, not a feed, hostile XML."""
 
+    failed_feeds: int = 1  # how many feeds this error stands for (all of a run's, when all fail)
+
 
 class ExtractionError(ArchiveError):
     """The page holds no extractable article (no text, not an article)."""

@@ -37,10 +37,14 @@ def item_fingerprint(item: FeedItem) -> str:
 class WorkMessage:
     feed: FeedConfig
     item: FeedItem
+    # The poller's run: the worker logs it and puts it in the change event, so one article can
+    # be followed from the poll through the queue and the worker to a consumer.
+    run_id: str | None = None
 
     def to_body(self) -> str:
         feed = {**asdict(self.feed), "allow_hosts": sorted(self.feed.allow_hosts)}
-        return json.dumps({"feed": feed, "item": self.item.to_json()}, ensure_ascii=False)
+        body = {"feed": feed, "item": self.item.to_json(), "run_id": self.run_id}
+        return json.dumps(body, ensure_ascii=False)
 
     @classmethod
     def from_body(cls, body: str) -> WorkMessage:
@@ -48,7 +52,11 @@ class WorkMessage:
             raw = json.loads(body)
             feed = dict(raw["feed"])
             feed["allow_hosts"] = frozenset(feed.get("allow_hosts", []))
-            return cls(feed=FeedConfig(**feed), item=FeedItem.from_json(raw["item"]))
+            run_id = raw.get("run_id")
+            if run_id is not None and not isinstance(run_id, str):
+                raise TypeError(f"run_id must be a string, got {run_id!r}")
+            item = FeedItem.from_json(raw["item"])
+            return cls(feed=FeedConfig(**feed), item=item, run_id=run_id)
         except (ValueError, KeyError, TypeError) as exc:
             raise EventError(f"work message is not a feed item ({exc!r})") from exc
 
@@ -115,7 +123,7 @@ def _fan_out_feed(pipeline: Pipeline, queue: WorkQueue, feed: FeedConfig) -> tup
     state = load_feed_state(pipeline.store, feed.url)
     fetched = read_feed(pipeline.client_for(feed), feed.url, state.validators)
     changed = [i for i in fetched.items if state.seen.get(i.id) != item_fingerprint(i)]
-    queue.send([WorkMessage(feed, item) for item in changed])
+    queue.send([WorkMessage(feed, item, pipeline.run_id) for item in changed])
     counts = {"listed": len(fetched.items), "queued": len(changed)}
     logger.info("feed fanned out", extra={"run_id": pipeline.run_id, "feed": feed.name, **counts})
     update_feed_state(pipeline.store, feed.url, lambda s: _remember(s, fetched))

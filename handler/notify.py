@@ -2,7 +2,10 @@
 configured (``--event-bus`` / ``EVENT_BUS_NAME``).
 
     source "ntv-archive", detail-type "ArticleArchived",
-    detail {id, key, version, status, title, published_at, content_sha256}
+    detail {id, key, version, status, title, published_at, content_sha256, run_id[, poll_run_id]}
+
+The detail is the manifest line plus ``run_id``, the run that stored the version, and, for a
+version archived by a fan-out worker, ``poll_run_id``, the poller run that queued it.
 
 The document is stored before its event is sent; a failed send is logged (``event not sent``)
 and counted, never turned into an article failure, because a retry would find the document
@@ -33,14 +36,17 @@ class ChangeEvents:
     def client(self) -> Any:  # made on first use; a test may assign its own
         return aws_client("events")
 
-    def emit(self, line: dict[str, Any]) -> None:
-        """Announce one manifest line (see catalog.manifest_line)."""
+    def emit(self, line: dict[str, Any], run_id: str, poll_run_id: str | None = None) -> None:
+        """Announce one manifest line (see catalog.manifest_line) with the runs behind it."""
         if not self.bus_name:
             return
+        detail = {**line, "run_id": run_id}
+        if poll_run_id:
+            detail["poll_run_id"] = poll_run_id
         entry = {
             "Source": SOURCE,
             "DetailType": DETAIL_TYPE,
-            "Detail": json.dumps(line, ensure_ascii=False),
+            "Detail": json.dumps(detail, ensure_ascii=False),
             "EventBusName": self.bus_name,
         }
         try:

@@ -234,9 +234,14 @@ class Pipeline:
         return done
 
     def archive_one(
-        self, item: FeedItem, feed: FeedConfig | None = None, force: bool = False
+        self,
+        item: FeedItem,
+        feed: FeedConfig | None = None,
+        force: bool = False,
+        poll_run_id: str | None = None,
     ) -> ArticleOutcome:
-        """Fetch, extract and store one article; never raises."""
+        """Fetch, extract and store one article; never raises. ``poll_run_id``: the poller run
+        that queued it (fan-out), carried into the change event."""
         if self.out_of_time():
             logger.info("article deferred: time budget", extra=self.ids(item.id))
             return ArticleOutcome(id=item.id, url=item.link, status="deferred")
@@ -252,7 +257,7 @@ class Pipeline:
                 charset=response.charset,
                 profile=feed.profile if feed else "ntv",
             )
-            status = self.commit(doc, response, force=force)
+            status = self.commit(doc, response, force=force, poll_run_id=poll_run_id)
         except ArchiveError as exc:
             return self.failed(item.id, item.link, str(exc))
         except Exception as exc:  # a bug must not cost the other articles
@@ -260,11 +265,18 @@ class Pipeline:
             return self.failed(item.id, item.link, f"internal error: {type(exc).__name__}: {exc}")
         return self.stored(doc, item.link, status)
 
-    def commit(self, doc: dict[str, Any], response: Response | None, force: bool = False) -> Status:
+    def commit(
+        self,
+        doc: dict[str, Any],
+        response: Response | None,
+        force: bool = False,
+        poll_run_id: str | None = None,
+    ) -> Status:
         """Store a version; a new or updated one goes into the manifest and is announced."""
         status = save_version(self.store, doc, response, force=force)
         if status != "unchanged":
-            self.events.emit(self.catalog.record(doc, status, defer=True))
+            line = self.catalog.record(doc, status, defer=True)
+            self.events.emit(line, run_id=self.run_id, poll_run_id=poll_run_id)
         return status
 
     def out_of_time(self) -> bool:
@@ -304,7 +316,9 @@ def all_feeds_failed(errors: list[dict[str, str]]) -> FeedError:
     """The error that fails a run in which no feed could be read (one line)."""
     if len(errors) == 1:
         return FeedError(errors[0]["reason"])
-    return FeedError(f"all {len(errors)} feeds failed; first: {errors[0]['reason']}")
+    error = FeedError(f"all {len(errors)} feeds failed; first: {errors[0]['reason']}")
+    error.failed_feeds = len(errors)
+    return error
 
 
 def merge_summaries(

@@ -3,7 +3,11 @@
 SQS retries a reported message after its visibility timeout. On the last receive the worker
 gives up itself and moves the message to the dead-letter queue with the reason as a message
 attribute, so the DLQ says why; a malformed message goes there at once (no retry can fix it).
-The queue's own redrive policy stays as the backstop for crashes.
+
+A message is acknowledged (left out of ``batchItemFailures``) only when it was archived or
+its dead-letter copy was sent. When no DLQ is configured, or the send fails, the message is
+reported as failed, so the queue's own redrive policy moves it after ``maxReceiveCount``:
+reasonless, but never lost.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ class DeadLetters(SqsQueue):
     URL it declines, and the queue's redrive policy moves the message instead."""
 
     def send(self, record: QueuedRecord, reason: str) -> bool:
+        """True once the copy is in the DLQ; False when it is not (the caller must not ack)."""
         if not self.url:
             return False  # no DLQ configured here: SQS's redrive policy will move it, reasonless
         attributes = {
@@ -53,9 +58,14 @@ class DeadLetters(SqsQueue):
         extra = {}
         if self.url.endswith(".fifo"):
             extra = {"MessageGroupId": record.group_id, "MessageDeduplicationId": record.message_id}
-        self.client.send_message(
-            QueueUrl=self.url, MessageBody=record.body, MessageAttributes=attributes, **extra
-        )
+        try:
+            self.client.send_message(
+                QueueUrl=self.url, MessageBody=record.body, MessageAttributes=attributes, **extra
+            )
+        except Exception as exc:  # botocore's errors, after the SDK's own retries
+            logger.error("dead-letter send failed",
+                         extra={"message_id": record.message_id, "reason": str(exc)})  # fmt: skip
+            return False
         logger.warning("message dead-lettered",
                        extra={"message_id": record.message_id, "reason": reason})  # fmt: skip
         return True
@@ -68,15 +78,18 @@ def process_batch(
     queued = [QueuedRecord.from_sqs(r) for r in records]
     summary = pipeline.summary(None)
     work: list[tuple[QueuedRecord, WorkMessage]] = []
+    failures: list[dict[str, str]] = []
     for record in queued:
         try:
             work.append((record, WorkMessage.from_body(record.body)))
         except EventError as exc:
-            dead_letters.send(record, str(exc))  # retrying cannot fix a malformed message
+            # Retrying cannot fix a malformed message; if it cannot be dead-lettered here, the
+            # queue's redrive must move it, so it is reported rather than acknowledged.
+            if not dead_letters.send(record, str(exc)):
+                failures.append({"itemIdentifier": record.message_id})
     workers = max(1, min(pipeline.settings.concurrency, len(work) or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="worker") as pool:
-        outcomes = list(pool.map(lambda w: pipeline.archive_one(w[1].item, w[1].feed), work))
-    failures = []
+        outcomes = list(pool.map(lambda w: _archive(pipeline, *w), work))
     for (record, _message), outcome in zip(work, outcomes, strict=True):
         if outcome.status in ("failed", "deferred") and not _given_up(
             pipeline, record, outcome, dead_letters
@@ -86,6 +99,13 @@ def process_batch(
     summary.items = len(queued)
     summary.outcomes = outcomes
     return failures, summary
+
+
+def _archive(pipeline: Pipeline, record: QueuedRecord, message: WorkMessage) -> ArticleOutcome:
+    logger.info("work received", extra={**pipeline.ids(message.item.id),
+                "poll_run_id": message.run_id, "message_id": record.message_id,
+                "receive_count": record.receive_count})  # fmt: skip
+    return pipeline.archive_one(message.item, message.feed, poll_run_id=message.run_id)
 
 
 def _given_up(

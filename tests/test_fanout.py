@@ -204,6 +204,59 @@ def test_a_malformed_message_goes_to_the_dlq_at_once(queues):
     assert "work message is not a feed item" in dead["messageAttributes"]["reason"]["StringValue"]
 
 
+MALFORMED = {"messageId": "m1", "body": "{not json", "eventSource": "aws:sqs",
+             "attributes": {"ApproximateReceiveCount": "1", "MessageGroupId": "g"}}  # fmt: skip
+
+
+def test_a_malformed_message_without_a_dlq_is_left_to_the_redrive(queues, monkeypatch):
+    monkeypatch.delenv("DEAD_LETTER_URL")
+    response = worker_handler({"Records": [MALFORMED]}, LocalContext(60))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+
+def test_a_message_whose_dead_letter_send_fails_is_reported_not_acknowledged(
+    site, queues, monkeypatch
+):
+    sqs, work, _ = queues
+    site.add("/politik/Weg-id40000099.html", None)  # always 404
+    site.serve()
+    monkeypatch.setenv("FEED_URL", site.feed_url)
+    lambda_handler({"source": "aws.events"}, LocalContext(300))
+    # The DLQ is gone (deleted, or the role may not send to it): the last receive must not ack.
+    monkeypatch.setenv("DEAD_LETTER_URL", sqs.get_queue_url(QueueName="work.fifo")["QueueUrl"]
+                       .replace("work.fifo", "gone.fifo"))  # fmt: skip
+    monkeypatch.setenv("MAX_RECEIVES", "2")  # the minimum the settings accept
+    records = receive(sqs, work)
+    records[0]["attributes"]["ApproximateReceiveCount"] = "2"
+    response = worker_handler({"Records": records}, LocalContext(300))
+    assert response == {"batchItemFailures": [{"itemIdentifier": records[0]["messageId"]}]}
+    assert worker_handler({"Records": [MALFORMED]}, LocalContext(60))["batchItemFailures"]
+
+
+def test_work_messages_and_change_events_carry_the_poller_run_id(site, queues, monkeypatch):
+    sqs, work, _ = queues
+    path, name = next(iter(ARTICLES.items()))
+    site.add(path, page(name))
+    site.serve()
+    monkeypatch.setenv("FEED_URL", site.feed_url)
+    events = boto3.client("events")
+    events.create_event_bus(Name="changes")
+    seen = sqs.create_queue(QueueName="seen")["QueueUrl"]
+    seen_arn = sqs.get_queue_attributes(QueueUrl=seen, AttributeNames=["QueueArn"])["Attributes"]
+    events.put_rule(Name="all", EventBusName="changes", EventPattern='{"source": ["ntv-archive"]}')
+    target = {"Id": "q", "Arn": seen_arn["QueueArn"]}
+    events.put_targets(Rule="all", EventBusName="changes", Targets=[target])
+    monkeypatch.setenv("EVENT_BUS_NAME", "changes")
+    poll_run = lambda_handler({"source": "aws.events"}, LocalContext(300))["run_id"]
+    [record] = receive(sqs, work)
+    assert json.loads(record["body"])["run_id"] == poll_run
+    worker_handler({"Records": [record]}, LocalContext(300))
+    [event] = sqs.receive_message(QueueUrl=seen)["Messages"]
+    detail = json.loads(event["Body"])["detail"]
+    assert detail["poll_run_id"] == poll_run
+    assert detail["run_id"] != poll_run  # the worker's own run
+
+
 def test_fanout_mode_needs_a_queue(monkeypatch):
     monkeypatch.setenv("MODE", "fanout")
     monkeypatch.delenv("QUEUE_URL", raising=False)

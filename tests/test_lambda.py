@@ -147,8 +147,45 @@ def test_metrics_are_published_as_emf(site, lambda_env, capsys):
     assert {f"Articles{name}" for name in expected} | {"RunDuration"} <= names
     # EMF keeps each metric's values as a list.
     assert (record["ArticlesNew"], record["ArticlesFailed"]) == ([2.0], [0.0])
-    assert record["action"] == "ScheduledPoll"
+    assert record["action"] == "scheduled"
     assert record["service"] == "ntv-archive"
+    assert (record["EventsFailed"], record["RunsFailed"]) == ([0.0], [0.0])
+
+
+def emf_records(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+
+
+@pytest.mark.parametrize(
+    ("event", "action"),
+    [
+        ({"action": "poll", "feed_url": "FEED"}, "poll"),
+        ({"action": "replay", "urls": ["ARTICLE"]}, "replay"),
+        ({"action": "reprocess", "ids": ["ntv-40000001"]}, "reprocess"),
+        ({"action": "scheduled", "schedule": "default"}, "scheduled"),
+    ],
+)
+def test_every_action_has_its_stable_dimension(site, lambda_env, capsys, event, action):
+    text = json.dumps(event).replace("FEED", site.feed_url).replace("ARTICLE", site.url(ARTICLE))
+    lambda_handler(json.loads(text), LocalContext(300))
+    [record] = emf_records(capsys)
+    assert record["action"] == action
+    assert record["RunsFailed"] == [0.0]
+
+
+def test_metrics_are_flushed_when_the_event_is_refused(lambda_env, capsys):
+    assert "error" in lambda_handler({"action": "delete"}, LocalContext(60))
+    [record] = emf_records(capsys)
+    assert (record["action"], record["InvocationsRefused"]) == ("refused", [1.0])
+
+
+def test_metrics_are_flushed_when_every_feed_fails(site, lambda_env, monkeypatch, capsys):
+    monkeypatch.setenv("FEED_URL", site.url("/missing-feed"))
+    with pytest.raises(FeedError):
+        lambda_handler({"source": "aws.events"}, LocalContext(60))
+    [record] = emf_records(capsys)
+    assert record["action"] == "scheduled"
+    assert (record["RunsFailed"], record["FeedsFailed"]) == ([1.0], [1.0])
 
 
 def test_unreadable_feed_fails_the_invocation(site, lambda_env, monkeypatch):
