@@ -9,8 +9,16 @@ from typing import Any
 
 MAX_ATTEMPTS = 5
 
+# Every AWS service the code calls, and so every botocore API model the Lambda bundle keeps
+# (scripts/package.py reads this; the deployment rehearsal fails if one is missing). STS is
+# not called directly: botocore needs its model to resolve web-identity and role credentials.
+SERVICES_CALLED: frozenset[str] = frozenset({"s3", "sqs", "events"})
+BUNDLED_SERVICES: frozenset[str] = SERVICES_CALLED | {"sts"}
+
 
 def aws_client(service: str) -> Any:
+    if service not in SERVICES_CALLED:  # a new service must be added above, or the bundle lacks it
+        raise ValueError(f"aws_client({service!r}): add it to handler.aws.SERVICES_CALLED")
     import boto3
     from botocore.config import Config
 

@@ -31,8 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "dist"
 BUILD = ROOT / "build"
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
-PYTHON_VERSION = "3.11"
-BOTOCORE_SERVICES = frozenset({"s3", "sts"})
+PYTHON_VERSION = "3.13"
 MAX_ZIP_BYTES = 30_000_000
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entry times: the same inputs give the same bytes
 
@@ -56,10 +55,18 @@ def build(arch: str) -> Path:
 def trim(target: Path) -> None:
     """Drop what the function never loads: other services' API models, caches, scripts."""
     for service in (target / "botocore" / "data").iterdir():
-        if service.is_dir() and service.name not in BOTOCORE_SERVICES:
+        if service.is_dir() and service.name not in bundled_services():
             shutil.rmtree(service)
     for junk in [*target.rglob("__pycache__"), target / "bin"]:
         shutil.rmtree(junk, ignore_errors=True)
+
+
+def bundled_services() -> frozenset[str]:
+    """The API models to keep: the list the code itself declares (handler.aws)."""
+    sys.path.insert(0, str(ROOT))
+    from handler.aws import BUNDLED_SERVICES
+
+    return BUNDLED_SERVICES
 
 
 def zip_tree(source: Path, destination: Path) -> Path:

@@ -59,9 +59,14 @@ def test_bucket_is_private_encrypted_versioned_tls_only_with_raw_lifecycle(cfn):
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
     assert len(bucket["PublicAccessBlockConfiguration"]) == 4
-    [rule] = bucket["LifecycleConfiguration"]["Rules"]
-    assert rule["Prefix"] == "raw/"
-    assert rule["Transitions"][0]["TransitionInDays"] == {"Ref": "RawTransitionDays"}
+    rules = {rule["Prefix"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["raw/"]["Transitions"][0]["TransitionInDays"] == {"Ref": "RawTransitionDays"}
+    # Every poll rewrites state/ and index/: old copies expire instead of piling up forever.
+    for prefix in ("state/", "index/", "failed/"):
+        expiry = rules[prefix]["NoncurrentVersionExpiration"]
+        assert expiry == {"NoncurrentDays": {"Ref": "NoncurrentDays"}}
+    assert "NoncurrentVersionExpiration" in rules["articles/"]
+    assert not any("ExpirationInDays" in rule for rule in rules.values())  # nothing current
     [statement] = cfn["Resources"]["ArchiveBucketPolicy"]["Properties"]["PolicyDocument"][
         "Statement"
     ]
@@ -73,8 +78,29 @@ def test_function_has_a_dead_letter_queue_and_runs_on_arm64(cfn):
     function = cfn["Resources"]["PollerFunction"]["Properties"]
     assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
     assert function["Architectures"] == ["arm64"]
-    assert function["Runtime"] == "python3.11"
+    assert function["Runtime"] == "python3.13"
     assert function["Handler"] == "handler.app.lambda_handler"
+
+
+def test_the_poller_is_scheduled_by_eventbridge_scheduler_with_the_scheduled_event(cfn):
+    from handler.events import ScheduledPoll, parse_event
+
+    [schedule] = resources_of(cfn, "AWS::Scheduler::Schedule").values()
+    assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["PollerFunction", "Arn"]}
+    assert parse_event(json.loads(schedule["Target"]["Input"])) == ScheduledPoll("default")
+    assert "Name" not in schedule  # generated, so two stacks in one account do not collide
+    [invoke] = cfn["Resources"]["PollerFunctionPollRole"]["Properties"]["Policies"]
+    [statement] = invoke["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Resource"] == {"Fn::GetAtt": ["PollerFunction", "Arn"]}
+
+
+def test_every_function_logs_to_a_group_with_retention(cfn):
+    functions = resources_of(cfn, "AWS::Lambda::Function")
+    for name, function in functions.items():
+        group = function["LoggingConfig"]["LogGroup"]["Ref"]
+        retention = cfn["Resources"][group]["Properties"]["RetentionInDays"]
+        assert retention == {"Ref": "LogRetentionDays"}, name
 
 
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -130,15 +156,16 @@ def _inline(role: dict[str, Any]) -> list[tuple[list[str], Any]]:
 def test_alarms_watch_errors_the_dlq_and_six_quiet_hours(cfn):
     alarms = resources_of(cfn, "AWS::CloudWatch::Alarm")
     assert set(alarms) == {"FunctionErrorsAlarm", "DeadLetterQueueAlarm", "NoNewArticlesAlarm",
-                           "WorkDeadLetterAlarm", "WorkQueueAgeAlarm"}  # fmt: skip
+                           "WorkDeadLetterAlarm", "WorkQueueAgeAlarm", "EventsFailedAlarm",
+                           "WorkerErrorsAlarm"}  # fmt: skip
     quiet = alarms["NoNewArticlesAlarm"]
-    # The EMF record of a scheduled run carries exactly these dimensions (handler/app.py).
-    assert quiet["Namespace"] == "NtvArchive"
-    assert quiet["Dimensions"] == [
-        {"Name": "service", "Value": "ntv-archive"},
-        {"Name": "action", "Value": "ScheduledPoll"},
-    ]
-    assert quiet["Period"] * quiet["EvaluationPeriods"] == 6 * 3600
+    # Inline mode archives in the scheduled poller, fan-out mode in the workers: both count.
+    watched = _metric_queries(quiet)
+    assert watched == {("ArticlesNew", "scheduled"), ("ArticlesNew", "worker")}
+    [expression] = [q for q in quiet["Metrics"] if q.get("ReturnData")]
+    assert expression["Expression"] == "FILL(scheduled, 0) + FILL(worker, 0)"
+    period = {q["MetricStat"]["Period"] for q in quiet["Metrics"] if "MetricStat" in q}
+    assert period == {3600} and quiet["EvaluationPeriods"] == 6
     assert (quiet["ComparisonOperator"], quiet["Threshold"]) == ("LessThanOrEqualToThreshold", 0)
     assert quiet["TreatMissingData"] == "breaching"  # a poller that stopped running is quiet too
     assert alarms["FunctionErrorsAlarm"]["Dimensions"] == [
@@ -149,6 +176,40 @@ def test_alarms_watch_errors_the_dlq_and_six_quiet_hours(cfn):
     assert alarms["WorkQueueAgeAlarm"]["MetricName"] == "ApproximateAgeOfOldestMessage"
     work_dlq = alarms["WorkDeadLetterAlarm"]["Dimensions"][0]["Value"]
     assert work_dlq == {"Fn::GetAtt": ["WorkDeadLetterQueue", "QueueName"]}
+
+
+def _metric_queries(alarm: dict[str, Any]) -> set[tuple[str, str]]:
+    """(metric, action) of each metric an alarm's expression reads; the dimensions are those
+    every EMF record of handler/app.py carries (service + action)."""
+    from handler.app import ACTIONS, WORKER_ACTION
+
+    watched = set()
+    for query in alarm["Metrics"]:
+        if "MetricStat" not in query:
+            continue
+        metric = query["MetricStat"]["Metric"]
+        assert metric["Namespace"] == "NtvArchive"
+        dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+        assert dimensions.keys() == {"service", "action"}
+        assert dimensions["service"] == "ntv-archive"
+        assert dimensions["action"] in {*ACTIONS.values(), WORKER_ACTION}
+        assert query["Id"] in query_expression(alarm)
+        watched.add((metric["MetricName"], dimensions["action"]))
+    return watched
+
+
+def query_expression(alarm: dict[str, Any]) -> str:
+    [expression] = [q["Expression"] for q in alarm["Metrics"] if q.get("ReturnData")]
+    return str(expression)
+
+
+def test_failed_change_events_alarm_in_every_action(cfn):
+    from handler.app import ACTIONS, WORKER_ACTION
+
+    alarm = cfn["Resources"]["EventsFailedAlarm"]["Properties"]
+    actions = {*ACTIONS.values(), WORKER_ACTION}
+    assert _metric_queries(alarm) == {("EventsFailed", action) for action in actions}
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
 
 
 def _list(value: Any) -> list[Any]:
@@ -190,11 +251,7 @@ def test_stack_resources_as_created(stack):
     concurrency = lam.get_function_concurrency(FunctionName=stack["FunctionName"])
     assert concurrency["ReservedConcurrentExecutions"] == 1
 
-    events = boto3.client("events")
-    [rule] = [r for r in events.list_rules()["Rules"] if r.get("ScheduleExpression")]
-    assert rule["ScheduleExpression"] == "rate(10 minutes)"
-    [target] = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
-    assert target["Arn"] == config["FunctionArn"]
+    # moto's CloudFormation does not create AWS::Scheduler::Schedule: asserted on the template.
 
     attributes = boto3.client("sqs").get_queue_attributes(
         QueueUrl=stack["DeadLetterQueueUrl"], AttributeNames=["MessageRetentionPeriod"]
