@@ -2,29 +2,24 @@
 """Build the Lambda deployment bundle and smoke-test it (``python3 tasks.py package``).
 
 1. ``dist/lambda.zip`` for arm64 (the function's architecture): the hash-locked runtime
-   dependencies (requirements/run.lock) as manylinux wheels for CPython 3.11, plus the package.
-   botocore's API models are trimmed to the services the function calls (S3, and STS for
-   credential chains); the rest of botocore's data is 28 MB the function never reads.
-2. The same bundle for x86_64, unpacked and run on this machine by an isolated interpreter that
-   sees nothing but the bundle: it imports ``handler.app`` and handles the scheduled event
-   against a moto S3 server and a local feed. The zip size is printed.
+   dependencies (requirements/run.lock) as manylinux wheels for CPython 3.13 (the runtime),
+   plus the package. botocore's API models are trimmed to the services the code declares in
+   ``handler.aws.BUNDLED_SERVICES``; the rest of botocore's data is 28 MB it never reads.
+2. The same bundle for x86_64 (this machine's architecture; the same files apart from compiled
+   extensions, which is checked), then the deployment rehearsal on it (tests/test_rehearsal.py):
+   the template's stack in a moto server, every function run from the bundle by an isolated
+   python3.13 with its own role's credentials. The zip size is printed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import http.server
+import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +31,13 @@ MAX_ZIP_BYTES = 30_000_000
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entry times: the same inputs give the same bytes
 
 
-def build(arch: str) -> Path:
+def build(arch: str, reuse: bool = False) -> Path:
+    """The bundle for ``arch``; with ``reuse``, the last one while its inputs are unchanged."""
+    destination = DIST / ("lambda.zip" if arch == "arm64" else f"lambda-{arch}.zip")
+    stamp = destination.with_name(destination.name + ".inputs")
+    digest = inputs_digest()
+    if reuse and destination.exists() and stamp.exists() and stamp.read_text() == digest:
+        return destination
     target = BUILD / f"lambda-{arch}"
     shutil.rmtree(target, ignore_errors=True)
     pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
@@ -49,7 +50,20 @@ def build(arch: str) -> Path:
     # --upgrade: the dependencies already made bin/ (dropped by trim), which pip would warn about.
     subprocess.run([*pip, "--no-deps", "--upgrade", "--target", str(target), str(ROOT)], check=True)
     trim(target)
-    return zip_tree(target, DIST / ("lambda.zip" if arch == "arm64" else f"lambda-{arch}.zip"))
+    zip_tree(target, destination)
+    stamp.write_text(digest)
+    return destination
+
+
+def inputs_digest() -> str:
+    """What a bundle is made of: the lock, the package's files, this script."""
+    digest = hashlib.sha256()
+    sources = [ROOT / "requirements/run.lock", ROOT / "pyproject.toml", Path(__file__)]
+    sources += sorted(p for p in (ROOT / "handler").rglob("*") if p.is_file()
+                      and "__pycache__" not in p.parts)  # fmt: skip
+    for path in sources:
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def trim(target: Path) -> None:
@@ -79,111 +93,18 @@ def zip_tree(source: Path, destination: Path) -> Path:
     return destination
 
 
-def smoke(bundle: Path) -> dict[str, object]:
-    """Run the scheduled event from the unpacked bundle alone, against moto and a local feed."""
-    import boto3  # the dev environment's, to prepare the bucket; the bundle brings its own
+def same_contents(arm: Path, x86: Path) -> list[str]:
+    """Entries that differ between the two bundles beyond compiled extensions: the rehearsal
+    runs the x86_64 twin, so it must hold the same code and data as the arm64 zip."""
 
-    with tempfile.TemporaryDirectory() as tmp, local_site() as feed_url, moto_server() as s3_url:
-        unpacked = Path(tmp) / "bundle"
-        zipfile.ZipFile(bundle).extractall(unpacked)
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "AWS_ENDPOINT_URL": s3_url,
-            "AWS_ACCESS_KEY_ID": "smoke",
-            "AWS_SECRET_ACCESS_KEY": "smoke",
-            "AWS_DEFAULT_REGION": "eu-central-1",
-            "ARCHIVE_STORE": "s3://smoke-archive/",
-            "FEED_URL": feed_url,
-            "ALLOWED_HOSTS": "127.0.0.1",
-        }
-        s3 = boto3.client("s3", endpoint_url=s3_url, region_name="eu-central-1",
-                          aws_access_key_id="smoke", aws_secret_access_key="smoke")  # fmt: skip
-        s3.create_bucket(
-            Bucket="smoke-archive",
-            CreateBucketConfiguration={"LocationConstraint": "eu-central-1"},
-        )
-        code = (
-            "import json, sys; sys.path.insert(0, sys.argv[1]);"
-            "from handler.app import lambda_handler;"
-            "import handler, botocore; assert handler.__file__.startswith(sys.argv[1]);"
-            "assert botocore.__file__.startswith(sys.argv[1]);"
-            "event = {'source': 'aws.events', 'detail-type': 'Scheduled Event'};"
-            "print('RESPONSE', json.dumps(lambda_handler(event, None)))"
-        )
-        # -I: isolated (no user site, no PYTHON* variables); -S: no site-packages at all.
-        run = subprocess.run(
-            [sys.executable, "-I", "-S", "-c", code, str(unpacked)],
-            env=env, capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-        lines = [x for x in run.stdout.splitlines() if x.startswith("RESPONSE ")]
-        if run.returncode != 0 or not lines:
-            sys.exit(f"package: smoke test failed\n{run.stdout}\n{run.stderr}")
-        response = json.loads(lines[0].removeprefix("RESPONSE "))
-        listed = s3.list_objects_v2(Bucket="smoke-archive").get("Contents", [])
-        keys = [o["Key"] for o in listed if o["Key"].startswith(("articles/", "raw/"))]
-        if response.get("new") != 1 or len(keys) != 2:  # the document and its capture
-            sys.exit(f"package: smoke test archived {response} with objects {keys}")
-        return {"response_new": response["new"], "objects": keys}
+    def portable(bundle: Path) -> set[str]:
+        with zipfile.ZipFile(bundle) as archive:
+            names = archive.namelist()
+        # Wheels name their compiled parts and metadata per platform; everything else matches.
+        return {n for n in names if not n.endswith(".so") and ".dist-info/" not in n
+                and ".libs/" not in n}  # fmt: skip
 
-
-class _Site(http.server.BaseHTTPRequestHandler):
-    page = (ROOT / "tests/fixtures/pages/ntv2025_article.html").read_bytes()
-
-    def do_GET(self) -> None:
-        port = self.server.server_address[1]
-        link = f"http://127.0.0.1:{port}/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
-        if self.path == "/rss":
-            body = (
-                '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
-                f"<item><title>Kicker: Titel</title><link>{link}</link></item></channel></rss>"
-            ).encode()
-            kind = "application/rss+xml"
-        else:
-            body, kind = self.page, "text/html; charset=utf-8"
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def local_site() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/rss"
-    finally:
-        server.shutdown()
-
-
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while not _listening(port):
-            if time.monotonic() > deadline:
-                sys.exit("package: moto server did not start")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+    return sorted(portable(arm) ^ portable(x86))
 
 
 def main() -> int:
@@ -194,12 +115,18 @@ def main() -> int:
     )
     if size > MAX_ZIP_BYTES:
         sys.exit("package: bundle is over the size limit")
-    x86 = build("x86_64")
-    result = smoke(x86)
-    print(
-        f"smoke test ({x86.relative_to(ROOT)}, isolated interpreter): archived {result['objects']}"
-    )
-    print(json.dumps({"bundle_bytes": size, "bundle_mb": round(size / 1e6, 2), "smoke": "ok"}))
+    x86 = build("x86_64", reuse=True)
+    differing = same_contents(arm, x86)
+    if differing:
+        sys.exit(f"package: the arm64 and x86_64 bundles differ: {differing[:10]}")
+    # The deployment rehearsal (tests/test_rehearsal.py) on the bundle just built.
+    env = {**os.environ, "REHEARSAL_BUNDLE": str(x86)}
+    rehearsal = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                 str(ROOT / "tests" / "test_rehearsal.py")]  # fmt: skip
+    if subprocess.run(rehearsal, cwd=ROOT, env=env, check=False).returncode != 0:
+        sys.exit("package: the deployment rehearsal failed")
+    print(json.dumps({"bundle_bytes": size, "bundle_mb": round(size / 1e6, 2),
+                      "rehearsal": "passed"}))  # fmt: skip
     return 0
 
 
