@@ -5,7 +5,10 @@
     python3 tasks.py test [pytest options]           the whole test suite
     python3 tasks.py lint                            ruff (format + lint) and mypy
     python3 tasks.py bench                           benchmarks (bench/*.py), figures as JSON
-    python3 tasks.py package                         dist/lambda.zip (arm64), size, smoke test
+    python3 tasks.py test-lowest [pytest options]    the suite on the lowest versions the
+                                                     pyproject.toml floors allow (.venv-lowest)
+    python3 tasks.py package                         dist/lambda.zip (arm64), size, and the
+                                                     deployment rehearsal on its x86_64 twin
     python3 tasks.py lock                            re-resolve requirements/*.lock (uses uv)
 
 Each task creates ``.venv`` on first use and installs the hash-locked dependencies it needs;
@@ -24,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+LOWEST = ROOT / ".venv-lowest"
+LOWEST_BIN = LOWEST / ("Scripts" if os.name == "nt" else "bin")
 LOCKS = {"run": ROOT / "requirements" / "run.lock", "dev": ROOT / "requirements" / "dev.lock"}
 
 
@@ -61,6 +66,34 @@ def task_test(args: list[str]) -> int:
     return run_in_env([str(BIN / "python"), "-m", "pytest", *args])
 
 
+def task_test_lowest(args: list[str]) -> int:
+    """The suite on the lowest direct versions pyproject.toml allows: proves the floors true."""
+    ensure_env("dev")  # brings uv
+    if sys.version_info < (3, 11):  # noqa: UP036
+        sys.exit("tasks.py: Python >= 3.11 is needed")
+    resolved = LOWEST / "lowest.txt"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = LOWEST / ".installed"
+    if not (stamp.exists() and stamp.read_text() == digest):
+        if not (LOWEST_BIN / "python").exists():
+            venv.EnvBuilder(with_pip=True).create(LOWEST)  # the bundle build uses pip
+        uv = str(BIN / "uv")
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        steps = [
+            [uv, "pip", "compile", "pyproject.toml", "--extra", "dev", "-q",
+             "--resolution", "lowest-direct", "--python-version", version, "-o", str(resolved)],
+            [uv, "pip", "install", "-q", "--python", str(LOWEST_BIN / "python"), "-r",
+             str(resolved)],
+            [uv, "pip", "install", "-q", "--python", str(LOWEST_BIN / "python"), "--no-deps",
+             "-e", str(ROOT)],
+        ]  # fmt: skip
+        for step in steps:
+            if run_in_env(step) != 0:
+                return 1
+        stamp.write_text(digest)
+    return run_in_env([str(LOWEST_BIN / "python"), "-m", "pytest", *args])
+
+
 def task_lint(_args: list[str]) -> int:
     ensure_env("dev")
     checks = [
@@ -77,7 +110,7 @@ def task_bench(_args: list[str]) -> int:
 
 
 def task_package(_args: list[str]) -> int:
-    ensure_env("dev")  # the smoke test runs the bundle against a moto server
+    ensure_env("dev")  # the rehearsal runs the bundle against a moto server
     return run_in_env([str(BIN / "python"), "scripts/package.py"])
 
 
@@ -86,13 +119,14 @@ def task_lock(_args: list[str]) -> int:
     subprocess.run([str(BIN / "python"), "-m", "pip", "install", "-q", "uv"], check=True)
     base = [str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--universal"]
     base += ["--python-version", "3.11", "--generate-hashes", "-q"]
-    status = run_in_env([*base, "-o", str(LOCKS["run"])])
-    return status or run_in_env([*base, "--extra", "dev", "-o", str(LOCKS["dev"])])
+    status = run_in_env([*base, "-o", "requirements/run.lock"])  # relative: the header says it
+    return status or run_in_env([*base, "--extra", "dev", "-o", "requirements/dev.lock"])
 
 
 TASKS = {
     "run": task_run,
     "test": task_test,
+    "test-lowest": task_test_lowest,
     "lint": task_lint,
     "bench": task_bench,
     "package": task_package,
