@@ -9,6 +9,9 @@
                                                      pyproject.toml floors allow (.venv-lowest)
     python3 tasks.py package                         dist/lambda.zip (arm64), size, and the
                                                      deployment rehearsal on its x86_64 twin
+    python3 tasks.py sam ARGS                        the AWS SAM CLI (requirements/sam.lock),
+                                                     e.g. sam build, sam validate --lint
+    python3 tasks.py bundle DIR                      the bundle unpacked into DIR (sam build)
     python3 tasks.py lock                            re-resolve requirements/*.lock (uses uv)
 
 Each task creates ``.venv`` on first use and installs the hash-locked dependencies it needs;
@@ -114,13 +117,48 @@ def task_package(_args: list[str]) -> int:
     return run_in_env([str(BIN / "python"), "scripts/package.py"])
 
 
+def task_bundle(args: list[str]) -> int:
+    """``sam build``'s step (infra/bundle/Makefile): the arm64 bundle, unpacked into DIR."""
+    if len(args) != 1:
+        sys.exit("usage: python3 tasks.py bundle DIR")
+    ensure_env("dev")
+    return run_in_env([str(BIN / "python"), "scripts/package.py", "--unpack-into", args[0]])
+
+
+def task_sam(args: list[str]) -> int:
+    """The AWS SAM CLI, pinned in requirements/sam.lock, in a venv of its own (.venv-sam):
+    e.g. ``python3 tasks.py sam build`` or ``python3 tasks.py sam validate --lint``."""
+    sam_venv = ROOT / ".venv-sam"
+    sam_bin = sam_venv / BIN.name
+    lock = ROOT / "requirements" / "sam.lock"
+    stamp = sam_venv / ".installed"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if not (stamp.exists() and stamp.read_text() == digest):
+        ensure_env("dev")  # brings uv (pip's hash mode trips over the CLI's extras)
+        print("tasks.py: installing requirements/sam.lock into .venv-sam", file=sys.stderr)
+        venv.EnvBuilder(with_pip=False).create(sam_venv)
+        install = [str(BIN / "uv"), "pip", "install", "-q", "--python", str(sam_bin / "python"),
+                   "--require-hashes", "-r", str(lock)]  # fmt: skip
+        subprocess.run(install, check=True)
+        stamp.write_text(digest)
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PYTHON": str(Path(sys.executable))}
+    template = [] if {"-t", "--template", "--template-file"} & set(args) else [
+        "-t", "infra/template.yaml"]  # fmt: skip
+    command = [str(sam_bin / "sam"), *args, *(template if args[:1] in (["build"], ["validate"])
+                                              else [])]  # fmt: skip
+    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+
+
 def task_lock(_args: list[str]) -> int:
     ensure_env("dev")
     subprocess.run([str(BIN / "python"), "-m", "pip", "install", "-q", "uv"], check=True)
     base = [str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--universal"]
     base += ["--python-version", "3.11", "--generate-hashes", "-q"]
     status = run_in_env([*base, "-o", "requirements/run.lock"])  # relative: the header says it
-    return status or run_in_env([*base, "--extra", "dev", "-o", "requirements/dev.lock"])
+    status = status or run_in_env([*base, "--extra", "dev", "-o", "requirements/dev.lock"])
+    sam = [str(BIN / "uv"), "pip", "compile", "requirements/sam.in", "--generate-hashes", "-q",
+           "--python-version", "3.11", "-o", "requirements/sam.lock"]  # fmt: skip
+    return status or run_in_env(sam)
 
 
 TASKS = {
@@ -130,6 +168,8 @@ TASKS = {
     "lint": task_lint,
     "bench": task_bench,
     "package": task_package,
+    "bundle": task_bundle,
+    "sam": task_sam,
     "lock": task_lock,
 }
 

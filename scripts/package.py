@@ -5,7 +5,9 @@
    dependencies (requirements/run.lock) as manylinux wheels for CPython 3.13 (the runtime),
    plus the package. botocore's API models are trimmed to the services the code declares in
    ``handler.aws.BUNDLED_SERVICES``; the rest of botocore's data is 28 MB it never reads.
-2. The same bundle for x86_64 (this machine's architecture; the same files apart from compiled
+2. ``sam validate --lint``, ``sam build`` and ``sam package`` (to a moto S3 server), as users
+   deploy: what SAM uploads must be the bundle's files, byte for byte.
+3. The same bundle for x86_64 (this machine's architecture; the same files apart from compiled
    extensions, which is checked), then the deployment rehearsal on it (tests/test_rehearsal.py):
    the template's stack in a moto server, every function run from the bundle by an isolated
    python3.13 with its own role's credentials. The zip size is printed.
@@ -13,13 +15,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,7 +114,89 @@ def same_contents(arm: Path, x86: Path) -> list[str]:
     return sorted(portable(arm) ^ portable(x86))
 
 
+def sam_ships(bundle: Path) -> str:
+    """What users run: ``sam validate --lint``, ``sam build`` (infra/bundle/Makefile) and
+    ``sam package`` (to a moto S3 server). The zip SAM uploads must hold exactly the bundle's
+    files, byte for byte; returns the uploaded key."""
+    sam = [sys.executable, str(ROOT / "tasks.py"), "sam"]
+    for step in (["validate", "--lint"], ["build"]):
+        _quietly([*sam, *step], f"sam {' '.join(step)}")
+    import boto3
+
+    with moto_server() as endpoint:
+        env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "deploy",
+               "AWS_SECRET_ACCESS_KEY": "deploy", "AWS_DEFAULT_REGION": "eu-central-1"}  # fmt: skip
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-central-1",
+                          aws_access_key_id="deploy", aws_secret_access_key="deploy")  # fmt: skip
+        s3.create_bucket(
+            Bucket="deploy", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+        )
+        packaged = BUILD / "packaged.yaml"
+        command = [*sam, "package", "--template-file", ".aws-sam/build/template.yaml",
+                   "--s3-bucket", "deploy", "--output-template-file", str(packaged)]  # fmt: skip
+        _quietly(command, "sam package", env)
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="deploy").get("Contents", [])]
+        if len(keys) != 1:  # both functions share one artifact
+            sys.exit(f"package: sam package uploaded {keys}, expected one shared bundle")
+        shipped = s3.get_object(Bucket="deploy", Key=keys[0])["Body"].read()
+    differing = sorted(set(_entries(bundle).items()) ^ set(_entries(shipped).items()))
+    if differing:
+        sys.exit(f"package: sam ships other files than the bundle: {differing[:5]}")
+    return str(keys[0])
+
+
+def _quietly(command: list[str], what: str, env: dict[str, str] | None = None) -> None:
+    """Run a step, showing its output only when it fails."""
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"package: {what} failed\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+
+
+def _entries(bundle: Path | bytes) -> dict[str, int]:
+    """A zip's files and their CRC-32s."""
+    source = io.BytesIO(bundle) if isinstance(bundle, bytes) else bundle
+    with zipfile.ZipFile(source) as archive:
+        return {i.filename: i.CRC for i in archive.infolist() if not i.is_dir()}
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                sys.exit("package: moto server did not start")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def unpack_into(directory: Path) -> int:
+    """``sam build``'s step: the arm64 bundle (rebuilt only when its inputs changed), unpacked
+    where SAM collects the function's code."""
+    bundle = build("arm64", reuse=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(directory)
+    print(f"{bundle.relative_to(ROOT)} unpacked into {directory}")
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--unpack-into"] and len(sys.argv) == 3:
+        return unpack_into(Path(sys.argv[2]))
     arm = build("arm64")
     size = arm.stat().st_size
     print(
@@ -119,6 +208,8 @@ def main() -> int:
     differing = same_contents(arm, x86)
     if differing:
         sys.exit(f"package: the arm64 and x86_64 bundles differ: {differing[:10]}")
+    shipped = sam_ships(arm)
+    print(f"sam validate --lint, sam build, sam package: ships the bundle ({shipped})")
     # The deployment rehearsal (tests/test_rehearsal.py) on the bundle just built.
     env = {**os.environ, "REHEARSAL_BUNDLE": str(x86)}
     rehearsal = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
