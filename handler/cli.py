@@ -22,8 +22,10 @@ from handler.cli_args import (
     EXIT_ARTICLES_FAILED,
     EXIT_CANNOT_RUN,
     EXIT_OK,
+    host_name,
     positive,
     verbosity,
+    web_url,
 )
 from handler.cli_read import add_read_commands
 from handler.config import (
@@ -182,13 +184,16 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="poll a feed once and archive every new article")
-    run.add_argument("--feed-url", default=DEFAULT_FEED_URL, help="feed to poll (%(default)s)")
+    run.add_argument(
+        "--feed-url", type=web_url, default=DEFAULT_FEED_URL, help="feed to poll (%(default)s)"
+    )
     run.add_argument(
         "--store", default=DEFAULT_STORE, help="directory or s3://bucket/prefix (%(default)s)"
     )
     run.add_argument(
         "--allow-host",
         action="append",
+        type=host_name,
         default=[],
         metavar="HOST",
         help="also allow fetching from HOST (repeatable; ntv.de hosts are always allowed)",

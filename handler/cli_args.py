@@ -6,6 +6,8 @@ import argparse
 from datetime import date
 
 from handler.config import DEFAULT_STORE
+from handler.errors import UrlError
+from handler.urls import parse_web_url
 
 # Documented in the README ("Exit codes"): scripts rely on them.
 EXIT_OK, EXIT_ARTICLES_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -45,3 +47,25 @@ def positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a positive number")
     return number
+
+
+def web_url(value: str) -> str:
+    """An http(s) URL that every parser reads the same way (see handler.urls)."""
+    try:
+        parse_web_url(value)
+    except UrlError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def host_name(value: str) -> str:
+    """A bare host name or IP address for the allowlist: not a URL, no port."""
+    try:
+        parsed = parse_web_url(f"http://{value}/")
+    except UrlError:
+        parsed = None
+    if parsed is None or parsed.port is not None or parsed.host != value.lower().rstrip("."):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a bare host name or IP address (no scheme, port or path)"
+        )
+    return parsed.host

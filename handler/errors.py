@@ -13,6 +13,11 @@ class ConfigError(ArchiveError):
     """Bad settings or arguments (unknown store scheme, malformed URL, ...)."""
 
 
+class UrlError(ArchiveError):
+    """A URL that is malformed or could be read two ways (see handler.urls); callers turn it
+    into the error of their context (a refused fetch, event or option)."""
+
+
 class FetchError(ArchiveError):
     """An HTTP fetch failed: connection, status, size cap, content type, ..."""
 

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
 
-from handler.errors import EventError
+from handler.errors import EventError, UrlError
+from handler.urls import parse_web_url
 
 _ID = re.compile(r"^[a-z]+-[0-9a-f]+$")
 _SCHEDULE_SOURCES = frozenset({"aws.events", "aws.scheduler"})
@@ -134,8 +134,12 @@ def _only(raw: dict[str, Any], allowed: set[str]) -> None:
 
 
 def _url(value: Any, name: str) -> str:
-    if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https"):
+    if not isinstance(value, str):
         raise EventError(f"{name}: expected an http(s) URL, got {value!r}")
+    try:
+        parse_web_url(value)
+    except UrlError as exc:
+        raise EventError(f"{name}: expected an http(s) URL, got {exc}") from exc
     return value
 
 

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from handler.errors import FeedError, FetchError
+from handler.errors import FeedError, FetchError, UrlError
 from handler.fetch import HttpClient
 from handler.log import logger
 from handler.models import FeedItem, article_id
 from handler.state import FeedValidators
+from handler.urls import parse_web_url
 
 FEED_CONTENT_TYPES = (
     "application/rss+xml",
@@ -68,7 +69,7 @@ def parse_feed(data: bytes, feed_url: str) -> list[FeedItem]:
     items: list[FeedItem] = []
     seen: set[str] = set()
     for entry in parsed.entries:
-        item = _to_item(entry)
+        item = _to_item(entry, feed_url)
         if item is not None and item.id not in seen:
             seen.add(item.id)
             items.append(item)
@@ -77,7 +78,7 @@ def parse_feed(data: bytes, feed_url: str) -> list[FeedItem]:
         logger.warning(
             "feed items skipped" if items else "feed has no archivable items",
             extra={"feed": feed_url, "entries": len(parsed.entries), "skipped": skipped,
-                   "why": "entries without a link, or repeating an earlier link"},
+                   "why": "entries without a usable link, or repeating an earlier link"},
         )  # fmt: skip
     return items
 
@@ -90,10 +91,15 @@ def split_title(title: str) -> tuple[str | None, str]:
     return kicker.strip(), headline.strip()
 
 
-def _to_item(entry: Any) -> FeedItem | None:
+def _to_item(entry: Any, feed_url: str) -> FeedItem | None:
     link = (entry.get("link") or "").strip()
     if not link:
         return None  # nothing to fetch; feedparser keeps such entries, we cannot archive them
+    try:
+        parse_web_url(link)  # one malformed link must cost that item, not the whole run
+    except UrlError as exc:
+        logger.warning("feed item refused", extra={"feed": feed_url, "reason": str(exc)})
+        return None
     title = (entry.get("title") or "").strip()
     kicker, headline = split_title(title)
     tags = entry.get("tags") or []

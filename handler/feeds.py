@@ -18,9 +18,9 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from handler.errors import ConfigError
+from handler.errors import ConfigError, UrlError
+from handler.urls import parse_web_url
 
 PROFILES = frozenset({"ntv", "generic"})
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -74,8 +74,12 @@ def _feed(entry: Any, where: str) -> FeedConfig:
     name, url = entry.get("name"), entry.get("url")
     if not isinstance(name, str) or not _NAME.match(name):
         raise ConfigError(f"{where}.name: expected a short lower-case name, got {name!r}")
-    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+    if not isinstance(url, str):
         raise ConfigError(f"{where}.url: expected an http(s) URL, got {url!r}")
+    try:
+        parse_web_url(url)
+    except UrlError as exc:
+        raise ConfigError(f"{where}.url: expected an http(s) URL, got {exc}") from exc
     profile = entry.get("profile", "ntv")
     if profile not in PROFILES:
         raise ConfigError(f"{where}.profile: expected one of {sorted(PROFILES)}, got {profile!r}")

@@ -13,7 +13,7 @@ import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -22,7 +22,8 @@ from urllib3.util.retry import Retry
 
 from handler import __version__
 from handler.config import FetchSettings
-from handler.errors import FetchError, HostNotAllowedError
+from handler.errors import FetchError, HostNotAllowedError, UrlError
+from handler.urls import parse_web_url
 
 USER_AGENT = f"ntv-archive/{__version__} (+https://github.com/ntv-archive/ntv-archive)"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -68,21 +69,20 @@ class HostAllowlist:
             return True
         return any(host == d or host.endswith("." + d) for d in self._domains)
 
-    def check(self, url: str) -> None:
-        """Raise HostNotAllowedError unless ``url`` is http(s) on an allowed host."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
+    def check(self, url: str) -> str:
+        """The URL as it will be fetched (see handler.urls), or HostNotAllowedError unless it
+        is an unambiguous http(s) URL on an allowed host."""
+        try:
+            parsed = parse_web_url(url)
+        except UrlError as exc:
+            raise HostNotAllowedError(f"refused URL {exc}") from exc
+        if parsed.is_ip and parsed.host not in self._hosts:
             raise HostNotAllowedError(
-                f"{url}: scheme {parts.scheme or '(none)'!r} is not http/https"
+                f"{url}: IP address {parsed.host!r} is not allowed (name it with --allow-host)"
             )
-        if parts.hostname and _is_ip(parts.hostname) and parts.hostname not in self._hosts:
-            raise HostNotAllowedError(
-                f"{url}: IP address {parts.hostname!r} is not allowed (name it with --allow-host)"
-            )
-        if not parts.hostname or not self.allows(parts.hostname):
-            raise HostNotAllowedError(
-                f"{url}: host {parts.hostname or '(none)'!r} is not on the fetch allowlist"
-            )
+        if not self.allows(parsed.host):
+            raise HostNotAllowedError(f"{url}: host {parsed.host!r} is not on the fetch allowlist")
+        return str(parsed)
 
 
 class HttpClient:
@@ -121,7 +121,7 @@ class HttpClient:
         """
         current = url
         for _hop in range(self.settings.max_redirects + 1):
-            self.allowlist.check(current)
+            current = self.allowlist.check(current)  # fetched exactly as checked
             raw = self._request(current, headers)
             if raw.status in _REDIRECT_STATUSES:
                 location = raw.headers.get("Location")
@@ -223,14 +223,6 @@ def _guarded_pools(explicit_hosts: frozenset[str]) -> dict[str, type[HTTPConnect
         "http": type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
         "https": type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": tls}),
     }
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def _describe(exc: BaseException | None) -> str:

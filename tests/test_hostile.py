@@ -1,0 +1,153 @@
+"""Hostile input (issue 12): each numbered finding of the attack campaign, on real sockets.
+
+1. URLs two parsers read differently never reach a host that was not checked.
+4. One malformed link costs its item, never the run.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pytest_httpserver import HTTPServer
+from urllib3.util import parse_url
+
+from conftest import Site, page
+from handler.cli import main
+from handler.config import FetchSettings
+from handler.errors import EventError, HostNotAllowedError, UrlError
+from handler.events import parse_event
+from handler.fetch import HostAllowlist, HttpClient, _guarded_pools
+from handler.urls import parse_web_url
+
+ARTICLE = "/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
+
+
+# 1. One parser for checking and connecting -------------------------------------------------
+
+
+def differential_urls(attacker: str) -> list[str]:
+    return [
+        f"http://{attacker}\\@www.n-tv.de{ARTICLE}",
+        f"http://{attacker}\\.n-tv.de{ARTICLE}",
+        f"http://{attacker}\\\\www.n-tv.de{ARTICLE}",
+        f"http://www.n-tv.de@{attacker}{ARTICLE}",
+        f"http://www.n-tv.de%2F@{attacker}{ARTICLE}",
+        f"http://www.n-tv.de\t@{attacker}{ARTICLE}",
+        f"http:\\\\{attacker}{ARTICLE}",
+    ]
+
+
+def test_urls_read_differently_never_reach_the_other_host(httpserver: HTTPServer):
+    """The attacker is a real server on 127.0.0.1, named so that the after-connect peer check
+    lets it through (as it would any public host): only the URL check can stop it."""
+    httpserver.expect_request(ARTICLE).respond_with_data("<p>not ntv</p>", content_type="text/html")
+    attacker = f"127.0.0.1:{httpserver.port}"
+    client = HttpClient(FetchSettings(retries=0))
+    client.allowlist = HostAllowlist(("n-tv.de",))  # ntv.de names only ...
+    client._pool.pool_classes_by_scheme = _guarded_pools(frozenset({"127.0.0.1"}))  # ... public
+    for url in differential_urls(attacker):
+        with pytest.raises(HostNotAllowedError):
+            client.get(url)
+    assert httpserver.log == []  # not one request reached it
+
+
+def test_a_redirect_location_read_differently_is_refused_at_the_hop(httpserver: HTTPServer):
+    httpserver.expect_request("/r").respond_with_data(
+        "", status=302, headers={"Location": "http://evil.example\\@127.0.0.1/x"}
+    )
+    client = HttpClient(FetchSettings(extra_hosts=frozenset({"127.0.0.1"}), retries=0))
+    with pytest.raises(HostNotAllowedError, match="refused URL"):
+        client.get(httpserver.url_for("/r"))
+    assert [r.path for r, _ in httpserver.log] == ["/r"]
+
+
+def test_replay_events_with_ambiguous_urls_are_refused():
+    for url in differential_urls("attacker.example"):
+        with pytest.raises(EventError, match=r"urls\[0\]"):
+            parse_event({"action": "replay", "urls": [url]})
+
+
+def test_the_checked_url_is_the_fetched_url():
+    allowlist = HostAllowlist(("n-tv.de",))
+    assert allowlist.check("HTTP://WWW.N-TV.DE:80/x?a=1#frag") == "http://www.n-tv.de/x?a=1"
+    assert allowlist.check("https://www.n-tv.de./x") == "https://www.n-tv.de/x"
+
+
+_URL_CHARS = st.sampled_from([*"abn-tv.de:/@\\%?#[]1 \t\n", "www.n-tv.de", "evil.example"])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_URL_CHARS, max_size=12).map("".join), st.sampled_from(["http://", "https://"]))
+def test_whatever_is_accepted_both_parsers_read_alike(tail, scheme):
+    raw = scheme + tail
+    try:
+        checked = parse_web_url(raw)
+    except UrlError:
+        return
+    fetched = str(checked)
+    for url in (raw, fetched):
+        assert (parse_url(url).host or "").lower().strip("[]").rstrip(".") == checked.host
+        assert (urlsplit(url).hostname or "").rstrip(".") == checked.host
+    assert parse_web_url(fetched) == checked  # stable: what is fetched reads the same again
+
+
+# 4. One malformed link costs its item ------------------------------------------------------
+
+
+def test_a_malformed_link_in_the_feed_costs_that_item_only(site: Site, tmp_path, capsys):
+    site.add(ARTICLE, page("ntv2025_article.html"))
+    site.serve()
+    broken = "http://[::1/x"
+    feed = site.feed_xml().replace(
+        b"</channel>",
+        f"<item><title>K: T</title><link>{broken}</link></item>"
+        f"<item><title>K: U</title><link>http://a\\@www.n-tv.de/y-id1.html</link></item>"
+        "</channel>".encode(),
+    )
+    site.server.clear_all_handlers()
+    site.server.expect_request(site.feed_path).respond_with_data(
+        feed, content_type="application/rss+xml"
+    )
+    site.server.expect_request(ARTICLE).respond_with_data(
+        page("ntv2025_article.html"), content_type="text/html; charset=utf-8"
+    )
+    code = main([*site.run_args(str(tmp_path / "a")), "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert (summary["new"], summary["failed"], summary["items"]) == (1, 0, 1)
+
+
+@pytest.mark.parametrize(
+    "bad", ["http://[::1/x", "http://a\\@www.n-tv.de/rss", "ftp://www.n-tv.de/rss", "http://"]
+)
+def test_a_malformed_feed_url_option_is_one_line_and_exit_2(bad, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--feed-url", bad, "--store", str(tmp_path / "a")])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("ntv-archive run: error: argument --feed-url:")
+    assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"action": "poll", "feed_url": "http://[::1/x"},
+        {"action": "replay", "urls": ["http://[::1/x"]},
+    ],
+)
+def test_malformed_urls_in_events_are_refused_with_a_reason(event):
+    with pytest.raises(EventError, match="not a valid URL"):
+        parse_event(event)
+
+
+@pytest.mark.parametrize("bad", ["http://www.n-tv.de/", "www.n-tv.de:8080", "a b", "a\\b"])
+def test_allow_host_takes_a_bare_host_name_only(bad, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--allow-host", bad])
+    assert exited.value.code == 2
+    assert "is not a bare host name" in capsys.readouterr().err
