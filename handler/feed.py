@@ -24,8 +24,24 @@ FEED_CONTENT_TYPES = (
     "application/rdf+xml",
 )
 # A DOCTYPE with an internal subset or any ENTITY declaration is how billion-laughs and
-# external-entity attacks start; no real news feed needs one.
-_DTD_TRICK = re.compile(rb"<!DOCTYPE[^>]*\[|<!ENTITY", re.IGNORECASE)
+# external-entity attacks start; no real news feed needs one. Searched for in the whole
+# document, decoded the way an XML parser would decode it (a UTF-16 feed hides it from a
+# byte search), and in the raw bytes as well.
+_DTD_TRICK = re.compile(r"<!\s*DOCTYPE[^>\[]*\[|<!\s*ENTITY", re.IGNORECASE)
+_DTD_TRICK_BYTES = re.compile(rb"<!\s*DOCTYPE[^>\[]*\[|<!\s*ENTITY", re.IGNORECASE)
+# XML 1.0, Appendix F: the byte order marks and first-character patterns that name an encoding.
+_SNIFFED = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"), (b"\xef\xbb\xbf", "utf-8"),
+    (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00?", "utf-16-be"), (b"<\x00?\x00", "utf-16-le"),
+)  # fmt: skip
+_DECLARED = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+# Encodings a feed may declare: ASCII-compatible, so the declaration itself reads true. Others
+# (UTF-7, EBCDIC, ...) could spell "<!ENTITY" in bytes no search would recognise.
+_ASCII_COMPATIBLE = re.compile(
+    r"^(utf-?8|us-?ascii|ascii|iso-?8859-\d+|latin-?\d|windows-125\d|cp125\d|koi8-[ru])$", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -55,10 +71,29 @@ def read_feed(client: HttpClient, feed_url: str, known: FeedValidators | None = 
     return FeedFetch(items=parse_feed(response.body, feed_url), validators=validators)
 
 
+def refuse_dtd_tricks(data: bytes, feed_url: str) -> None:
+    """FeedError if the document declares a DTD internal subset or an entity anywhere."""
+    if _DTD_TRICK_BYTES.search(data) or _DTD_TRICK.search(xml_text(data, feed_url)):
+        raise FeedError(f"feed {feed_url}: refused DTD/entity declarations in the XML")
+
+
+def xml_text(data: bytes, feed_url: str) -> str:
+    """The document decoded as an XML parser would: BOM or first-bytes pattern, else the
+    declared encoding (ASCII-compatible ones only), else UTF-8. Undecodable bytes become
+    U+FFFD: this text is only searched, never stored."""
+    for mark, encoding in _SNIFFED:
+        if data.startswith(mark):
+            return data.decode(encoding, errors="replace")
+    declared = _DECLARED.match(data)
+    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    if not _ASCII_COMPATIBLE.match(encoding):
+        raise FeedError(f"feed {feed_url}: refused encoding {encoding!r} (not ASCII-compatible)")
+    return data.decode(encoding, errors="replace")
+
+
 def parse_feed(data: bytes, feed_url: str) -> list[FeedItem]:
     """Parse feed bytes (no network) into items; duplicate GUIDs keep their first entry."""
-    if _DTD_TRICK.search(data[:4096]):
-        raise FeedError(f"feed {feed_url}: refused DTD/entity declarations in the XML")
+    refuse_dtd_tricks(data, feed_url)
     import feedparser  # here, not at the top: a poll answered by 304 never parses a feed
 
     # A stream, never bytes or str: feedparser would try those as a URL or a local file name.

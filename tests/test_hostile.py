@@ -151,3 +151,77 @@ def test_allow_host_takes_a_bare_host_name_only(bad, capsys):
         main(["run", "--allow-host", bad])
     assert exited.value.code == 2
     assert "is not a bare host name" in capsys.readouterr().err
+
+
+# 2. XML refusal on the whole document, in its real encoding ---------------------------------
+
+LAUGHS = (
+    '<!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+)
+FEED_BODY = (
+    '<rss version="2.0"><channel><title>t</title><item><title>K: &c;</title>'
+    f"<link>http://www.n-tv.de{ARTICLE}</link></item></channel></rss>"
+)
+
+
+def _feed(prefix: str, encoding: str = "utf-8", declaration: bool = True) -> bytes:
+    head = f'<?xml version="1.0" encoding="{encoding}"?>' if declaration else ""
+    return (head + prefix + LAUGHS + FEED_BODY).encode(encoding)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("after 5000 spaces", _feed(" " * 5000)),
+        ("after a comment", _feed("<!-- " + "x" * 5000 + " -->")),
+        ("UTF-16 with BOM", _feed("", "utf-16")),
+        ("UTF-16-LE without BOM", _feed("", "utf-16-le")),
+        ("UTF-16-BE without BOM", _feed("", "utf-16-be")),
+        ("UTF-32 with BOM", _feed("", "utf-32")),
+        ("UTF-32-BE without BOM, no declaration", _feed("", "utf-32-be", declaration=False)),
+    ],
+)
+def test_entity_declarations_are_refused_wherever_and_however_encoded(name, data):
+    from handler.errors import FeedError
+    from handler.feed import parse_feed
+
+    with pytest.raises(FeedError, match="refused DTD/entity declarations"):
+        parse_feed(data, "http://www.n-tv.de/politik/rss")
+
+
+def test_an_encoding_that_could_hide_the_declaration_is_refused():
+    from handler.errors import FeedError
+    from handler.feed import parse_feed
+
+    data = ('<?xml version="1.0" encoding="utf-7"?>' + FEED_BODY.replace("&c;", "x")).encode()
+    with pytest.raises(FeedError, match="refused encoding 'utf-7'"):
+        parse_feed(data, "http://www.n-tv.de/politik/rss")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "iso-8859-1"])
+def test_a_clean_feed_in_any_supported_encoding_still_parses(encoding):
+    from handler.feed import parse_feed
+
+    body = FEED_BODY.replace("&c;", "Schlagzeile")
+    data = (f'<?xml version="1.0" encoding="{encoding}"?>' + body).encode(encoding)
+    [item] = parse_feed(data, "http://www.n-tv.de/politik/rss")
+    assert item.headline == "Schlagzeile"
+
+
+def test_a_huge_entity_feed_is_refused_without_expanding(site: Site, tmp_path, capsys):
+    """4.7 MB of nested entities (an 800 MB document once expanded) through the real client."""
+    import resource
+
+    bomb = (
+        '<?xml version="1.0" encoding="utf-16"?>' + " " * 2_000_000 + LAUGHS + FEED_BODY
+    ).encode("utf-16")
+    site.server.expect_request(site.feed_path).respond_with_data(
+        bomb, content_type="application/rss+xml"
+    )
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    code = main([*site.run_args(str(tmp_path / "a")), "--max-bytes", str(8 * 1024 * 1024)])
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert code == 2
+    assert "refused DTD/entity declarations" in capsys.readouterr().err
+    assert grown_mb < 200
