@@ -11,6 +11,8 @@ once cannot both win: the loser re-reads, finds the winner's document and either
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from handler.document import encode
@@ -24,10 +26,26 @@ SaveOutcome = Literal["new", "updated", "unchanged"]
 MAX_CONFLICTS = 5
 
 
+@dataclass(frozen=True)
+class Intent:
+    """What one write attempt is about to store (the catalog's marker records it first, so
+    whatever a crash leaves half-done can be told apart and settled)."""
+
+    status: SaveOutcome
+    raw_key: str | None  # the capture it writes, if any
+    superseded_key: str | None  # where it copies the version it replaces, if any
+
+
 def save_version(
-    store: BlobStore, doc: dict[str, Any], response: Response | None, force: bool = False
+    store: BlobStore,
+    doc: dict[str, Any],
+    response: Response | None,
+    force: bool = False,
+    before_writes: Callable[[Intent], None] | None = None,
 ) -> SaveOutcome:
-    """Store ``doc`` unless the current version has the same content hash (or ``force``)."""
+    """Store ``doc`` unless the current version has the same content hash (or ``force``).
+    ``before_writes`` hears of each attempt before it writes anything (the catalog writes its
+    intent marker there)."""
     key = article_key(doc)
     wrote_raw = False
     for _ in range(MAX_CONFLICTS):
@@ -42,11 +60,15 @@ def save_version(
             if wrote_raw and raw_key(doc) != winner_capture:
                 store.delete(raw_key(doc))
             return "unchanged"
+        superseded = version_key(previous) if previous is not None else None
+        if before_writes is not None:
+            capture = raw_key(doc) if response is not None else None
+            before_writes(Intent("new" if previous is None else "updated", capture, superseded))
         if response is not None and not wrote_raw:
             store.put(raw_key(doc), capture_warc(response), WARC_CONTENT_TYPE)
             wrote_raw = True
-        if previous is not None and current.data is not None:
-            store.put(version_key(previous), current.data, JSON_CONTENT_TYPE)
+        if superseded is not None and current.data is not None:
+            store.put(superseded, current.data, JSON_CONTENT_TYPE)
         try:
             store.put_if(key, encode(doc), JSON_CONTENT_TYPE, expected=current.version)
         except ConflictError:

@@ -17,9 +17,17 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from handler.archive import Intent
 from handler.errors import ConflictError, StoreError
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore
-from handler.store.layout import article_key
+from handler.store.layout import (
+    PENDING_PREFIX,
+    article_key,
+    pending_key,
+    pending_run_id,
+    pending_written_at,
+    version_key,
+)
 
 NDJSON_CONTENT_TYPE = "application/x-ndjson; charset=utf-8"
 MAX_CONFLICTS = 25
@@ -55,35 +63,112 @@ def manifest_line(doc: dict[str, Any], status: str) -> dict[str, Any]:
 
 
 class Catalog:
-    """Manifest lines are appended at once (``record``) or buffered for one append per day at
-    the end of a run (``record(..., defer=True)`` then ``flush``): a run storing hundreds of
-    versions makes one compare-and-swap per day instead of one per version on the same hot key.
+    """Every stored version gets exactly one manifest line and its id pointer, whatever
+    happens: kill -9 at any point, a Lambda timeout, an ambiguous S3 answer, concurrent runs.
+
+    How (docs/consumers.md, "The catalog invariant"):
+
+    1. ``intend``: just before a document is committed, an intent marker holding its manifest
+       line is written under ``index/pending/`` (named by time and run).
+    2. ``record``: after the commit, the id pointer is written and the line buffered; ``flush``
+       appends the buffered lines (one compare-and-swap per manifest day, skipping any line
+       already there) and only then deletes their markers.
+    3. ``recover`` (part of ``flush``): markers of other runs older than ``grace_s`` belong to
+       runs that died. Each is checked against what is stored: a stored version gets its line
+       and pointer now; a version never committed just loses its marker.
+
+    Appends are idempotent (a line is identified by id + version), so doing any step twice
+    after a crash, or two runs recovering one marker, adds nothing twice.
     """
 
-    def __init__(self, store: BlobStore) -> None:
+    def __init__(self, store: BlobStore, run_id: str = "0", grace_s: float = 900.0) -> None:
         self.store = store
+        self.run_id = run_id
+        self.grace_s = grace_s
         self._buffered: dict[str, list[dict[str, Any]]] = {}
+        self._markers: list[str] = []
         self._lock = threading.Lock()
 
-    def record(self, doc: dict[str, Any], status: str, defer: bool = False) -> dict[str, Any]:
+    def intend(self, doc: dict[str, Any], intent: Intent) -> str:
+        """Write the intent marker for one write attempt of ``doc``; returns its key."""
+        key = pending_key(doc, self.run_id, datetime.now(UTC))
+        marker = {
+            "line": manifest_line(doc, intent.status),
+            "version_key": version_key(doc),
+            "raw_key": intent.raw_key,
+            "superseded_key": intent.superseded_key,
+        }
+        self.store.put(key, json.dumps(marker).encode(), JSON_CONTENT_TYPE)
+        return key
+
+    def record(
+        self, doc: dict[str, Any], status: str, marker: str | None = None, defer: bool = False
+    ) -> dict[str, Any]:
         """Point the id at a stored version and add its manifest line; returns the line."""
         line = manifest_line(doc, status)
-        pointer = json.dumps({"id": line["id"], "key": line["key"]}).encode()
-        self.store.put(id_pointer_key(line["id"]), pointer, JSON_CONTENT_TYPE)
+        self._point(line)
         key = manifest_key(line["version"])
         if defer:
             with self._lock:
                 self._buffered.setdefault(key, []).append(line)
+                if marker:
+                    self._markers.append(marker)
         else:
             self._append(key, [line])
+            if marker:
+                self.store.delete(marker)
         return line
 
-    def flush(self) -> None:
-        """Append every buffered line: one compare-and-swap per manifest day."""
+    def confirm(self, marker: str) -> str | None:
+        """After a write attempt that did not obviously commit (lost a race, failed, or was
+        answered with an error although it landed): the marker's status if its version is
+        stored after all; else None, with the attempt's half-writes undone and the marker
+        removed."""
+        loaded = self._load_marker(marker)
+        if loaded is not None and self._stored(loaded):
+            return str(loaded["line"]["status"])
+        if loaded is not None:
+            self._undo_half_writes(loaded)
+        self.store.delete(marker)
+        return None
+
+    def flush(self) -> list[dict[str, Any]]:
+        """Append every buffered line, drop their markers, then recover crashed runs' markers.
+        Returns the recovered lines (their change events were never sent)."""
         with self._lock:
             buffered, self._buffered = self._buffered, {}
+            markers, self._markers = self._markers, []
         for key, lines in sorted(buffered.items()):
             self._append(key, lines)
+        for marker in markers:
+            self.store.delete(marker)
+        return self.recover()
+
+    def recover(self) -> list[dict[str, Any]]:
+        """Settle the markers that runs which died left behind (see the class doc)."""
+        now = datetime.now(UTC)
+        recovered: dict[str, list[dict[str, Any]]] = {}
+        settled: list[str] = []
+        for key in self.store.list(PENDING_PREFIX):
+            written = pending_written_at(key)
+            if pending_run_id(key) == self.run_id or written is None:
+                continue
+            if (now - written).total_seconds() < self.grace_s:
+                continue  # perhaps a live run between its marker and its commit
+            loaded = self._load_marker(key)
+            if loaded is not None and self._stored(loaded):
+                line = loaded["line"]
+                self._point(line)
+                recovered.setdefault(manifest_key(line["version"]), []).append(line)
+            elif loaded is not None:
+                self._undo_half_writes(loaded)
+            settled.append(key)
+        added = [
+            line for key, lines in sorted(recovered.items()) for line in self._append(key, lines)
+        ]
+        for key in settled:
+            self.store.delete(key)
+        return added
 
     def current_key(self, article_id: str) -> str | None:
         data = self.store.get(id_pointer_key(article_id))
@@ -93,21 +178,96 @@ class Catalog:
         data = self.store.get(manifest_key(day))
         return [json.loads(line) for line in data.splitlines() if line.strip()] if data else []
 
-    def _append(self, key: str, lines: list[dict[str, Any]]) -> None:
-        encoded = b"".join(
-            json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-            for line in lines
-        )
+    def _point(self, line: dict[str, Any]) -> None:
+        pointer = json.dumps({"id": line["id"], "key": line["key"]}).encode()
+        self.store.put(id_pointer_key(line["id"]), pointer, JSON_CONTENT_TYPE)
+
+    def _load_marker(self, key: str) -> dict[str, Any] | None:
+        data = self.store.get(key)
+        if data is None:
+            return None
+        try:
+            loaded = json.loads(data)
+            if isinstance(loaded.get("line"), dict) and isinstance(loaded.get("version_key"), str):
+                return dict(loaded)
+        except (ValueError, AttributeError):
+            pass
+        return None  # unreadable: nothing to recover from it
+
+    def _undo_half_writes(self, marker: dict[str, Any]) -> None:
+        """A run died before committing: its copy of the still-current version would store
+        that version twice, and its capture names no document; both go."""
+        current = self._doc(marker["line"]["key"])
+        superseded = marker.get("superseded_key")
+        copy = self._doc(superseded) if isinstance(superseded, str) else None
+        if copy is not None and current is not None and _same_version(copy, current):
+            self.store.delete(str(superseded))
+        capture = marker.get("raw_key")
+        named = ((current or {}).get("capture") or {}).get("raw_key")
+        if isinstance(capture, str) and capture != named:
+            self.store.delete(capture)
+
+    def _doc(self, key: str) -> dict[str, Any] | None:
+        data = self.store.get(key)
+        try:
+            doc = json.loads(data) if data else None
+        except ValueError:
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    def _stored(self, marker: dict[str, Any]) -> bool:
+        """Is the marker's version in the store: as the current document, or superseded?"""
+        line = marker["line"]
+        for key in (line["key"], marker["version_key"]):
+            doc = self._doc(key)
+            if (
+                doc is not None
+                and doc.get("content_sha256") == line["content_sha256"]
+                and version_time(doc) == line["version"]
+            ):
+                return True
+        return False
+
+    def _append(self, key: str, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Append the lines the day file lacks (by id + version); returns those appended."""
         for attempt in range(MAX_CONFLICTS):
             current = self.store.read(key)
+            present = _identities(current.data)
+            fresh, seen = [], set(present)
+            for line in lines:
+                if (line["id"], line["version"]) not in seen:
+                    seen.add((line["id"], line["version"]))
+                    fresh.append(line)
+            if not fresh:
+                return []
+            encoded = b"".join(
+                json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+                for line in fresh
+            )
             try:
                 self.store.put_if(
                     key, (current.data or b"") + encoded, NDJSON_CONTENT_TYPE, current.version
                 )
-                return
+                return fresh
             except ConflictError:
-                # Another run appended first; back off a little (jittered) and append after it.
+                # Another run appended first (or our own write landed but was answered with an
+                # error): back off a little (jittered), re-read and append what is still missing.
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
         raise StoreError(
             f"{self.store.describe()}: {key} kept changing; {len(lines)} lines not added"
         )
+
+
+def _same_version(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return version_time(a) == version_time(b) and a.get("content_sha256") == b.get("content_sha256")
+
+
+def _identities(data: bytes | None) -> set[tuple[str, str]]:
+    found = set()
+    for raw in (data or b"").splitlines():
+        try:
+            line = json.loads(raw)
+            found.add((str(line["id"]), str(line["version"])))
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn or foreign line identifies nothing
+    return found

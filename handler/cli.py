@@ -24,6 +24,7 @@ from handler.cli_args import (
     EXIT_OK,
     host_name,
     positive,
+    seconds,
     verbosity,
     web_url,
 )
@@ -60,6 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         fetch=FetchSettings(extra_hosts=frozenset(args.allow_host), max_bytes=args.max_bytes),
         event_bus=args.event_bus,
+        pending_grace_s=args.recover_after,
         retry=RetryPolicy(
             max_attempts=args.max_attempts, first_delay=timedelta(seconds=args.retry_delay)
         ),
@@ -224,8 +226,15 @@ def _parser() -> argparse.ArgumentParser:
         help="failures before an article is parked under failed/ (%(default)s)",
     )
     run.add_argument(
+        "--recover-after",
+        type=seconds,
+        default=RunSettings.pending_grace_s,
+        metavar="SECONDS",
+        help="settle intent markers older than this, left by runs that died (%(default)s)",
+    )
+    run.add_argument(
         "--retry-delay",
-        type=float,
+        type=seconds,
         default=600.0,
         metavar="SECONDS",
         help="wait before the first retry of a failed article; doubles each time (%(default)s)",

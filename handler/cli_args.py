@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from datetime import date
 
 from handler.config import DEFAULT_STORE
@@ -46,6 +47,22 @@ def positive(value: str) -> int:
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a positive number")
+    return number
+
+
+MAX_SECONDS = 7 * 24 * 3600  # a week: more is a mistake, not a setting
+
+
+def seconds(value: str) -> float:
+    """A finite, non-negative number of seconds, at most a week."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or not 0 <= number <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of seconds from 0 to {MAX_SECONDS}"
+        )
     return number
 
 

@@ -67,6 +67,9 @@ class RunSettings:
     queue_url: str | None = None
     dead_letter_url: str | None = None  # where a worker moves a message it gives up on
     max_receives: int = 5  # receives after which a worker dead-letters a failing message
+    # An intent marker older than this belongs to a run that died (see catalog.Catalog); more
+    # than any run lives between a marker and its commit (Lambda's limit is 15 minutes).
+    pending_grace_s: float = 900.0
 
 
 def settings_from_env(env: Mapping[str, str]) -> RunSettings:
@@ -89,6 +92,7 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
         queue_url=env.get("QUEUE_URL", "").strip() or None,
         dead_letter_url=env.get("DEAD_LETTER_URL", "").strip() or None,
         max_receives=_number(env, "MAX_RECEIVES", int, 5),
+        pending_grace_s=_number(env, "RECOVER_AFTER_SECONDS", float, 900.0),
         retry=RetryPolicy(
             max_attempts=_number(env, "MAX_ATTEMPTS", int, 5),
             first_delay=timedelta(seconds=_number(env, "RETRY_DELAY_SECONDS", float, 600.0)),

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from handler.archive import save_version
+from handler.archive import Intent, save_version
 from handler.catalog import Catalog
 from handler.config import RunSettings
 from handler.errors import ArchiveError, FeedError
@@ -117,9 +117,9 @@ class Pipeline:
         self.progress = progress
         self.remaining_s = remaining_s
         self.state = StateStore(self.store, settings.retry)
-        self.catalog = Catalog(self.store)
-        self.events = ChangeEvents(settings.event_bus)
         self.run_id = uuid.uuid4().hex[:12]
+        self.catalog = Catalog(self.store, self.run_id, grace_s=settings.pending_grace_s)
+        self.events = ChangeEvents(settings.event_bus)
 
     @property
     def client(self) -> HttpClient:
@@ -272,10 +272,32 @@ class Pipeline:
         force: bool = False,
         poll_run_id: str | None = None,
     ) -> Status:
-        """Store a version; a new or updated one goes into the manifest and is announced."""
-        status = save_version(self.store, doc, response, force=force)
+        """Store a version; a new or updated one goes into the manifest and is announced.
+        The catalog's intent marker is written just before the document (see Catalog)."""
+        markers: list[tuple[str, Status]] = []
+
+        def intend(intent: Intent) -> None:
+            markers.append((self.catalog.intend(doc, intent), intent.status))
+
+        try:
+            status: Status = save_version(self.store, doc, response, force=force,
+                                          before_writes=intend)  # fmt: skip
+        except ArchiveError:
+            for marker, _ in markers:  # undo what the failed attempts half-wrote
+                self.catalog.confirm(marker)
+            raise
+        if status == "unchanged" and markers:
+            # An earlier attempt's write may have landed although it was answered with an
+            # error (then 412 on the retry): the stored version is ours, and needs its line.
+            confirmed = self.catalog.confirm(markers[-1][0])
+            for stale, _ in markers[:-1]:
+                self.store.delete(stale)
+            status = "new" if confirmed == "new" else "updated" if confirmed else "unchanged"
+            markers = markers[-1:] if confirmed else []
+        for stale, _ in markers[:-1]:
+            self.store.delete(stale)  # an attempt that lost a race; the last one committed
         if status != "unchanged":
-            line = self.catalog.record(doc, status, defer=True)
+            line = self.catalog.record(doc, status, marker=markers[-1][0], defer=True)
             self.events.emit(line, run_id=self.run_id, poll_run_id=poll_run_id)
         return status
 
@@ -301,8 +323,14 @@ class Pipeline:
     def summary(self, feed_url: str | None) -> RunSummary:
         return RunSummary(run_id=self.run_id, feed_url=feed_url, store=self.store.describe())
 
+    def settle_catalog(self) -> None:
+        """The run's manifest lines (one append per day), then what crashed runs left."""
+        for line in self.catalog.flush():
+            logger.warning("recovered a crashed run's version", extra=self.ids(line["id"]))
+            self.events.emit(line, run_id=self.run_id)
+
     def finish(self, summary: RunSummary, started: float) -> RunSummary:
-        self.catalog.flush()  # the run's manifest lines, one append per day
+        self.settle_catalog()
         summary.duration_s = time.monotonic() - started
         summary.events_failed = self.events.failed
         logger.info("run finished", extra={"run_id": self.run_id, **summary.counts})

@@ -95,7 +95,7 @@ def process_batch(
             pipeline, record, outcome, dead_letters
         ):
             failures.append({"itemIdentifier": record.message_id})
-    pipeline.catalog.flush()  # before SQS hears of success: the batch's lines are in the manifest
+    pipeline.settle_catalog()  # before SQS hears of success: the batch's lines are in the manifest
     summary.items = len(queued)
     summary.outcomes = outcomes
     return failures, summary

@@ -35,6 +35,32 @@ def raw_key(doc: dict[str, Any]) -> str:
     return f"raw/{_day(doc)}/{_id(doc)}/{stamp(doc['fetched_at'])}.warc.gz"
 
 
+PENDING_PREFIX = "index/pending/"
+
+
+def pending_key(doc: dict[str, Any], run_id: str, written_at: datetime) -> str:
+    """The intent marker of one version (see catalog): when it was written and by which run
+    lead the name, so a reader can tell a crashed run's marker from a live one's by name."""
+    written = stamp(written_at.isoformat())
+    version = version_key(doc).rsplit("/", 1)[-1]
+    if not re.match(r"^[0-9a-f]{1,32}$", run_id):
+        raise StoreError(f"refusing unsafe run id {run_id!r} in a store key")
+    return f"{PENDING_PREFIX}{written}-{run_id}-{_id(doc)}-{version}"
+
+
+def pending_written_at(key: str) -> datetime | None:
+    """When the marker ``key`` was written; None for a name this layout did not make."""
+    name = key.removeprefix(PENDING_PREFIX)
+    try:
+        return datetime.strptime(name[:18], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def pending_run_id(key: str) -> str:
+    return key.removeprefix(PENDING_PREFIX)[20:].split("-", 1)[0]
+
+
 def stamp(iso_time: str) -> str:
     moment = datetime.fromisoformat(iso_time).astimezone(UTC)
     return moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,6 +20,21 @@ LOCK_STALE_S = 60.0
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _holder_gone(lock: Path) -> bool:
+    """True when the lock names a process on this host that no longer runs (killed, say):
+    its lock can go at once instead of after LOCK_STALE_S."""
+    try:
+        host, pid = lock.read_text().split()
+        if host != socket.gethostname():
+            return False
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):
+        return False  # unreadable, half-written, or not ours to signal: age decides
+    return False
 
 
 def _age_s(path: Path) -> float:
@@ -69,10 +85,12 @@ class LocalStore:
         deadline = time.monotonic() + LOCK_WAIT_S
         while True:
             try:
-                os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                os.write(fd, f"{socket.gethostname()} {os.getpid()}".encode())
+                os.close(fd)
                 break
             except FileExistsError:
-                if _age_s(lock) > LOCK_STALE_S:
+                if _age_s(lock) > LOCK_STALE_S or _holder_gone(lock):
                     lock.unlink(missing_ok=True)
                 elif time.monotonic() > deadline:
                     raise StoreError(f"{self.root}: {key} is locked by another run") from None
