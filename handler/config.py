@@ -28,6 +28,9 @@ class FetchSettings:
     extra_hosts: frozenset[str] = frozenset()
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
+    # The whole fetch (every redirect hop: connect, headers, body) ends by this many seconds:
+    # a body dripping one byte a second never trips the read timeout, this does.
+    total_timeout: float = 60.0
     retries: int = 2
     backoff_factor: float = 0.5
     max_redirects: int = 5
@@ -57,8 +60,10 @@ class RunSettings:
     store: str = DEFAULT_STORE
     max_items: int | None = None
     concurrency: int = DEFAULT_CONCURRENCY
-    # An article is only started while at least this much invocation time is left.
+    # An article is only started while at least this much invocation time is left, and every
+    # fetch (even one already under way) ends while this much is left for the run's own writes.
     min_remaining_s: float = 30.0
+    finish_reserve_s: float = 10.0
     fetch: FetchSettings = field(default_factory=FetchSettings)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     event_bus: str | None = None  # EventBridge bus for change events; none: no events
@@ -82,6 +87,7 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
         max_items=_number(env, "MAX_ITEMS", int) if max_items else None,
         concurrency=_number(env, "CONCURRENCY", int, DEFAULT_CONCURRENCY),
         min_remaining_s=_number(env, "MIN_REMAINING_SECONDS", float, 30.0),
+        finish_reserve_s=_number(env, "FINISH_RESERVE_SECONDS", float, 10.0),
         fetch=FetchSettings(
             extra_hosts=hosts,
             max_bytes=_number(env, "MAX_RESPONSE_BYTES", int, DEFAULT_MAX_BYTES),

@@ -121,7 +121,7 @@ def fanout_poll(
 
 def _fan_out_feed(pipeline: Pipeline, queue: WorkQueue, feed: FeedConfig) -> tuple[int, FeedFetch]:
     state = load_feed_state(pipeline.store, feed.url)
-    fetched = read_feed(pipeline.client_for(feed), feed.url, state.validators)
+    fetched = read_feed(pipeline.client_for(feed), feed.url, state.validators, pipeline.deadline())
     changed = [i for i in fetched.items if state.seen.get(i.id) != item_fingerprint(i)]
     queue.send([WorkMessage(feed, item, pipeline.run_id) for item in changed])
     counts = {"listed": len(fetched.items), "queued": len(changed)}

@@ -53,14 +53,21 @@ class FeedFetch:
     not_modified: bool = False
 
 
-def read_feed(client: HttpClient, feed_url: str, known: FeedValidators | None = None) -> FeedFetch:
+def read_feed(
+    client: HttpClient,
+    feed_url: str,
+    known: FeedValidators | None = None,
+    deadline: float | None = None,
+) -> FeedFetch:
     """Fetch (conditionally, given ``known`` validators) and parse the feed.
 
     FeedError with a one-line reason on any failure.
     """
     known = known or FeedValidators()
     try:
-        response = client.get(feed_url, accept=FEED_CONTENT_TYPES, headers=known.request_headers())
+        response = client.get(
+            feed_url, accept=FEED_CONTENT_TYPES, headers=known.request_headers(), deadline=deadline
+        )
     except FetchError as exc:
         raise FeedError(f"feed {exc}") from exc
     if response.status == 304:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -111,18 +112,26 @@ class HttpClient:
         self._pool.pool_classes_by_scheme = _guarded_pools(settings.extra_hosts)
 
     def get(
-        self, url: str, accept: tuple[str, ...] = (), headers: Mapping[str, str] | None = None
+        self,
+        url: str,
+        accept: tuple[str, ...] = (),
+        headers: Mapping[str, str] | None = None,
+        deadline: float | None = None,
     ) -> Response:
         """GET ``url`` following allowlisted redirects; raise FetchError unless 200.
 
         ``accept`` lists content types (prefix match, e.g. ``"text/html"``) the caller can use;
         anything else is refused with a reason. With conditional ``headers`` (If-None-Match,
-        If-Modified-Since), a 304 is returned as a Response with an empty body.
+        If-Modified-Since), a 304 is returned as a Response with an empty body. The whole
+        fetch ends by ``deadline`` (``time.monotonic()``), at the latest ``total_timeout``
+        from now.
         """
+        own = time.monotonic() + self.settings.total_timeout
+        deadline = own if deadline is None else min(deadline, own)
         current = url
         for _hop in range(self.settings.max_redirects + 1):
             current = self.allowlist.check(current)  # fetched exactly as checked
-            raw = self._request(current, headers)
+            raw = self._request(current, headers, deadline)
             if raw.status in _REDIRECT_STATUSES:
                 location = raw.headers.get("Location")
                 raw.release_conn()
@@ -130,15 +139,21 @@ class HttpClient:
                     raise FetchError(f"{current}: HTTP {raw.status} redirect without Location")
                 current = urljoin(current, location)
                 continue
-            return self._finish(url, current, raw, accept, conditional=bool(headers))
+            return self._finish(url, current, raw, accept, deadline, conditional=bool(headers))
         raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects")
 
-    def _request(self, url: str, headers: Mapping[str, str] | None) -> urllib3.BaseHTTPResponse:
+    def _request(
+        self, url: str, headers: Mapping[str, str] | None, deadline: float
+    ) -> urllib3.BaseHTTPResponse:
         merged = {**self._pool.headers, **(headers or {})}
+        left = _time_left(url, deadline)
+        timeout = urllib3.Timeout(connect=min(self.settings.connect_timeout, left),
+                                  read=min(self.settings.read_timeout, left))  # fmt: skip
         try:
             return self._pool.request(
-                "GET", url, headers=merged, preload_content=False, redirect=False
-            )
+                "GET", url, headers=merged, preload_content=False, redirect=False,
+                timeout=timeout,
+            )  # fmt: skip
         except urllib3.exceptions.MaxRetryError as exc:
             raise FetchError(f"{url}: {_describe(exc.reason)}") from exc
         except urllib3.exceptions.HTTPError as exc:
@@ -150,11 +165,12 @@ class HttpClient:
         final_url: str,
         raw: urllib3.BaseHTTPResponse,
         accept: tuple[str, ...],
+        deadline: float,
         conditional: bool = False,
     ) -> Response:
         try:
             not_modified = raw.status == 304 and conditional
-            body = b"" if not_modified else self._checked_body(final_url, raw, accept)
+            body = b"" if not_modified else self._checked_body(final_url, raw, accept, deadline)
         finally:
             raw.release_conn()
         return Response(
@@ -168,7 +184,7 @@ class HttpClient:
         )
 
     def _checked_body(
-        self, url: str, raw: urllib3.BaseHTTPResponse, accept: tuple[str, ...]
+        self, url: str, raw: urllib3.BaseHTTPResponse, accept: tuple[str, ...], deadline: float
     ) -> bytes:
         if raw.status != 200:
             raise FetchError(f"{url}: HTTP {raw.status} {raw.reason or ''}".rstrip())
@@ -178,14 +194,17 @@ class HttpClient:
                 f"{url}: content type {content_type or '(none)'!r} is not one of "
                 + ", ".join(accept)
             )
-        return self._read_capped(url, raw)
+        return self._read_capped(url, raw, deadline)
 
-    def _read_capped(self, url: str, raw: urllib3.BaseHTTPResponse) -> bytes:
+    def _read_capped(self, url: str, raw: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
         cap = self.settings.max_bytes
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in raw.stream(_CHUNK, decode_content=True):
+            # read1: at most one socket read per call, so the deadline is looked at between
+            # reads however slowly the bytes arrive.
+            while chunk := raw.read1(_CHUNK, decode_content=True):
+                _time_left(url, deadline)
                 size += len(chunk)
                 if size > cap:
                     raise FetchError(f"{url}: response larger than {cap} bytes (size cap)")
@@ -223,6 +242,13 @@ def _guarded_pools(explicit_hosts: frozenset[str]) -> dict[str, type[HTTPConnect
         "http": type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
         "https": type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": tls}),
     }
+
+
+def _time_left(url: str, deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise FetchError(f"{url}: fetch deadline passed (too slow overall)")
+    return left
 
 
 def _describe(exc: BaseException | None) -> str:

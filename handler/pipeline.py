@@ -163,7 +163,7 @@ class Pipeline:
         started = time.monotonic()
         summary = self.summary(url)
         state = self.state.load()
-        fetched = read_feed(self.client_for(feed), url, state.validators(url))
+        fetched = read_feed(self.client_for(feed), url, state.validators(url), self.deadline())
         now = utcnow()
         listed = fetched.items[: self.settings.max_items]
         todo = plan_poll(listed, list(state.pending_for(url)), set(state.parked), now)
@@ -246,7 +246,9 @@ class Pipeline:
             logger.info("article deferred: time budget", extra=self.ids(item.id))
             return ArticleOutcome(id=item.id, url=item.link, status="deferred")
         try:
-            response = self.client_for(feed).get(item.link, accept=HTML_TYPES)
+            response = self.client_for(feed).get(
+                item.link, accept=HTML_TYPES, deadline=self.deadline()
+            )
             doc = extract_article(
                 response.body,
                 response.final_url,
@@ -300,6 +302,13 @@ class Pipeline:
             line = self.catalog.record(doc, status, marker=markers[-1][0], defer=True)
             self.events.emit(line, run_id=self.run_id, poll_run_id=poll_run_id)
         return status
+
+    def deadline(self) -> float | None:
+        """When a fetch must end (``time.monotonic()``) so that the invocation still writes its
+        state and catalog before its own timeout; None outside Lambda."""
+        if self.remaining_s is None:
+            return None
+        return time.monotonic() + max(0.0, self.remaining_s() - self.settings.finish_reserve_s)
 
     def out_of_time(self) -> bool:
         """True when the invocation has too little time left to finish one more article."""

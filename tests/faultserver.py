@@ -57,6 +57,12 @@ class Fault:
         return Fault("respond", 200, body, delay=seconds)
 
     @staticmethod
+    def drip(every: float, body: bytes) -> Fault:
+        """Headers at once, then the body one byte per ``every`` seconds (never a read
+        timeout, yet it would take len(body) * every seconds)."""
+        return Fault("drip", 200, body, delay=every)
+
+    @staticmethod
     def redirect(location: str, code: int = 302) -> Fault:
         return Fault("respond", code, b"", headers=(("Location", location),))
 
@@ -90,6 +96,16 @@ class FaultServer:
         self._server.shutdown()
         self._server.server_close()
 
+    @staticmethod
+    def _drip(conn: socket.socket, fault: Fault) -> None:
+        head = (f"HTTP/1.1 200 OK\r\nContent-Type: {fault.content_type}\r\n"
+                f"Content-Length: {len(fault.body)}\r\nConnection: close\r\n\r\n")  # fmt: skip
+        with contextlib.suppress(OSError):  # the client hung up: the test is over
+            conn.sendall(head.encode())
+            for byte in fault.body:
+                time.sleep(fault.delay)
+                conn.sendall(bytes([byte]))
+
     def _handle(self, conn: socket.socket, rfile: object) -> None:
         request_line = rfile.readline().decode("latin-1")  # type: ignore[attr-defined]
         while rfile.readline() not in (b"\r\n", b"\n", b""):  # type: ignore[attr-defined]
@@ -107,6 +123,9 @@ class FaultServer:
             # SO_LINGER 0 makes close() send RST instead of FIN.
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             conn.close()
+            return
+        if fault.kind == "drip":
+            self._drip(conn, fault)
             return
         time.sleep(fault.delay)
         promised = len(fault.body) * 10 if fault.kind == "truncated" else len(fault.body)

@@ -225,3 +225,57 @@ def test_a_huge_entity_feed_is_refused_without_expanding(site: Site, tmp_path, c
     assert code == 2
     assert "refused DTD/entity declarations" in capsys.readouterr().err
     assert grown_mb < 200
+
+
+# 5. A deadline on every fetch ----------------------------------------------------------------
+
+
+@pytest.fixture
+def faults():
+    from faultserver import FaultServer
+
+    server = FaultServer()
+    yield server
+    server.stop()
+
+
+def test_a_dripping_body_is_cut_at_the_fetch_deadline(faults):
+    import time
+
+    from faultserver import Fault
+
+    from handler.errors import FetchError
+
+    faults.script("/drip", Fault.drip(0.05, b"<p>" + b"x" * 2000 + b"</p>"))  # ~100 s in all
+    client = HttpClient(FetchSettings(extra_hosts=frozenset({"127.0.0.1"}), retries=0,
+                                      read_timeout=5.0, total_timeout=1.0))  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="fetch deadline passed"):
+        client.get(faults.url("/drip"))
+    assert time.monotonic() - started < 30  # bounded by the deadline, not by the body
+
+
+def test_an_invocation_returns_before_its_timeout_with_a_fetch_in_flight(faults, tmp_path,
+                                                                         monkeypatch):  # fmt: skip
+    import time
+
+    from faultserver import Fault
+
+    from handler.app import lambda_handler
+    from handler.cli import LocalContext
+
+    link = faults.url("/politik/Tropfen-id40000077.html")
+    feed = ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+            f"<title>K: T</title><link>{link}</link></item></channel></rss>").encode()  # fmt: skip
+    faults.script("/rss", Fault.ok(feed, "application/rss+xml"))
+    faults.script("/politik/Tropfen-id40000077.html", Fault.drip(0.05, b"x" * 100_000))
+    for name, value in {"ARCHIVE_STORE": str(tmp_path / "a"), "FEED_URL": faults.url("/rss"),
+                        "ALLOWED_HOSTS": "127.0.0.1", "MIN_REMAINING_SECONDS": "1",
+                        "FINISH_RESERVE_SECONDS": "8"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    started = time.monotonic()
+    response = lambda_handler({"source": "aws.events"}, LocalContext(11))
+    assert time.monotonic() - started < 11  # the article's fetch ended while time was left
+    assert response["failed"] == 1
+    assert "deadline" in response["failures"][0]["reason"]
+    assert (tmp_path / "a" / "state" / "run-state.json").exists()  # the state was written
