@@ -308,7 +308,10 @@ class Pipeline:
         state and catalog before its own timeout; None outside Lambda."""
         if self.remaining_s is None:
             return None
-        return time.monotonic() + max(0.0, self.remaining_s() - self.settings.finish_reserve_s)
+        left = max(0.0, self.remaining_s())
+        # The reserve never takes more than half of what is left: a short invocation still
+        # reads its feed (and defers its articles) instead of failing at once.
+        return time.monotonic() + left - min(self.settings.finish_reserve_s, left / 2)
 
     def out_of_time(self) -> bool:
         """True when the invocation has too little time left to finish one more article."""
