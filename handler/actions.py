@@ -5,16 +5,15 @@ from __future__ import annotations
 from handler.config import RunSettings
 from handler.events import Event, Poll, Replay, Reprocess, ScheduledPoll
 from handler.fanout import fanout_poll
-from handler.feeds import FeedConfig, default_feeds, load_feeds
+from handler.feeds import FeedConfig
+from handler.feeds import configured_feeds as feeds_of
 from handler.pipeline import Pipeline, RunSummary
 from handler.reprocess import reprocess
 
 
 def configured_feeds(settings: RunSettings) -> list[FeedConfig]:
     """The feeds file's feeds, or the one FEED_URL feed when there is no file."""
-    if settings.feeds_file:
-        return load_feeds(settings.feeds_file)
-    return default_feeds(settings.feed_url)
+    return feeds_of(settings.feeds_file, settings.feed_url)
 
 
 def run_event(event: Event, pipeline: Pipeline) -> RunSummary:

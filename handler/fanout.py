@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from handler.aws import SqsQueue
-from handler.errors import ArchiveError, EventError, FeedError
+from handler.errors import ArchiveError, ConfigError, EventError, FeedError
 from handler.feed import FeedFetch, read_feed
-from handler.feeds import FeedConfig
+from handler.feeds import FeedConfig, parse_feed_entry
 from handler.log import logger
 from handler.models import FeedItem
 from handler.pipeline import Pipeline, RunSummary, all_feeds_failed
 from handler.state import FeedState, load_feed_state, update_feed_state
 
 SQS_BATCH = 10
+_RUN_ID = re.compile(r"^[0-9a-f]{1,32}$")
 
 
 def item_fingerprint(item: FeedItem) -> str:
@@ -48,17 +50,30 @@ class WorkMessage:
 
     @classmethod
     def from_body(cls, body: str) -> WorkMessage:
+        """A message is data, not authority: every field is checked as a feeds file entry
+        and a feed item are, and its ``allow_hosts`` are dropped (the worker's allowlist is
+        its own configuration, see ``trusted_feed``)."""
         try:
             raw = json.loads(body)
-            feed = dict(raw["feed"])
-            feed["allow_hosts"] = frozenset(feed.get("allow_hosts", []))
+            if not isinstance(raw, dict) or not isinstance(raw.get("feed"), dict):
+                raise ValueError("expected {'feed': {...}, 'item': {...}}")
             run_id = raw.get("run_id")
-            if run_id is not None and not isinstance(run_id, str):
-                raise TypeError(f"run_id must be a string, got {run_id!r}")
-            item = FeedItem.from_json(raw["item"])
-            return cls(feed=FeedConfig(**feed), item=item, run_id=run_id)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise EventError(f"work message is not a feed item ({exc!r})") from exc
+            if run_id is not None and not (isinstance(run_id, str) and _RUN_ID.match(run_id)):
+                raise ValueError(f"run_id must be a run id, got {run_id!r}")
+            feed = parse_feed_entry({**raw["feed"], "allow_hosts": []}, "feed")
+            item = FeedItem.from_untrusted(raw.get("item"))
+            return cls(feed=feed, item=item, run_id=run_id)
+        except (ValueError, ConfigError, RecursionError) as exc:
+            raise EventError(f"work message is not a feed item ({exc})") from exc
+
+
+def trusted_feed(named: FeedConfig, configured: list[FeedConfig]) -> FeedConfig:
+    """The worker's own configuration of the feed a message names (its extra hosts and
+    profile), or the message's feed with no extra hosts when none is configured so."""
+    for feed in configured:
+        if (feed.name, feed.url) == (named.name, named.url):
+            return feed
+    return named
 
 
 class WorkQueue(SqsQueue):

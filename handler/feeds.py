@@ -41,6 +41,11 @@ def default_feeds(feed_url: str) -> list[FeedConfig]:
     return [FeedConfig(name="default", url=feed_url)]
 
 
+def configured_feeds(feeds_file: str | None, feed_url: str) -> list[FeedConfig]:
+    """The feeds file's feeds, or the one ``feed_url`` feed when there is no file."""
+    return load_feeds(feeds_file) if feeds_file else default_feeds(feed_url)
+
+
 def load_feeds(source: str) -> list[FeedConfig]:
     """Read and validate a feeds file from a path or ``s3://bucket/key``."""
     return parse_feeds(_read(source), source)
@@ -63,6 +68,11 @@ def parse_feeds(data: bytes, where: str) -> list[FeedConfig]:
         if duplicate:
             raise ConfigError(f"{where}: two feeds have the {kind} {duplicate!r}")
     return feeds
+
+
+def parse_feed_entry(entry: Any, where: str) -> FeedConfig:
+    """One feeds-file entry, validated (ConfigError names the field)."""
+    return _feed(entry, where)
 
 
 def _feed(entry: Any, where: str) -> FeedConfig:

@@ -9,6 +9,9 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from handler.errors import UrlError
+from handler.urls import parse_web_url
+
 # Both ntv.de URL forms carry the CMS's numeric article id: the previous site's
 # ".../Slug-article24594969.html" and today's ".../Slug-id30134161.html".
 _NTV_ID = re.compile(r"-(?:article|id)(\d+)\.html?$")
@@ -27,6 +30,11 @@ def article_id(url: str) -> str:
     if match:
         return f"ntv-{match.group(1)}"
     return "url-" + hashlib.sha256(canonical.encode()).hexdigest()[:20]
+
+
+_ITEM_FIELDS = frozenset(
+    {"id", "link", "title", "kicker", "headline", "teaser", "category", "published"}
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +56,29 @@ class FeedItem:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> FeedItem:
+        """The item ``to_json`` wrote (the archive's own state)."""
         published = raw.get("published")
         return cls(**{**raw, "published": datetime.fromisoformat(published) if published else None})
+
+    @classmethod
+    def from_untrusted(cls, raw: Any) -> FeedItem:
+        """An item from outside (a queue message), checked field by field: the link must be an
+        unambiguous URL and the id the one that link gives. ValueError says what is wrong."""
+        if not isinstance(raw, dict) or set(raw) != _ITEM_FIELDS:
+            raise ValueError(f"a feed item needs exactly the fields {sorted(_ITEM_FIELDS)}")
+        for name in ("id", "link", "title", "headline"):
+            if not isinstance(raw[name], str):
+                raise ValueError(f"item {name} must be a string")
+        for name in ("kicker", "teaser", "category", "published"):
+            if raw[name] is not None and not isinstance(raw[name], str):
+                raise ValueError(f"item {name} must be a string or null")
+        try:
+            parse_web_url(raw["link"])
+        except UrlError as exc:
+            raise ValueError(f"item link: {exc}") from exc
+        if article_id(raw["link"]) != raw["id"]:
+            raise ValueError(f"item id {raw['id']!r} is not the one its link gives")
+        return cls.from_json(raw)
 
 
 BlockType = Literal["paragraph", "subheading"]

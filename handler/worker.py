@@ -19,7 +19,8 @@ from typing import Any
 
 from handler.aws import SqsQueue
 from handler.errors import EventError
-from handler.fanout import WorkMessage
+from handler.fanout import WorkMessage, trusted_feed
+from handler.feeds import configured_feeds as feeds_of
 from handler.log import logger
 from handler.pipeline import ArticleOutcome, Pipeline, RunSummary
 
@@ -34,11 +35,18 @@ class QueuedRecord:
     @classmethod
     def from_sqs(cls, record: dict[str, Any]) -> QueuedRecord:
         attributes = record.get("attributes") or {}
+        count = attributes.get("ApproximateReceiveCount", 1) if isinstance(attributes, dict) else 1
+        try:
+            receive_count = max(1, int(count))
+        except (TypeError, ValueError):
+            # Not SQS's own doing: count it as the last receive, so the message leaves now.
+            receive_count = 1_000_000
+        group = attributes.get("MessageGroupId") if isinstance(attributes, dict) else None
         return cls(
             message_id=str(record["messageId"]),
             body=str(record.get("body", "")),
-            receive_count=int(attributes.get("ApproximateReceiveCount", 1)),
-            group_id=str(attributes.get("MessageGroupId") or "dead-letters"),
+            receive_count=receive_count,
+            group_id=str(group or "dead-letters"),
         )
 
 
@@ -77,11 +85,14 @@ def process_batch(
     """Archive each queued item; returns (batchItemFailures, summary for the metrics)."""
     queued = [QueuedRecord.from_sqs(r) for r in records]
     summary = pipeline.summary(None)
+    configured = feeds_of(pipeline.settings.feeds_file, pipeline.settings.feed_url)
     work: list[tuple[QueuedRecord, WorkMessage]] = []
     failures: list[dict[str, str]] = []
     for record in queued:
         try:
-            work.append((record, WorkMessage.from_body(record.body)))
+            message = WorkMessage.from_body(record.body)
+            feed = trusted_feed(message.feed, configured)
+            work.append((record, WorkMessage(feed, message.item, message.run_id)))
         except EventError as exc:
             # Retrying cannot fix a malformed message; if it cannot be dead-lettered here, the
             # queue's redrive must move it, so it is reported rather than acknowledged.

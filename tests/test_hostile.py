@@ -279,3 +279,105 @@ def test_an_invocation_returns_before_its_timeout_with_a_fetch_in_flight(faults,
     assert response["failed"] == 1
     assert "deadline" in response["failures"][0]["reason"]
     assert (tmp_path / "a" / "state" / "run-state.json").exists()  # the state was written
+
+
+# 7. Work messages are data, not authority ----------------------------------------------------
+
+
+def work_record(body: object, receive_count: object = "1", message_id: str = "m1") -> dict:
+    attributes = {"ApproximateReceiveCount": receive_count, "MessageGroupId": "g"}
+    text = body if isinstance(body, str) else json.dumps(body)
+    return {"messageId": message_id, "eventSource": "aws:sqs", "body": text,
+            "attributes": attributes}  # fmt: skip
+
+
+def work_body(link: str, **feed: object) -> dict:
+    from handler.models import article_id
+
+    item = {"id": article_id(link), "link": link, "title": "K: T", "kicker": "K",
+            "headline": "T", "teaser": None, "category": None, "published": None}  # fmt: skip
+    return {"feed": {"name": "politik", "url": "https://www.n-tv.de/politik/rss",
+                     "profile": "ntv", "schedule": "default", **feed}, "item": item}  # fmt: skip
+
+
+@pytest.fixture
+def worker_env(tmp_path, monkeypatch, aws_env):
+    from moto import mock_aws
+
+    with mock_aws():
+        import boto3
+
+        dlq = boto3.client("sqs").create_queue(QueueName="dlq")["QueueUrl"]
+        monkeypatch.setenv("ARCHIVE_STORE", str(tmp_path / "archive"))
+        monkeypatch.setenv("DEAD_LETTER_URL", dlq)
+        monkeypatch.setenv("MAX_RECEIVES", "2")
+        monkeypatch.delenv("ALLOWED_HOSTS", raising=False)
+        yield boto3.client("sqs"), dlq
+
+
+def dead_reasons(sqs, dlq: str) -> list[str]:
+    got = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10,
+                              MessageAttributeNames=["All"]).get("Messages", [])  # fmt: skip
+    return [m["MessageAttributes"]["reason"]["StringValue"] for m in got]
+
+
+def test_a_message_cannot_widen_the_allowlist(worker_env, httpserver: HTTPServer):
+    from handler.app import worker_handler
+    from handler.cli import LocalContext
+
+    sqs, dlq = worker_env
+    httpserver.expect_request("/politik/x-id40000055.html").respond_with_data("<p>inside</p>")
+    link = httpserver.url_for("/politik/x-id40000055.html")
+    body = work_body(link, allow_hosts=["127.0.0.1"])  # a message naming the metadata service
+    response = worker_handler({"Records": [work_record(body, "2")]}, LocalContext(60))
+    assert httpserver.log == []  # never connected
+    assert response == {"batchItemFailures": []}  # last receive: dead-lettered with the reason
+    [reason] = dead_reasons(sqs, dlq)
+    assert "not allowed" in reason
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (work_body("https://www.n-tv.de/politik/a-id1.html", url="file:///etc/passwd"), "feed.url"),
+        (work_body("https://www.n-tv.de/politik/a-id1.html", profile="evil"), "feed.profile"),
+        ({**work_body("https://www.n-tv.de/politik/a-id1.html"), "run_id": ["x"]}, "run_id"),
+        ({"feed": {}, "item": {"id": "../../etc", "link": "https://www.n-tv.de/x"}}, "feed"),
+        (work_body("http://a\\@www.n-tv.de/politik/a-id1.html"), "item link"),
+        ("[" * 100_000, "not a feed item"),
+    ],
+)
+def test_malformed_work_messages_go_to_the_dlq_with_a_reason(worker_env, body, why):
+    from handler.app import worker_handler
+    from handler.cli import LocalContext
+
+    sqs, dlq = worker_env
+    if isinstance(body, dict) and body.get("item", {}).get("id") == "../../etc":
+        body["feed"] = work_body("https://www.n-tv.de/politik/a-id1.html")["feed"]
+    response = worker_handler({"Records": [work_record(body)]}, LocalContext(60))
+    assert response == {"batchItemFailures": []}
+    [reason] = dead_reasons(sqs, dlq)
+    assert why in reason
+
+
+def test_a_message_whose_id_is_not_its_links_is_refused(worker_env):
+    from handler.app import worker_handler
+    from handler.cli import LocalContext
+
+    sqs, dlq = worker_env
+    body = work_body("https://www.n-tv.de/politik/a-id1.html")
+    body["item"]["id"] = "ntv-2"  # would overwrite another article's document
+    worker_handler({"Records": [work_record(body)]}, LocalContext(60))
+    [reason] = dead_reasons(sqs, dlq)
+    assert "is not the one its link gives" in reason
+
+
+def test_a_non_numeric_receive_count_costs_that_message_only(worker_env):
+    from handler.app import worker_handler
+    from handler.cli import LocalContext
+
+    sqs, dlq = worker_env
+    records = [work_record(work_body("https://www.n-tv.de/politik/a-id1.html",
+                                     url="file:///x"), receive_count="many")]  # fmt: skip
+    assert worker_handler({"Records": records}, LocalContext(60)) == {"batchItemFailures": []}
+    assert len(dead_reasons(sqs, dlq)) == 1
