@@ -200,7 +200,8 @@ class Pipeline:
         """Fold one run's outcomes into the run state (called again on a write conflict)."""
         for item, outcome in results:
             if outcome.status == "failed":
-                self.state.record_failure(state, item, feed_url, outcome.reason or "", now)
+                self.state.record_failure(state, item, feed_url, outcome.reason or "", now,
+                                          run_id=self.run_id)  # fmt: skip
             elif outcome.status == "deferred":
                 state.pending.setdefault(item.id, Pending(item=item, feed_url=feed_url))
             else:

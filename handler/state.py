@@ -90,10 +90,15 @@ class StateStore:
         return compare_and_swap(self.store, STATE_KEY, _decode, _encode, change, first)
 
     def record_failure(self, state: RunState, item: FeedItem, feed_url: str | None,
-                       reason: str, now: datetime) -> None:  # fmt: skip
+                       reason: str, now: datetime, run_id: str = "") -> None:  # fmt: skip
         entry = state.pending.get(item.id) or Pending(item=item, feed_url=feed_url)
+        if run_id and any(r.get("run") == run_id for r in entry.reasons):
+            # This run's failure is in already: its state write landed although it was answered
+            # with an error, and the compare-and-swap retry is folding the run in again.
+            return
         entry.attempts += 1
-        entry.reasons.append({"at": now.isoformat(timespec="seconds"), "reason": reason})
+        attempt = {"at": now.isoformat(timespec="seconds"), "reason": reason}
+        entry.reasons.append({**attempt, "run": run_id} if run_id else attempt)
         if entry.attempts >= self.policy.max_attempts:
             self.park(entry, now)
             state.pending.pop(item.id, None)

@@ -211,10 +211,12 @@ class AmbiguousProxy:
     """Forwards every request to moto; answers a seeded share of PUTs with 500 *after* moto
     applied them, as S3 may when a response is lost."""
 
-    def __init__(self, upstream: str, share: float) -> None:
+    def __init__(self, upstream: str, share: float, only: str | None = None) -> None:
+        """``only``: answer just the first PUT whose path holds this text, once."""
         self.upstream = upstream.removeprefix("http://")
         self.rng = random.Random(SEED)
         self.share = share
+        self.only = only
         self.ambiguous = 0
         proxy = self
 
@@ -226,7 +228,7 @@ class AmbiguousProxy:
                 connection.request(self.command, self.path, body=body, headers=dict(self.headers))
                 answer = connection.getresponse()
                 data = answer.read()
-                if self.command == "PUT" and proxy.rng.random() < proxy.share:
+                if self.command == "PUT" and proxy.chosen(self.path):
                     proxy.ambiguous += 1
                     error = b"<Error><Code>InternalError</Code><Message>lost</Message></Error>"
                     self.send_response(500)
@@ -251,6 +253,11 @@ class AmbiguousProxy:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def chosen(self, path: str) -> bool:
+        if self.only is not None:
+            return self.only in path and self.ambiguous == 0
+        return self.rng.random() < self.share
 
     def close(self) -> None:
         self.server.shutdown()

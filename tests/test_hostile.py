@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import os
 from urllib.parse import urlsplit
 
 import pytest
@@ -381,3 +382,76 @@ def test_a_non_numeric_receive_count_costs_that_message_only(worker_env):
                                      url="file:///x"), receive_count="many")]  # fmt: skip
     assert worker_handler({"Records": records}, LocalContext(60)) == {"batchItemFailures": []}
     assert len(dead_reasons(sqs, dlq)) == 1
+
+
+# 6. Ambiguous S3 writes: applied, but answered 500 (then 412 on the SDK's retry) ------------
+
+
+@pytest.fixture
+def proxied_bucket(moto_server: str, monkeypatch, aws_env):
+    import boto3
+
+    bucket = f"ambiguous-{os.urandom(4).hex()}"
+    boto3.client("s3", endpoint_url=moto_server).create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+    )
+    return moto_server, bucket
+
+
+def _proxied_run(site: Site, upstream: str, bucket: str, only: str, monkeypatch) -> dict:
+    from test_campaign import AmbiguousProxy
+
+    proxy = AmbiguousProxy(upstream, share=0.0, only=only)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    try:
+        from conftest import local_settings
+        from handler.pipeline import Pipeline
+
+        summary = Pipeline(local_settings(f"s3://{bucket}/", site.feed_url)).poll()
+    finally:
+        proxy.close()
+    assert proxy.ambiguous == 1
+    monkeypatch.setenv("AWS_ENDPOINT_URL", upstream)
+    return summary.to_dict()
+
+
+def _bucket_text(upstream: str, bucket: str, prefix: str) -> list[str]:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=upstream)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+    return [s3.get_object(Bucket=bucket, Key=k)["Body"].read().decode() for k in keys]
+
+
+def test_an_ambiguous_document_write_is_new_with_its_line_and_pointer(site: Site, proxied_bucket,
+                                                                     monkeypatch):  # fmt: skip
+    upstream, bucket = proxied_bucket
+    site.add(ARTICLE, page("ntv2025_article.html"))
+    site.serve()
+    summary = _proxied_run(site, upstream, bucket, "/articles/", monkeypatch)
+    assert (summary["new"], summary["unchanged"]) == (1, 0)
+    [manifest] = [t for t in _bucket_text(upstream, bucket, "index/2") if t]
+    assert len(manifest.splitlines()) == 1
+    assert _bucket_text(upstream, bucket, "index/ids/")
+    assert _bucket_text(upstream, bucket, "index/pending/") == []
+
+
+def test_an_ambiguous_manifest_append_adds_each_line_once(site: Site, proxied_bucket,
+                                                          monkeypatch):  # fmt: skip
+    upstream, bucket = proxied_bucket
+    site.add(ARTICLE, page("ntv2025_article.html"))
+    site.serve()
+    _proxied_run(site, upstream, bucket, ".jsonl", monkeypatch)
+    [manifest] = _bucket_text(upstream, bucket, "index/2")
+    assert len(manifest.splitlines()) == 1
+
+
+def test_an_ambiguous_state_write_counts_one_failure_once(site: Site, proxied_bucket,
+                                                          monkeypatch):  # fmt: skip
+    upstream, bucket = proxied_bucket
+    site.add("/politik/Weg-id40000099.html", None)  # 404: one failure to record
+    site.serve()
+    _proxied_run(site, upstream, bucket, "run-state.json", monkeypatch)
+    [state] = _bucket_text(upstream, bucket, "state/run-state.json")
+    [pending] = json.loads(state)["pending"].values()
+    assert pending["attempts"] == 1
