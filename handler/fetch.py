@@ -29,6 +29,12 @@ from handler.urls import parse_web_url
 USER_AGENT = f"ntv-archive/{__version__} (+https://github.com/ntv-archive/ntv-archive)"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
+# What urllib3 decodes in this installation (brotli and zstd only with their extra packages).
+_DECODABLE = frozenset(
+    {"identity", "gzip", "x-gzip", "deflate"}
+    | ({"br"} if getattr(urllib3.response, "brotli", None) else set())
+    | ({"zstd"} if getattr(urllib3.response, "HAS_ZSTD", False) else set())
+)
 
 
 @dataclass(frozen=True)
@@ -188,6 +194,12 @@ class HttpClient:
     ) -> bytes:
         if raw.status != 200:
             raise FetchError(f"{url}: HTTP {raw.status} {raw.reason or ''}".rstrip())
+        encodings = [
+            e.strip().lower() for e in (raw.headers.get("Content-Encoding") or "").split(",")
+        ]
+        unknown = [e for e in encodings if e and e not in _DECODABLE]
+        if unknown:  # urllib3 would hand over the still-encoded bytes as if they were the page
+            raise FetchError(f"{url}: content encoding {unknown[0]!r} cannot be decoded here")
         content_type = (raw.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if accept and not content_type.startswith(accept):
             raise FetchError(

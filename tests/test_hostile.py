@@ -455,3 +455,56 @@ def test_an_ambiguous_state_write_counts_one_failure_once(site: Site, proxied_bu
     [state] = _bucket_text(upstream, bucket, "state/run-state.json")
     [pending] = json.loads(state)["pending"].values()
     assert pending["attempts"] == 1
+
+
+# 10. Harmless oddities are handled, not "internal errors" ------------------------------------
+
+PAGE_BYTES = page("ntv2025_article.html")
+ODD_PAGES = {
+    "nested JSON-LD": PAGE_BYTES.replace(
+        b"</head>",
+        b'<script type="application/ld+json">' + b'{"a":' * 5000 + b"1" + b"}" * 5000
+        + b"</script></head>",
+    ),
+    "wrong-typed JSON-LD": PAGE_BYTES.replace(
+        b'"headline":"Streit', b'"headline":["Streit"],"x":"'
+    ),
+    "year 1": PAGE_BYTES.replace(b"2025-03-14T09:30:05+01:00", b"0001-01-01T00:00:00+01:00"),
+    "year 9999": PAGE_BYTES.replace(b"2025-03-14T09:30:05+01:00", b"9999-12-31T23:59:59-01:00"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(ODD_PAGES))
+def test_odd_but_harmless_pages_are_archived(name, site: Site, tmp_path, capsys):
+    site.add(ARTICLE, ODD_PAGES[name])
+    site.serve()
+    assert main([*site.run_args(str(tmp_path / "a")), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["new"], summary["failed"]) == (1, 0)
+
+
+@pytest.mark.parametrize("charset", ["hex", "rot13", "zlib", "base64"])
+def test_a_bytes_codec_named_as_charset_is_ignored(charset, httpserver: HTTPServer, tmp_path):
+    from handler.extract import extract_article
+
+    doc = extract_article(PAGE_BYTES, httpserver.url_for(ARTICLE), charset=charset)
+    assert doc["title"] == "Stadtrat beschließt Fahrradplan"
+
+
+def test_a_utf16_page_with_a_bom_is_decoded_as_utf16():
+    from handler.extract import extract_article
+
+    html = PAGE_BYTES.decode("utf-8").encode("utf-16")
+    doc = extract_article(html, "https://www.n-tv.de" + ARTICLE)
+    assert doc["title"] == "Stadtrat beschließt Fahrradplan"
+
+
+def test_a_body_in_an_encoding_that_cannot_be_decoded_is_refused(httpserver: HTTPServer):
+    from handler.errors import FetchError
+
+    httpserver.expect_request("/br").respond_with_data(
+        b"\x8b\x05\x80<p>x</p>\x03", content_type="text/html", headers={"Content-Encoding": "br"}
+    )
+    client = HttpClient(FetchSettings(extra_hosts=frozenset({"127.0.0.1"}), retries=0))
+    with pytest.raises(FetchError, match="content encoding 'br' cannot be decoded"):
+        client.get(httpserver.url_for("/br"))

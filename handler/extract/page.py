@@ -6,7 +6,7 @@ import codecs
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,9 +27,21 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
-def clean_text(value: str | None) -> str:
-    """Collapse every run of whitespace (incl. NBSP) to one space and trim."""
-    return _SPACE.sub(" ", (value or "").replace("\xa0", " ")).strip()
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)  # fmt: skip
+MIN_YEAR, MAX_YEAR = 1900, 2200
+MAX_JSON_LD_CHARS = 1_000_000
+
+
+def clean_text(value: object) -> str:
+    """Collapse every run of whitespace (incl. NBSP) to one space and trim. Anything but a
+    string (a JSON-LD field of the wrong type, say) is no text at all."""
+    if not isinstance(value, str):
+        return ""
+    return _SPACE.sub(" ", value.replace("\xa0", " ")).strip()
 
 
 def node_text(node: etree._Element) -> str:
@@ -114,8 +126,9 @@ class Page:
 def decode_html(data: bytes, header_charset: str | None = None) -> str:
     """Bytes to text the way browsers rank the evidence: BOM, HTTP header, <meta>, then UTF-8,
     and Windows-1252 when the bytes are not UTF-8 (what undeclared German pages usually are)."""
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+    for bom, encoding in _BOMS:  # UTF-32's marks first: UTF-16's are their prefixes
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, errors="replace")
     meta = _META_CHARSET.search(data[:4096])
     for candidate in (header_charset, meta.group(1).decode("ascii") if meta else None):
         if candidate and _known_codec(candidate):
@@ -127,11 +140,12 @@ def decode_html(data: bytes, header_charset: str | None = None) -> str:
 
 
 def _known_codec(name: str) -> bool:
+    """A text encoding Python knows: not a bytes-to-bytes codec such as hex, zlib or rot13."""
     try:
-        codecs.lookup(name)
+        info = codecs.lookup(name)
     except LookupError:
         return False
-    return True
+    return bool(getattr(info, "_is_text_encoding", True))
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -146,16 +160,25 @@ def parse_timestamp(value: object) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=SITE_ZONE)
-    return parsed
+    try:
+        year = parsed.astimezone(UTC).year
+    except (OverflowError, ValueError):
+        return None
+    # A news page's date is from this world: year 1 or 9999 is a placeholder, not a date (and
+    # would not survive conversion to UTC in keys and manifests).
+    return parsed if MIN_YEAR <= year <= MAX_YEAR else None
 
 
 def _read_json_ld(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = []
     for script in tree.xpath('//script[@type="application/ld+json"]'):
+        text = script.text or ""
+        if len(text) > MAX_JSON_LD_CHARS:
+            continue
         try:
-            data = json.loads(script.text or "")
-        except ValueError:
-            continue  # a broken block is the site's bug; the other blocks still count
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            continue  # a broken (or absurdly nested) block is the site's bug; others count
         for obj in data if isinstance(data, list) else [data]:
             if isinstance(obj, dict):
                 objects.extend(o for o in obj.get("@graph", [obj]) if isinstance(o, dict))
