@@ -508,3 +508,32 @@ def test_a_body_in_an_encoding_that_cannot_be_decoded_is_refused(httpserver: HTT
     client = HttpClient(FetchSettings(extra_hosts=frozenset({"127.0.0.1"}), retries=0))
     with pytest.raises(FetchError, match="content encoding 'br' cannot be decoded"):
         client.get(httpserver.url_for("/br"))
+
+
+# 8. Memory within the size cap ----------------------------------------------------------------
+
+
+def test_a_page_of_a_million_paragraphs_is_refused_before_parsing(site: Site, tmp_path, capsys):
+    import resource
+
+    flood = PAGE_BYTES.replace(b"</body>", b"<p>x</p>" * 600_000 + b"</body>")
+    assert len(flood) < 5_000_000  # within the default size cap
+    site.add(ARTICLE, flood)
+    site.serve()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    code = main([*site.run_args(str(tmp_path / "a")), "--json"])
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert "page too large to parse" in summary["failures"][0]["reason"]
+    assert grown_mb < 150  # the bytes are read (5 MB), never parsed into a tree
+    assert not list((tmp_path / "a").glob("articles/**/*.json"))
+
+
+def test_an_article_whose_text_is_absurdly_long_is_refused():
+    from handler.errors import ExtractionError
+    from handler.extract import extract_article
+
+    html = PAGE_BYTES.replace(b"Der Bau soll im Herbst beginnen.", b"Wort " * 100_000)
+    with pytest.raises(ExtractionError, match="article text too long"):
+        extract_article(html, "https://www.n-tv.de" + ARTICLE)

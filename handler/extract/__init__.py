@@ -17,6 +17,12 @@ from handler.extract.page import Page
 from handler.models import ArticleFields, FeedItem
 from handler.sites import select_rule
 
+# Bounds on one page, far above real ones (the largest of the real ntv pages in the corpus has
+# about 6,400 tags and 28,000 characters of text): a page within the byte cap can still hold
+# 600,000 empty paragraphs, which would cost gigabytes as a tree and as a document.
+MAX_TAGS = 50_000
+MAX_TEXT_CHARS = 400_000
+
 
 def extract_article(
     html: str | bytes,
@@ -34,10 +40,17 @@ def extract_article(
     ``charset`` is the one the HTTP response declared, if any (see ``page.decode_html``);
     ``profile`` is the feed's site profile (``generic`` skips the site rules).
     """
+    tags = html.count(b"<") if isinstance(html, bytes) else html.count("<")
+    if tags > MAX_TAGS:  # before parsing: the tree, not the bytes, is what takes the memory
+        raise ExtractionError(f"{url}: page too large to parse ({tags} tags, cap {MAX_TAGS})")
     page = Page.parse(html, url, charset)
     fields, status = extract_fields(page, use_site_rules=profile != "generic")
     if not fields.body:
         raise ExtractionError(f"{url}: no article text found (profile {fields.profile})")
+    if len(fields.text) > MAX_TEXT_CHARS:
+        raise ExtractionError(
+            f"{url}: article text too long ({len(fields.text)} characters, cap {MAX_TEXT_CHARS})"
+        )
     fields.url = page.document_url
     return build_document(
         fields,
