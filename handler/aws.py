@@ -7,6 +7,8 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from handler.errors import ConfigError
+
 MAX_ATTEMPTS = 5
 
 # Every AWS service the code calls, and so every botocore API model the Lambda bundle keeps
@@ -21,10 +23,14 @@ def aws_client(service: str) -> Any:
         raise ValueError(f"aws_client({service!r}): add it to handler.aws.SERVICES_CALLED")
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
 
-    return boto3.client(
-        service, config=Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
-    )
+    try:
+        return boto3.client(
+            service, config=Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
+        )
+    except (ValueError, BotoCoreError) as exc:  # e.g. AWS_ENDPOINT_URL=not-a-url, no region
+        raise ConfigError(f"cannot make an AWS {service} client: {exc}") from exc
 
 
 class SqsQueue:

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+import zlib
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +21,9 @@ from pathlib import Path
 from handler import __version__
 from handler.cli_args import (
     EXIT_ARTICLES_FAILED,
+    EXIT_BROKEN_PIPE,
     EXIT_CANNOT_RUN,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     host_name,
     positive,
@@ -50,6 +53,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.command(args))
     except ArchiveError as exc:
         print(f"ntv-archive: error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except KeyboardInterrupt:
+        print("ntv-archive: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``show ... | head``): nothing more to say, and nowhere to say it.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:  # a bug: one line here, the traceback with -vv
+        logger.debug("internal error", exc_info=True)
+        print(f"ntv-archive: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
 
 
@@ -94,7 +109,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
         print(f"ntv-archive: error: {path}: {exc.strerror}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     if data[:2] == b"\x1f\x8b":  # saved pages are often gzipped (as in the shared corpus)
-        data = gzip.decompress(data)
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            print(f"ntv-archive: error: {path}: not a readable gzip file ({exc})", file=sys.stderr)
+            return EXIT_CANNOT_RUN
     from handler.extract import extract_article
 
     try:
@@ -116,6 +135,9 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     except ValueError as exc:
         print(f"ntv-archive: error: {path}: not JSON ({exc})", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except RecursionError:
+        print(f"ntv-archive: error: {path}: JSON nested too deeply", file=sys.stderr)
         return EXIT_CANNOT_RUN
     if args.store:
         os.environ["ARCHIVE_STORE"] = args.store
@@ -164,6 +186,9 @@ def _print_summary(summary: RunSummary) -> None:
     print(f"  {summary.items} items: {line}{fallback} in {summary.duration_s:.1f} s")
     if summary.pending:
         print(f"  {summary.pending} still pending a retry (see: ntv-archive status)")
+    if summary.events_failed:
+        print(f"  {summary.events_failed} change events not sent (stored and in the manifest;"
+              " is the event bus there? see the log line 'event not sent')")  # fmt: skip
     for failure in summary.failures:
         print(f"  failed {failure.id}: {failure.reason}")
 

@@ -12,6 +12,7 @@ from handler.urls import parse_web_url
 
 # Documented in the README ("Exit codes"): scripts rely on them.
 EXIT_OK, EXIT_ARTICLES_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141  # as a shell reports SIGINT and SIGPIPE
 
 
 def store_option(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,13 @@ import json
 import sys
 from typing import Any
 
-from handler.cli_args import EXIT_OK, date_range, store_option, verbosity
+from handler.cli_args import (
+    EXIT_ARTICLES_FAILED,
+    EXIT_OK,
+    date_range,
+    store_option,
+    verbosity,
+)
 
 
 def add_read_commands(commands: Any) -> None:
@@ -40,9 +46,8 @@ def add_read_commands(commands: Any) -> None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from handler.state import StateStore
-    from handler.store import open_store
 
-    states = StateStore(open_store(args.store))
+    states = StateStore(open_archive(args.store))
     state, parked = states.load(), states.parked()
     pending = [
         {"id": p.item.id, "url": p.item.link, "feed_url": p.feed_url, "attempts": p.attempts,
@@ -63,14 +68,32 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def open_archive(dest: str) -> Any:
+    """The store a reading command reads; a local directory that is not there is an error,
+    not an empty archive (a mistyped --store must not look like "0 articles")."""
+    from handler.errors import StoreError
+    from handler.store import LocalStore, open_store
+
+    store = open_store(dest)
+    if isinstance(store, LocalStore) and not store.root.is_dir():
+        raise StoreError(f"no archive at {dest} (no such directory)")
+    return store
+
+
+def report_skipped(skipped: list[str]) -> int:
+    for reason in skipped:
+        print(f"ntv-archive: skipped {reason}", file=sys.stderr)
+    return EXIT_ARTICLES_FAILED if skipped else EXIT_OK
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from handler.reader import iter_articles
-    from handler.store import open_store
 
+    skipped: list[str] = []
     rows = [
-        {"id": d["id"], "published_at": d["published_at"], "title": d["title"],
-         "section": d["source"]["section"], "url": d["url"]}
-        for d in iter_articles(open_store(args.store), args.since, args.until)
+        {"id": d.get("id"), "published_at": d.get("published_at"), "title": d.get("title"),
+         "section": (d.get("source") or {}).get("section"), "url": d.get("url")}
+        for d in iter_articles(open_archive(args.store), args.since, args.until, skipped)
     ]  # fmt: skip
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
@@ -78,24 +101,23 @@ def cmd_list(args: argparse.Namespace) -> int:
         for row in rows:
             print(f"{row['published_at'] or '-':25}  {row['id']:14}  {row['title'] or ''}")
         print(f"{len(rows)} articles", file=sys.stderr)
-    return EXIT_OK
+    return report_skipped(skipped)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     from handler.reader import get_article
-    from handler.store import open_store
 
-    print(json.dumps(get_article(open_store(args.store), args.id), ensure_ascii=False, indent=2))
+    print(json.dumps(get_article(open_archive(args.store), args.id), ensure_ascii=False, indent=2))
     return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from handler.reader import iter_articles
-    from handler.store import open_store
 
     count = 0
-    for doc in iter_articles(open_store(args.store), args.since, args.until):
+    skipped: list[str] = []
+    for doc in iter_articles(open_archive(args.store), args.since, args.until, skipped):
         sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
         count += 1
     print(f"exported {count} articles", file=sys.stderr)
-    return EXIT_OK
+    return report_skipped(skipped)

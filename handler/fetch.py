@@ -24,6 +24,7 @@ from urllib3.util.retry import Retry
 from handler import __version__
 from handler.config import FetchSettings
 from handler.errors import FetchError, HostNotAllowedError, UrlError
+from handler.log import logger
 from handler.urls import parse_web_url
 
 USER_AGENT = f"ntv-archive/{__version__} (+https://github.com/ntv-archive/ntv-archive)"
@@ -138,6 +139,8 @@ class HttpClient:
         for _hop in range(self.settings.max_redirects + 1):
             current = self.allowlist.check(current)  # fetched exactly as checked
             raw = self._request(current, headers, deadline)
+            size = raw.headers.get("Content-Length")
+            logger.debug("fetched", extra={"url": current, "status": raw.status, "size": size})
             if raw.status in _REDIRECT_STATUSES:
                 location = raw.headers.get("Location")
                 raw.release_conn()

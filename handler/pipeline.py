@@ -109,6 +109,7 @@ class Pipeline:
     ) -> None:
         self.settings = settings
         self.store = store if store is not None else open_store(settings.store)
+        self.store.check_writable()  # before anything is fetched: no work done for nothing
         # One client per set of allowlist additions: a feed's extra hosts are its own.
         self._clients: dict[frozenset[str], HttpClient] = {}
         self._clients_lock = threading.Lock()

@@ -23,21 +23,45 @@ class NotFoundError(ArchiveError):
 
 
 def iter_articles(
-    store: BlobStore, since: date | None = None, until: date | None = None
+    store: BlobStore,
+    since: date | None = None,
+    until: date | None = None,
+    skipped: list[str] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The current version of every article published in [since, until], oldest day first."""
+    """The current version of every article published in [since, until], oldest day first.
+    A document that cannot be read is left out (one bad file never hides the good ones) and
+    named, with why, in ``skipped``."""
     for key in article_keys(store, since, until):
         data = store.get(key)
-        if data is not None:
-            yield json.loads(data)
+        if data is None:
+            continue
+        try:
+            yield document(data, key)
+        except StoreError as exc:
+            if skipped is not None:
+                skipped.append(str(exc))
+
+
+def document(data: bytes, key: str) -> dict[str, Any]:
+    """A stored document, or StoreError naming the key when it is not one."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise StoreError(f"{key}: not a readable document ({type(exc).__name__})") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
+        raise StoreError(f"{key}: not a readable document (no id)")
+    return doc
 
 
 def get_article(store: BlobStore, article_id: str) -> dict[str, Any]:
-    key = Catalog(store).current_key(article_id)
+    try:
+        key = Catalog(store).current_key(article_id)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoreError(f"index/ids/{article_id}.json: not a readable pointer") from exc
     data = store.get(key) if key else None
-    if data is None:
+    if data is None or key is None:
         raise NotFoundError(f"no article {article_id!r} in {store.describe()}")
-    return dict(json.loads(data))
+    return document(data, key)
 
 
 def article_keys(

@@ -54,7 +54,11 @@ class Pending:
     reasons: list[dict[str, str]] = field(default_factory=list)
 
     def due(self, now: datetime) -> bool:
-        return not self.next_retry_at or datetime.fromisoformat(self.next_retry_at) <= now
+        try:
+            when = datetime.fromisoformat(self.next_retry_at) if self.next_retry_at else None
+            return when is None or when <= now
+        except (ValueError, TypeError):
+            return True  # an unreadable retry time (a hand-edited state): retry now
 
 
 @dataclass

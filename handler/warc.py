@@ -69,7 +69,17 @@ def capture_warc(response: Response) -> bytes:
 
 
 def read_capture(data: bytes, where: str) -> Response:
-    """The response record of a capture written by ``capture_warc``, as a Response."""
+    """The response record of a capture written by ``capture_warc``, as a Response; StoreError
+    naming the key when the bytes are not such a capture (damaged, or not a WARC at all)."""
+    try:
+        return _read_capture(data, where)
+    except StoreError:
+        raise
+    except Exception as exc:  # warcio, gzip and zlib each fail their own way on garbage
+        raise StoreError(f"{where}: not a readable WARC capture ({type(exc).__name__})") from exc
+
+
+def _read_capture(data: bytes, where: str) -> Response:
     from warcio.archiveiterator import ArchiveIterator
 
     for record in ArchiveIterator(io.BytesIO(data)):

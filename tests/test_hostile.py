@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from urllib.parse import urlsplit
 
 import pytest
@@ -537,3 +539,180 @@ def test_an_article_whose_text_is_absurdly_long_is_refused():
     html = PAGE_BYTES.replace(b"Der Bau soll im Herbst beginnen.", b"Wort " * 100_000)
     with pytest.raises(ExtractionError, match="article text too long"):
         extract_article(html, "https://www.n-tv.de" + ARTICLE)
+
+
+# 11. One line with its documented exit code, never a traceback -------------------------------
+
+
+def ntv(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-c", "import sys; from handler.cli import main; sys.exit(main())"]
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})}, check=False, **kwargs)  # fmt: skip
+
+
+def one_line_error(done: subprocess.CompletedProcess, code: int = 2) -> str:
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = [x for x in done.stderr.splitlines() if x.startswith("ntv-archive")]
+    return line
+
+
+def test_an_unwritable_store_fails_before_anything_is_fetched(site: Site, tmp_path):
+    site.add(ARTICLE, PAGE_BYTES)
+    site.serve()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    line = one_line_error(ntv(*site.run_args(str(blocker / "archive"))))
+    assert "cannot write here" in line
+    assert site.server.log == []  # nothing fetched for nothing
+
+
+def test_a_bad_retry_time_in_the_state_is_read_as_due(site: Site, tmp_path):
+    site.add("/politik/Weg-id40000099.html", None)
+    site.serve()
+    store = tmp_path / "a"
+    assert ntv(*site.run_args(str(store))).returncode == 1  # one failure, pending
+    state_file = store / "state" / "run-state.json"
+    state = json.loads(state_file.read_text())
+    for entry in state["pending"].values():
+        entry["next_retry_at"] = "soon-ish"
+    state_file.write_text(json.dumps(state))
+    done = ntv(*site.run_args(str(store)))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+
+
+def test_reading_commands_skip_a_tampered_document_and_name_it(site: Site, tmp_path):
+    site.add(ARTICLE, PAGE_BYTES)
+    site.add("/politik/Zweiter-id40000002.html",
+             PAGE_BYTES.replace(b"id40000001", b"id40000002"))  # fmt: skip
+    site.serve()
+    store = tmp_path / "a"
+    assert ntv(*site.run_args(str(store))).returncode == 0
+    [tampered] = [p for p in store.glob("articles/*/*/*/*.json") if "40000002" in p.name]
+    tampered.write_text("{ not json")
+    listed = ntv("list", "--store", str(store), "--json")
+    assert listed.returncode == 1 and "Traceback" not in listed.stderr
+    assert [row["id"] for row in json.loads(listed.stdout)] == ["ntv-40000001"]
+    assert "skipped articles/" in listed.stderr and "not a readable document" in listed.stderr
+    exported = ntv("export", "--store", str(store), "--since", "2025-01-01", "--until",
+                   "2025-12-31")  # fmt: skip
+    assert exported.returncode == 1 and len(exported.stdout.splitlines()) == 1
+    assert "not a readable document" in one_line_error(
+        ntv("show", "ntv-40000002", "--store", str(store)))  # fmt: skip
+
+
+def test_reprocess_of_a_garbage_capture_fails_that_article_with_one_line(site: Site, tmp_path):
+    site.add(ARTICLE, PAGE_BYTES)
+    site.serve()
+    store = tmp_path / "a"
+    assert ntv(*site.run_args(str(store))).returncode == 0
+    [capture] = store.glob("raw/**/*.warc.gz")
+    capture.write_bytes(b"\x1f\x8b\x08\x00 this is not a warc")
+    event = tmp_path / "reprocess.json"
+    event.write_text(json.dumps({"action": "reprocess", "ids": ["ntv-40000001"]}))
+    done = ntv("invoke", str(event), "--store", str(store))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "WARC capture" in json.loads(done.stdout)["failures"][0]["reason"]
+
+
+@pytest.mark.parametrize("delay", ["nan", "inf", "1e30", "-1", "soon"])
+def test_retry_delay_must_be_a_sane_number(delay, tmp_path):
+    done = ntv("run", "--retry-delay", delay, "--store", str(tmp_path / "a"))
+    assert done.returncode == 2 and "--retry-delay" in done.stderr
+    assert not (tmp_path / "a").exists()
+
+
+def test_a_malformed_aws_endpoint_is_one_line(tmp_path):
+    done = ntv("list", "--store", "s3://some-bucket/x",
+               env={"AWS_ENDPOINT_URL": "not-a-url", "AWS_DEFAULT_REGION": "eu-central-1",
+                    "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})  # fmt: skip
+    assert "not-a-url" in one_line_error(done)
+
+
+def test_a_deeply_nested_event_file_is_one_line(tmp_path):
+    event = tmp_path / "event.json"
+    event.write_text("[" * 100_000 + "]" * 100_000)
+    assert "nested too deeply" in one_line_error(ntv("invoke", str(event)))
+
+
+def test_a_corrupt_gzip_given_to_extract_is_one_line(tmp_path):
+    saved = tmp_path / "page.html.gz"
+    saved.write_bytes(b"\x1f\x8b\x08\x00 garbage")
+    done = ntv("extract", str(saved), "--url", "https://www.n-tv.de" + ARTICLE)
+    assert "not a readable gzip file" in one_line_error(done)
+
+
+def test_a_closed_pipe_ends_quietly(site: Site, tmp_path):
+    site.add(ARTICLE, PAGE_BYTES)
+    site.serve()
+    store = tmp_path / "a"
+    assert ntv(*site.run_args(str(store))).returncode == 0
+    command = [sys.executable, "-c", "import sys; from handler.cli import main; sys.exit(main())",
+               "show", "ntv-40000001", "--store", str(store)]  # fmt: skip
+    reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.read(10)
+    reader.stdout.close()  # like `| head -c 10`
+    code = reader.wait(timeout=30)
+    assert "Traceback" not in reader.stderr.read().decode()
+    assert code in (0, 141)
+
+
+def test_ctrl_c_ends_a_run_quietly_with_130(faults, tmp_path):
+    import signal
+    import time
+
+    from faultserver import Fault
+
+    faults.script("/rss", Fault.slow(30, b"<rss/>"))
+    command = [sys.executable, "-c", "import sys; from handler.cli import main; sys.exit(main())",
+               "run", "--feed-url", faults.url("/rss"), "--allow-host", "127.0.0.1",
+               "--store", str(tmp_path / "a")]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while faults.hits["/rss"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _out, err = process.communicate(timeout=30)
+    assert process.returncode == 130 and "Traceback" not in err
+    assert "interrupted" in err
+
+
+# 12. Mistakes are refused, not accepted silently ---------------------------------------------
+
+
+@pytest.mark.parametrize("store", ["s3:/bucket/x", "", "S3://bucket", "gs://bucket/x", "s3://"])
+def test_a_mistyped_store_is_refused(store, tmp_path):
+    done = ntv("run", "--store", store, "--feed-url", "https://www.n-tv.de/politik/rss",
+               cwd=tmp_path)  # fmt: skip
+    assert "store" in one_line_error(done)
+    assert list(tmp_path.iterdir()) == []  # no folder named "s3:" or the like
+
+
+@pytest.mark.parametrize("command", ["list", "status"])
+def test_reading_a_store_that_is_not_there_is_an_error(command, tmp_path):
+    assert "no archive at" in one_line_error(ntv(command, "--store", str(tmp_path / "nope")))
+
+
+def test_very_verbose_shows_debug_lines(site: Site, tmp_path):
+    site.add(ARTICLE, PAGE_BYTES)
+    site.serve()
+    verbose = ntv(*site.run_args(str(tmp_path / "a"), "-v"))
+    very = ntv(*site.run_args(str(tmp_path / "b"), "-vv"))
+    assert '"level":"DEBUG"' not in verbose.stderr
+    assert '"level":"DEBUG"' in very.stderr and '"message":"fetched"' in very.stderr
+
+
+def test_change_events_not_sent_show_in_the_human_summary(site: Site, tmp_path, monkeypatch,
+                                                          capsys):  # fmt: skip
+    from moto import mock_aws
+
+    site.add(ARTICLE, PAGE_BYTES)
+    site.serve()
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    with mock_aws():  # the bus "missing" does not exist
+        code = main([*site.run_args(str(tmp_path / "a")), "--event-bus", "missing"])
+    assert code == 0
+    assert "1 change events not sent" in capsys.readouterr().out

@@ -49,3 +49,8 @@ class BlobStore(Protocol):
     def describe(self) -> str:
         """Where this store writes, for messages ("./archive", "s3://bucket/prefix")."""
         ...
+
+    def check_writable(self) -> None:
+        """StoreError now if writing is sure to fail, before a run fetches anything; cheap
+        (no request where asking would cost one)."""
+        ...

@@ -51,6 +51,22 @@ class LocalStore:
     def describe(self) -> str:
         return str(self.root)
 
+    def check_writable(self) -> None:
+        # Folders made for the probe are removed again: a run that then writes nothing (an
+        # unreachable feed, say) leaves no trace.
+        made = [d for d in (self.root, *self.root.parents) if not d.exists()]
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=self.root, prefix=".probe-")
+            os.close(fd)
+            Path(probe).unlink()
+        except OSError as exc:
+            raise StoreError(f"{self.root}: cannot write here: {exc.strerror}") from exc
+        finally:
+            for folder in made:  # innermost first
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+
     def get(self, key: str) -> bytes | None:
         try:
             return self._path(key).read_bytes()
