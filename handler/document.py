@@ -8,9 +8,10 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from handler import __version__
-from handler.models import ArticleFields, FeedItem, article_id, canonical_url
+from handler.models import ArticleFields, FeedItem, article_id, canonical_url, url_id
 from handler.store.layout import raw_key
 
 SCHEMA_VERSION = "1.0.0"
@@ -93,6 +94,20 @@ def build_document(
         "libraries": {name: _version_of(name) for name in ("trafilatura", "lxml")},
     }
     return doc
+
+
+def bind_to_host(doc: dict[str, Any], served_url: str) -> dict[str, Any]:
+    """The document of a page served by a host that is not ntv.de (another site's feed): its
+    ``url`` must be on the host that served it, and its id is that URL's hash, never an
+    ``ntv-`` id. Otherwise a page elsewhere that declares an ntv.de canonical URL (or merely
+    has an ntv-like path) would replace that ntv article's document."""
+    served_host = (urlsplit(served_url).hostname or "").lower()
+    url = doc["url"]
+    if (urlsplit(url).hostname or "").lower() != served_host:
+        url = canonical_url(served_url)
+    bound = {**doc, "url": url, "id": url_id(url)}
+    bound["content_sha256"] = content_hash(bound)
+    return bound
 
 
 def content_hash(doc: dict[str, Any]) -> str:

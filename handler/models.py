@@ -23,13 +23,18 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", "", ""))
 
 
+def url_id(url: str) -> str:
+    """The id of a page that is not an ntv.de article: a hash of its canonical URL."""
+    return "url-" + hashlib.sha256(canonical_url(url).encode()).hexdigest()[:20]
+
+
 def article_id(url: str) -> str:
     """Stable archive id: ``ntv-<numeric id>`` for ntv.de article URLs, else a URL hash."""
     canonical = canonical_url(url)
     match = _NTV_ID.search(urlsplit(canonical).path)
     if match:
         return f"ntv-{match.group(1)}"
-    return "url-" + hashlib.sha256(canonical.encode()).hexdigest()[:20]
+    return url_id(canonical)
 
 
 _ITEM_FIELDS = frozenset(

@@ -14,15 +14,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from handler.archive import Intent, save_version
 from handler.catalog import Catalog
 from handler.config import RunSettings
+from handler.document import bind_to_host
 from handler.errors import ArchiveError, FeedError
 from handler.extract import extract_article
 from handler.feed import read_feed
 from handler.feeds import FeedConfig
-from handler.fetch import HttpClient, Response
+from handler.fetch import HostAllowlist, HttpClient, Response
 from handler.log import logger
 from handler.models import FeedItem, article_id
 from handler.notify import ChangeEvents
@@ -121,6 +123,9 @@ class Pipeline:
         self.run_id = uuid.uuid4().hex[:12]
         self.catalog = Catalog(self.store, self.run_id, grace_s=settings.pending_grace_s)
         self.events = ChangeEvents(settings.event_bus)
+        # ntv.de and the hosts configured to stand in for it (ALLOWED_HOSTS / --allow-host); a
+        # page any other host served (a feed's own allow_hosts) is bound to that host.
+        self.ntv_hosts = HostAllowlist(settings.fetch.allowed_domains, settings.fetch.extra_hosts)
 
     @property
     def client(self) -> HttpClient:
@@ -261,6 +266,8 @@ class Pipeline:
                 charset=response.charset,
                 profile=feed.profile if feed else "ntv",
             )
+            if not self.ntv_hosts.allows(urlsplit(response.final_url).hostname or ""):
+                doc = bind_to_host(doc, response.final_url)
             status = self.commit(doc, response, force=force, poll_run_id=poll_run_id)
         except ArchiveError as exc:
             return self.failed(item.id, item.link, str(exc))

@@ -716,3 +716,38 @@ def test_change_events_not_sent_show_in_the_human_summary(site: Site, tmp_path, 
         code = main([*site.run_args(str(tmp_path / "a")), "--event-bus", "missing"])
     assert code == 0
     assert "1 change events not sent" in capsys.readouterr().out
+
+
+# 9. Canonical-URL hijack -----------------------------------------------------------------------
+
+
+def test_another_sites_page_cannot_replace_an_ntv_article(site: Site, tmp_path, capsys):
+    """127.0.0.1 stands in for ntv.de (--allow-host); "localhost" is another site's feed host
+    (its feeds-file allow_hosts) serving a page that claims the ntv article's canonical URL."""
+    site.add(ARTICLE, PAGE_BYTES)
+    site.serve()
+    fake = PAGE_BYTES.replace(b"Der Bau soll im Herbst beginnen.", b"Gefaelschter Absatz.")
+    site.server.expect_request("/other/fake.html").respond_with_data(
+        fake, content_type="text/html; charset=utf-8"
+    )
+    other_link = site.url("/other/fake.html").replace("127.0.0.1", "localhost")
+    site.server.expect_request("/other/rss").respond_with_data(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>K: T'
+        f"</title><link>{other_link}</link></item></channel></rss>",
+        content_type="application/rss+xml",
+    )
+    feeds = tmp_path / "feeds.json"
+    feeds.write_text(json.dumps({"feeds": [
+        {"name": "politik", "url": site.feed_url},
+        {"name": "other", "url": site.url("/other/rss").replace("127.0.0.1", "localhost"),
+         "profile": "generic", "allow_hosts": ["localhost"]},
+    ]}))  # fmt: skip
+    store = tmp_path / "a"
+    code = main(["run", "--feeds", str(feeds), "--allow-host", "127.0.0.1", "--store", str(store),
+                 "--json"])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    current = json.loads(next(store.glob("articles/*/*/*/ntv-40000001.json")).read_text())
+    assert "Gefaelschter" not in current["text"]
+    assert not list(store.glob("versions/ntv-40000001/*"))  # never superseded by the fake
+    [other] = [p for p in store.glob("articles/*/*/*/url-*.json")]
+    assert json.loads(other.read_text())["url"].startswith("http://localhost:")
