@@ -98,7 +98,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     elif not args.quiet:
         _print_summary(summary)
-    return EXIT_ARTICLES_FAILED if summary.failures or summary.feed_errors else EXIT_OK
+    for error in summary.errors:
+        print(f"ntv-archive: error: {error}", file=sys.stderr)
+    failed = summary.failures or summary.feed_errors or summary.errors
+    return EXIT_ARTICLES_FAILED if failed else EXIT_OK
 
 
 def cmd_extract(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from handler.archive import Intent, save_version
 from handler.catalog import Catalog
 from handler.config import RunSettings
 from handler.document import bind_to_host
-from handler.errors import ArchiveError, FeedError
+from handler.errors import ArchiveError, FeedError, StoreError
 from handler.extract import extract_article
 from handler.feed import read_feed
 from handler.feeds import FeedConfig
@@ -60,6 +60,7 @@ class RunSummary:
     feeds: list[dict[str, Any]] = field(default_factory=list)  # per feed, when several
     feed_errors: list[dict[str, str]] = field(default_factory=list)  # feeds that failed
     queued: int = 0  # fan-out mode: items sent to the work queue
+    errors: list[str] = field(default_factory=list)  # run-level failures after work was done
     duration_s: float = 0.0
     outcomes: list[ArticleOutcome] = field(default_factory=list)
 
@@ -90,6 +91,7 @@ class RunSummary:
             **({"feeds": self.feeds} if self.feeds else {}),
             **({"feed_errors": self.feed_errors} if self.feed_errors else {}),
             "queued": self.queued,
+            **({"errors": self.errors} if self.errors else {}),
             "articles": [asdict(o) for o in self.outcomes],
         }
 
@@ -185,10 +187,20 @@ class Pipeline:
         # run has seen all of it. Failed and deferred ones are owed by the state instead.
         seen_all = len(listed) == len(fetched.items) and not fetched.not_modified
         results = list(zip(todo, summary.outcomes, strict=True))
-        final = self.state.update(
-            lambda s: self.record(s, url, results, fetched.validators if seen_all else None, now)
-        )
-        summary.pending = sum(1 for _ in final.pending_for(url))
+        try:
+            final = self.state.update(
+                lambda s: self.record(
+                    s, url, results, fetched.validators if seen_all else None, now
+                )
+            )
+            summary.pending = sum(1 for _ in final.pending_for(url))
+        except StoreError as exc:
+            if not any(o.status in ("new", "updated") for o in summary.outcomes):
+                raise  # nothing was stored: the run could not do its work (exit 2)
+            # Documents are stored already: this is a partial run (exit 1), not one that could
+            # not start. The next run re-reads the feed unconditionally and retries as needed.
+            logger.error("state not written", extra={"run_id": self.run_id, "reason": str(exc)})
+            summary.errors.append(f"state not written: {exc}")
         return self.finish(summary, started)
 
     def record_successes(self, state: RunState, article_ids: list[str]) -> None:
@@ -383,6 +395,7 @@ def merge_summaries(
         for p in parts
     ]
     total.feed_errors = feed_errors
+    total.errors = [e for p in parts for e in p.errors]
     return total
 
 

@@ -751,3 +751,29 @@ def test_another_sites_page_cannot_replace_an_ntv_article(site: Site, tmp_path, 
     assert not list(store.glob("versions/ntv-40000001/*"))  # never superseded by the fake
     [other] = [p for p in store.glob("articles/*/*/*/url-*.json")]
     assert json.loads(other.read_text())["url"].startswith("http://localhost:")
+
+
+def test_a_state_write_failing_after_documents_were_stored_is_a_partial_run(site: Site, tmp_path):
+    """ENOSPC (or any store error) on the final state write: the documents and their manifest
+    lines stand, and the run says it partly failed (exit 1), not that nothing happened."""
+    from conftest import local_settings
+    from handler.errors import StoreError
+    from handler.pipeline import Pipeline
+    from handler.store import LocalStore
+
+    class FullDisk(LocalStore):
+        def put_if(self, key, data, content_type, expected):
+            if key == "state/run-state.json":
+                raise StoreError(f"{self.root}: cannot write {key}: No space left on device")
+            return super().put_if(key, data, content_type, expected)
+
+    site.add(ARTICLE, PAGE_BYTES)
+    site.etag = '"v1"'  # so the run has validators to save in the state
+    site.serve()
+    store = FullDisk(tmp_path / "a")
+    summary = Pipeline(local_settings(str(tmp_path / "a"), site.feed_url), store=store).poll()
+    assert summary.counts["new"] == 1
+    assert summary.errors and "No space left on device" in summary.errors[0]
+    [manifest] = (tmp_path / "a").glob("index/*/*/*.jsonl")
+    assert len(manifest.read_text().splitlines()) == 1
+    assert not list((tmp_path / "a").glob("index/pending/*"))
