@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from handler.extract import extract_article  # noqa: E402
+from handler.articles import extract_article  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "ntv"
 FIXTURES = ROOT / "tests" / "fixtures" / "pages"

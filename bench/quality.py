@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from handler.extract import extract_article  # noqa: E402
+from handler.articles import extract_article  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "ntv"
 # The page URL of each corpus file (its canonical URL; the file stem names the page).

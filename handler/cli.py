@@ -117,7 +117,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         except (OSError, EOFError, zlib.error) as exc:
             print(f"ntv-archive: error: {path}: not a readable gzip file ({exc})", file=sys.stderr)
             return EXIT_CANNOT_RUN
-    from handler.extract import extract_article
+    from handler.articles import extract_article
 
     try:
         doc = extract_article(data, args.url)

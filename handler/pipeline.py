@@ -17,11 +17,11 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from handler.archive import Intent, save_version
+from handler.articles import extract_article
 from handler.catalog import Catalog
 from handler.config import RunSettings
 from handler.document import bind_to_host
 from handler.errors import ArchiveError, FeedError, StoreError
-from handler.extract import extract_article
 from handler.feed import read_feed
 from handler.feeds import FeedConfig
 from handler.fetch import HostAllowlist, HttpClient, Response

@@ -11,10 +11,10 @@ import json
 import time
 from datetime import UTC, datetime
 
+from handler.articles import extract_article
 from handler.document import iso
 from handler.errors import ArchiveError
 from handler.events import Reprocess
-from handler.extract import extract_article
 from handler.pipeline import ArticleOutcome, Pipeline, RunSummary
 from handler.reader import article_keys
 from handler.warc import read_capture

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import Site, assert_valid, corpus_dir, corpus_page
+from handler.articles import extract_article
 from handler.cli import main
-from handler.extract import extract_article
 from handler.feed import parse_feed
 
 pytestmark = pytest.mark.corpus

@@ -13,9 +13,9 @@ import pytest
 from moto import mock_aws
 
 from conftest import FIXTURES, Site, assert_valid, page
+from handler.articles import extract_article
 from handler.catalog import Catalog, manifest_line
 from handler.cli import main
-from handler.extract import extract_article
 from handler.reader import get_article, iter_articles
 from handler.schema import manifest_line_schema
 from handler.store import LocalStore, S3Store

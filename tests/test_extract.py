@@ -3,8 +3,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from conftest import assert_valid, page
+from handler.articles import extract_article
 from handler.errors import ExtractionError
-from handler.extract import extract_article
 from handler.extract.page import parse_timestamp
 from handler.models import article_id
 from handler.sites.ntv import parse_byline, parse_source_line, split_credit

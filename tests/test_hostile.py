@@ -487,14 +487,14 @@ def test_odd_but_harmless_pages_are_archived(name, site: Site, tmp_path, capsys)
 
 @pytest.mark.parametrize("charset", ["hex", "rot13", "zlib", "base64"])
 def test_a_bytes_codec_named_as_charset_is_ignored(charset, httpserver: HTTPServer, tmp_path):
-    from handler.extract import extract_article
+    from handler.articles import extract_article
 
     doc = extract_article(PAGE_BYTES, httpserver.url_for(ARTICLE), charset=charset)
     assert doc["title"] == "Stadtrat beschließt Fahrradplan"
 
 
 def test_a_utf16_page_with_a_bom_is_decoded_as_utf16():
-    from handler.extract import extract_article
+    from handler.articles import extract_article
 
     html = PAGE_BYTES.decode("utf-8").encode("utf-16")
     doc = extract_article(html, "https://www.n-tv.de" + ARTICLE)
@@ -533,8 +533,8 @@ def test_a_page_of_a_million_paragraphs_is_refused_before_parsing(site: Site, tm
 
 
 def test_an_article_whose_text_is_absurdly_long_is_refused():
+    from handler.articles import extract_article
     from handler.errors import ExtractionError
-    from handler.extract import extract_article
 
     html = PAGE_BYTES.replace(b"Der Bau soll im Herbst beginnen.", b"Wort " * 100_000)
     with pytest.raises(ExtractionError, match="article text too long"):

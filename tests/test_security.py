@@ -8,10 +8,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from conftest import Site, page
+from handler.articles import extract_article
 from handler.cli import main
 from handler.config import FetchSettings
 from handler.errors import HostNotAllowedError
-from handler.extract import extract_article
 from handler.extract.page import decode_html
 from handler.fetch import HttpClient
 

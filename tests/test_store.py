@@ -10,8 +10,8 @@ from moto import mock_aws
 
 from conftest import page
 from handler.archive import save_version
+from handler.articles import extract_article
 from handler.errors import ConfigError, ConflictError, StoreError
-from handler.extract import extract_article
 from handler.fetch import Response
 from handler.store import LocalStore, S3Store, open_store
 from handler.store.base import JSON_CONTENT_TYPE, Versioned
