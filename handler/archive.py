@@ -1,11 +1,14 @@
 """Writing one article version into a store: dedupe by content hash, keep prior versions.
 
-Write order makes a crash harmless: the raw capture first, then the superseded version, and the
-current document last, by compare-and-swap against the version that was read. A run that dies
-between them leaves at most an extra WARC or a copy of the prior version; the next run sees
-the old document still current and does the work again. Two runs writing the same article at
-once cannot both win: the loser re-reads, finds the winner's document and either stops
-("unchanged", its own WARC removed) or stores its version on top of the winner's.
+Write order: the catalog's intent marker first (``before_writes``; it holds the version about to
+be superseded), then the raw capture, the current document by compare-and-swap against the
+version that was read, and only after that commit the copy of the superseded version under
+``versions/``. So a version is never stored twice (no copy of a still-current version), and a
+run that dies between commit and copy leaves a marker from which the catalog writes the copy
+(``Catalog.recover``). A run that dies before the commit leaves at most an orphaned WARC, which
+the catalog removes. Two runs writing the same article at once cannot both win: the loser
+re-reads, finds the winner's document and either stops ("unchanged", its own WARC removed) or
+stores its version on top of the winner's.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class Intent:
     status: SaveOutcome
     raw_key: str | None  # the capture it writes, if any
     superseded_key: str | None  # where it copies the version it replaces, if any
+    superseded: bytes | None = None  # that version's stored bytes, copied after the commit
 
 
 def save_version(
@@ -63,16 +67,17 @@ def save_version(
         superseded = version_key(previous) if previous is not None else None
         if before_writes is not None:
             capture = raw_key(doc) if response is not None else None
-            before_writes(Intent("new" if previous is None else "updated", capture, superseded))
+            status: SaveOutcome = "new" if previous is None else "updated"
+            before_writes(Intent(status, capture, superseded, current.data))
         if response is not None and not wrote_raw:
             store.put(raw_key(doc), capture_warc(response), WARC_CONTENT_TYPE)
             wrote_raw = True
-        if superseded is not None and current.data is not None:
-            store.put(superseded, current.data, JSON_CONTENT_TYPE)
         try:
             store.put_if(key, encode(doc), JSON_CONTENT_TYPE, expected=current.version)
         except ConflictError:
             continue
+        if superseded is not None and current.data is not None:
+            store.put(superseded, current.data, JSON_CONTENT_TYPE)
         return "new" if previous is None else "updated"
     raise StoreError(f"{store.describe()}: {key} kept changing under concurrent runs; try again")
 

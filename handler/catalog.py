@@ -97,6 +97,9 @@ class Catalog:
             "version_key": version_key(doc),
             "raw_key": intent.raw_key,
             "superseded_key": intent.superseded_key,
+            # The replaced version's stored bytes: copied to versions/ after the commit, so a
+            # run that dies in between leaves what is needed to finish the copy.
+            "superseded": intent.superseded.decode("utf-8") if intent.superseded else None,
         }
         self.store.put(key, json.dumps(marker).encode(), JSON_CONTENT_TYPE)
         return key
@@ -126,6 +129,7 @@ class Catalog:
         removed."""
         loaded = self._load_marker(marker)
         if loaded is not None and self._stored(loaded):
+            self._keep_superseded(loaded)
             return str(loaded["line"]["status"])
         if loaded is not None:
             self._undo_half_writes(loaded)
@@ -157,6 +161,7 @@ class Catalog:
                 continue  # perhaps a live run between its marker and its commit
             loaded = self._load_marker(key)
             if loaded is not None and self._stored(loaded):
+                self._keep_superseded(loaded)
                 line = loaded["line"]
                 self._point(line)
                 recovered.setdefault(manifest_key(line["version"]), []).append(line)
@@ -194,14 +199,17 @@ class Catalog:
             pass
         return None  # unreadable: nothing to recover from it
 
+    def _keep_superseded(self, marker: dict[str, Any]) -> None:
+        """The version a committed attempt replaced is copied to versions/ after the commit; a
+        run that died in between did not, so the copy is made here from the marker."""
+        key, data = marker.get("superseded_key"), marker.get("superseded")
+        if isinstance(key, str) and isinstance(data, str) and self.store.get(key) is None:
+            self.store.put(key, data.encode("utf-8"), JSON_CONTENT_TYPE)
+
     def _undo_half_writes(self, marker: dict[str, Any]) -> None:
-        """A run died before committing: its copy of the still-current version would store
-        that version twice, and its capture names no document; both go."""
+        """A run died (or an attempt failed) before committing: its capture names no document
+        and goes. Nothing else was written: the superseded copy waits for the commit."""
         current = self._doc(marker["line"]["key"])
-        superseded = marker.get("superseded_key")
-        copy = self._doc(superseded) if isinstance(superseded, str) else None
-        if copy is not None and current is not None and _same_version(copy, current):
-            self.store.delete(str(superseded))
         capture = marker.get("raw_key")
         named = ((current or {}).get("capture") or {}).get("raw_key")
         if isinstance(capture, str) and capture != named:
@@ -256,10 +264,6 @@ class Catalog:
         raise StoreError(
             f"{self.store.describe()}: {key} kept changing; {len(lines)} lines not added"
         )
-
-
-def _same_version(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return version_time(a) == version_time(b) and a.get("content_sha256") == b.get("content_sha256")
 
 
 def _identities(data: bytes | None) -> set[tuple[str, str]]:

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -171,3 +172,13 @@ def _no_real_aws_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     # Only tests that ask for the moto server set AWS_ENDPOINT_URL, explicitly.
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+
+@pytest.fixture
+def faults() -> Iterator[Any]:
+    """A raw-socket server answering each path with scripted faults (tests/faultserver.py)."""
+    from faultserver import FaultServer
+
+    server = FaultServer()
+    yield server
+    server.stop()

@@ -15,13 +15,6 @@ from handler.fetch import HttpClient
 from handler.pipeline import Pipeline
 
 
-@pytest.fixture
-def faults():
-    server = FaultServer()
-    yield server
-    server.stop()
-
-
 def client(**overrides) -> HttpClient:
     settings = dict(extra_hosts=frozenset({"127.0.0.1"}), retries=1, backoff_factor=0.0,
                     read_timeout=0.5, connect_timeout=1.0, max_retry_after=1)  # fmt: skip

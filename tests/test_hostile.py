@@ -233,15 +233,6 @@ def test_a_huge_entity_feed_is_refused_without_expanding(site: Site, tmp_path, c
 # 5. A deadline on every fetch ----------------------------------------------------------------
 
 
-@pytest.fixture
-def faults():
-    from faultserver import FaultServer
-
-    server = FaultServer()
-    yield server
-    server.stop()
-
-
 def test_a_dripping_body_is_cut_at_the_fetch_deadline(faults):
     import time
 

@@ -119,9 +119,8 @@ def test_iam_policy_is_least_privilege(cfn):
             action = _list(statement["Action"])
             if action == ["s3:ListBucket"]:
                 assert resource == {"Fn::GetAtt": ["ArchiveBucket", "Arn"]}
-            elif action == ["s3:DeleteObject"]:  # never current documents or manifests
-                assert text.endswith(('/raw/*"}', '/failed/*"}', '/index/pending/*"}',
-                                      '/versions/*"}')), text  # fmt: skip
+            elif action == ["s3:DeleteObject"]:  # never documents, versions or manifests
+                assert text.endswith(('/raw/*"}', '/failed/*"}', '/index/pending/*"}')), text
             elif action == ["events:PutEvents"]:
                 assert resource == {"Fn::GetAtt": ["ChangeEventBus", "Arn"]}
             elif statement["Sid"] == "ReadConfiguration":

@@ -190,3 +190,35 @@ def test_losing_a_race_in_the_same_millisecond_keeps_the_shared_capture(tmp_path
     response = Response(URL, URL, 200, "OK", (), b"<p>x</p>", datetime.fromisoformat(fetched))
     assert save_version(store, doc, response) == "unchanged"
     assert store.get(raw_key(doc)) is not None  # the winner's document still has its capture
+
+
+class Killed(BaseException):
+    """The process dies here (kill -9): nothing after this write happens."""
+
+
+class DiesBeforeVersionCopy(LocalStore):
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        if key.startswith("versions/"):
+            raise Killed(key)
+        super().put(key, data, content_type)
+
+
+def test_a_run_dying_between_commit_and_version_copy_loses_no_version(tmp_path):
+    """The superseded version is copied only after the commit (never stored twice); a run that
+    dies in between leaves a marker from which the next run makes the copy and the line."""
+    from handler.catalog import Catalog
+
+    first, second = make_doc("2025-03-14T10:00:00+00:00"), make_doc("2025-03-14T12:00:00+00:00")
+    second["title"], second["content_sha256"] = "Neuer Titel", "f" * 64
+    LocalStore(tmp_path).put(article_key(first), json.dumps(first).encode(), JSON_CONTENT_TYPE)
+    dying = DiesBeforeVersionCopy(tmp_path)
+    catalog = Catalog(dying, run_id="dead", grace_s=0)
+    with pytest.raises(Killed):
+        save_version(dying, second, None, before_writes=lambda i: catalog.intend(second, i))
+    store = LocalStore(tmp_path)
+    assert json.loads(store.get(article_key(second)) or b"{}")["title"] == "Neuer Titel"
+    assert store.get(version_key(first)) is None  # the copy was never made ...
+    recovered = Catalog(store, run_id="next", grace_s=0).flush()
+    assert json.loads(store.get(version_key(first)) or b"{}") == first  # ... until now
+    assert [line["id"] for line in recovered] == [second["id"]]
+    assert list(store.list("index/pending/")) == []
