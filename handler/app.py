@@ -131,6 +131,9 @@ def _publish(summary: RunSummary) -> None:
     for status in (*STATUSES, "fallback"):
         metrics.add_metric(name=f"Articles{status.title()}", unit=MetricUnit.Count,
                            value=counts[status])  # fmt: skip
+    # Pages whose site rule and trafilatura disagree: a layout change on the site (alarmed).
+    metrics.add_metric(name="ExtractionDisagreement", unit=MetricUnit.Count,
+                       value=counts["disagreement"])  # fmt: skip
     metrics.add_metric(name="ArticlesPending", unit=MetricUnit.Count, value=summary.pending)
     metrics.add_metric(name="ItemsQueued", unit=MetricUnit.Count, value=summary.queued)
     metrics.add_metric(name="FeedsFailed", unit=MetricUnit.Count, value=len(summary.feed_errors))

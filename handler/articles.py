@@ -1,8 +1,10 @@
 """One article: HTML -> the normalised document. No network, no store.
 
-The page is parsed once; the site rule that recognises the layout extracts the structure, and
-pages no rule knows (or where the rule finds no body) go to trafilatura and are marked
-``extraction.status = "fallback"`` with a warning saying why.
+The page is parsed once. trafilatura reads every page (``extract.generic``); the site's layout
+rule, when one recognises the page, gives the structure and trafilatura fills what it lacks and
+checks it (``extraction.baseline``). Pages no layout knows are built from trafilatura's reading
+and marked ``extraction.status = "fallback"`` with a warning saying why; pages the site knows
+are not articles (author pages, section fronts) raise NotAnArticleError.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from handler.document import build_document
-from handler.errors import ExtractionError
-from handler.extract.generic import extract_generic
-from handler.extract.page import Page
+from handler.errors import ExtractionError, NotAnArticleError
+from handler.extract.agreement import compare, disagreement
+from handler.extract.generic import Reading, generic_fields, read_page
+from handler.extract.page import Page, parse_timestamp
 from handler.models import ArticleFields, FeedItem
-from handler.sites import select_rule
+from handler.sites import Site, site_for
 
 # Bounds on one page, far above real ones (the largest of the real ntv pages in the corpus has
 # about 6,400 tags and 28,000 characters of text): a page within the byte cap can still hold
@@ -35,16 +38,17 @@ def extract_article(
     charset: str | None = None,
     profile: str = "ntv",
 ) -> dict[str, Any]:
-    """The normalised document for one page; ExtractionError when it holds no article text.
+    """The normalised document for one page; NotAnArticleError for a page that is not an
+    article, ExtractionError when it holds no article text.
 
     ``charset`` is the one the HTTP response declared, if any (see ``page.decode_html``);
-    ``profile`` is the feed's site profile (``generic`` skips the site rules).
+    ``profile`` is the feed's site profile (``generic``: trafilatura alone).
     """
     tags = html.count(b"<") if isinstance(html, bytes) else html.count("<")
     if tags > MAX_TAGS:  # before parsing: the tree, not the bytes, is what takes the memory
         raise ExtractionError(f"{url}: page too large to parse ({tags} tags, cap {MAX_TAGS})")
     page = Page.parse(html, url, charset)
-    fields, status = extract_fields(page, use_site_rules=profile != "generic")
+    fields, status = extract_fields(page, site_for(profile))
     if not fields.body:
         raise ExtractionError(f"{url}: no article text found (profile {fields.profile})")
     if len(fields.text) > MAX_TEXT_CHARS:
@@ -62,21 +66,49 @@ def extract_article(
     )
 
 
-def extract_fields(page: Page, use_site_rules: bool = True) -> tuple[ArticleFields, str]:
-    """(fields, status): the matching site rule's result, else trafilatura's ("fallback")."""
-    if not use_site_rules:
-        return extract_generic(page), "ok"
-    rule = select_rule(page)
+def extract_fields(page: Page, site: Site | None) -> tuple[ArticleFields, str]:
+    """(fields, status): the site's layout rule checked against trafilatura ("ok"), else
+    trafilatura's reading under the site's conventions ("fallback")."""
+    if site is not None:
+        reason = site.not_an_article(page)
+        if reason:
+            raise NotAnArticleError(page.url, reason)
+    reading = read_page(page)
+    rule = site.layout_for(page) if site else None
     if rule is not None:
         fields = rule.extract(page)
         if fields.body:
-            return fields, "ok"
-        reason = f"site rule {rule.profile} matched but found no body; used trafilatura"
+            return checked(fill_gaps(fields, reading), reading), "ok"
+        why = f"site rule {rule.profile} matched but found no body; used trafilatura"
     else:
-        reason = "no site rule matched the page layout; used trafilatura"
-    fields = extract_generic(page)
-    fields.warnings.append(reason)
-    return fields, "fallback"
+        why = "no site rule matched the page layout; used trafilatura"
+    fields = generic_fields(page, reading)
+    if site is None:
+        return checked(fields, reading), "ok"
+    fields = site.conventions(fields, page)
+    fields.warnings.append(why)
+    return checked(fields, reading), "fallback"
+
+
+def fill_gaps(fields: ArticleFields, reading: Reading) -> ArticleFields:
+    """What the layout rule did not find, from trafilatura's reading."""
+    fields.title = fields.title or reading.title
+    fields.language = fields.language or reading.language
+    fields.published_at = fields.published_at or parse_timestamp(reading.date)
+    fields.keywords = fields.keywords or list(reading.tags)
+    return fields
+
+
+def checked(fields: ArticleFields, reading: Reading) -> ArticleFields:
+    """The fields with their agreement with trafilatura, and a warning when it is low."""
+    # Every text the document holds, as trafilatura's text holds headline and source line too.
+    ours = "\n".join(filter(None, [fields.section, fields.kicker, fields.title, fields.teaser,
+                                    fields.text, fields.source_line]))  # fmt: skip
+    fields.baseline = compare(ours, reading)
+    warning = disagreement(fields.baseline)
+    if warning:
+        fields.warnings.append(warning)
+    return fields
 
 
 __all__ = ["extract_article", "extract_fields"]

@@ -185,8 +185,12 @@ def _print_summary(summary: RunSummary) -> None:
     if summary.not_modified:
         print("  feed not modified (HTTP 304); only due retries were fetched")
     line = ", ".join(f"{counts[k]} {k}" for k in ("new", "updated", "unchanged", "failed"))
+    skipped = f", {counts['skipped']} not articles" if counts["skipped"] else ""
     fallback = f", {counts['fallback']} by fallback extraction" if counts["fallback"] else ""
-    print(f"  {summary.items} items: {line}{fallback} in {summary.duration_s:.1f} s")
+    disagree = (f", {counts['disagreement']} disagreeing with trafilatura"
+                if counts["disagreement"] else "")  # fmt: skip
+    print(f"  {summary.items} items: {line}{skipped}{fallback}{disagree} in "
+          f"{summary.duration_s:.1f} s")  # fmt: skip
     if summary.pending:
         print(f"  {summary.pending} still pending a retry (see: ntv-archive status)")
     if summary.events_failed:

@@ -14,8 +14,7 @@ from handler import __version__
 from handler.models import ArticleFields, FeedItem, article_id, canonical_url, url_id
 from handler.store.layout import raw_key
 
-SCHEMA_VERSION = "1.0.0"
-PUBLISHER = "ntv.de"
+SCHEMA_VERSION = "1.1.0"
 
 # The fields whose change makes a new article version. Fetch time, feed context (incl.
 # source.feed), capture and extraction details are about *this copy*, not the article, and
@@ -60,14 +59,14 @@ def build_document(
         "schema_version": SCHEMA_VERSION,
         "id": article_id(url),
         "url": url,
-        "source": {"publisher": PUBLISHER, "feed": feed_url, "section": fields.section},
+        "source": {"publisher": fields.publisher, "feed": feed_url, "section": fields.section},
         "feed": _feed_context(feed_url, feed_item),
         "language": fields.language,
         "kicker": fields.kicker,
         "title": fields.title,
         "seo_title": fields.seo_title,
         "teaser": fields.teaser,
-        "body": [asdict(block) for block in fields.body],
+        "body": [block.to_json() for block in fields.body],
         "text": fields.text,
         "authors": list(fields.authors),
         "dateline": fields.dateline,
@@ -90,6 +89,7 @@ def build_document(
         "warnings": list(fields.warnings),
         "library": "trafilatura",
         "version": _version_of("trafilatura"),
+        "baseline": fields.baseline.to_json() if fields.baseline else None,
         "extractor": f"ntv-archive/{__version__}",
         "libraries": {name: _version_of(name) for name in ("trafilatura", "lxml")},
     }

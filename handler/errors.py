@@ -33,7 +33,17 @@ class FeedError(ArchiveError):
 
 
 class ExtractionError(ArchiveError):
-    """The page holds no extractable article (no text, not an article)."""
+    """The page holds no extractable article text."""
+
+
+class NotAnArticleError(ExtractionError):
+    """The page is not an article at all (an author page, a section front): nothing is
+    archived, and it is not a failure to retry. ``url`` and ``reason`` say which and why."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: not an article ({reason})")
+        self.url = url
+        self.reason = reason
 
 
 class StoreError(ArchiveError):

@@ -86,7 +86,13 @@ class FeedItem:
         return cls.from_json(raw)
 
 
-BlockType = Literal["paragraph", "subheading"]
+# paragraph / subheading: running text. box: a fact box inside the text (``title`` holds its
+# heading). list_item: one item of a list. quote: a block quotation. question: an interviewer's
+# question. liveticker_entry: the heading of one liveticker entry (``time`` as printed, "14:32");
+# its text follows as paragraphs.
+BlockType = Literal[
+    "paragraph", "subheading", "box", "list_item", "quote", "question", "liveticker_entry"
+]
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,44 @@ class Block:
 
     type: BlockType
     text: str
+    title: str | None = None  # box only
+    time: str | None = None  # liveticker_entry only
+
+    def to_json(self) -> dict[str, str]:
+        """The stored form: optional fields only when set (schema 1.0 readers see no change on
+        paragraphs and subheadings)."""
+        stored = {"type": self.type, "text": self.text}
+        if self.title is not None:
+            stored["title"] = self.title
+        if self.time is not None:
+            stored["time"] = self.time
+        return stored
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """How far the site rule's text and trafilatura's independent reading of the page agree.
+
+    ``baseline_in_ours``: the share of trafilatura's tokens found in ours (low: the rule lost
+    text trafilatura sees). ``ours_in_baseline``: the share of ours found in trafilatura's (low:
+    the rule took text trafilatura calls boilerplate, or trafilatura missed part of it).
+    """
+
+    library: str
+    version: str
+    baseline_in_ours: float
+    ours_in_baseline: float
+    agrees: bool = True  # both figures at or above the calibrated thresholds
+    missing: tuple[str, ...] = ()  # trafilatura's lines the rule's text lacks, for the warning
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "library": self.library,
+            "version": self.version,
+            "recall_baseline_in_ours": self.baseline_in_ours,
+            "recall_ours_in_baseline": self.ours_in_baseline,
+            "agrees": self.agrees,
+        }
 
 
 @dataclass(frozen=True)
@@ -130,8 +174,13 @@ class ArticleFields:
     images: list[Image] = field(default_factory=list)
     kind: str = "article"
     paywalled: bool = False
+    publisher: str | None = None  # the site rule's name for the publisher, else the page's
+    baseline: Baseline | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
-        return "\n\n".join(block.text for block in self.body)
+        """The body as plain text: blocks in order, a box's title before its text."""
+        return "\n\n".join(
+            f"{block.title}\n\n{block.text}" if block.title else block.text for block in self.body
+        )

@@ -21,7 +21,7 @@ from handler.articles import extract_article
 from handler.catalog import Catalog
 from handler.config import RunSettings
 from handler.document import bind_to_host
-from handler.errors import ArchiveError, FeedError, StoreError
+from handler.errors import ArchiveError, FeedError, NotAnArticleError, StoreError
 from handler.feed import read_feed
 from handler.feeds import FeedConfig
 from handler.fetch import HostAllowlist, HttpClient, Response
@@ -34,8 +34,10 @@ from handler.store.layout import article_key
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # "deferred": not started because the invocation's time was running out; the next run does it.
-Status = Literal["new", "updated", "unchanged", "failed", "deferred"]
-STATUSES: tuple[Status, ...] = ("new", "updated", "unchanged", "failed", "deferred")
+# "skipped": the page is not an article (an author page, a section front); nothing is written
+# and nothing retried.
+Status = Literal["new", "updated", "unchanged", "failed", "deferred", "skipped"]
+STATUSES: tuple[Status, ...] = ("new", "updated", "unchanged", "failed", "deferred", "skipped")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class ArticleOutcome:
     reason: str | None = None
     key: str | None = None
     fallback: bool = False
+    disagreement: bool = False  # the site rule's text and trafilatura's disagree (a warning)
 
 
 @dataclass
@@ -70,6 +73,7 @@ class RunSummary:
         for outcome in self.outcomes:
             counts[outcome.status] += 1
         counts["fallback"] = sum(o.fallback for o in self.outcomes)
+        counts["disagreement"] = sum(o.disagreement for o in self.outcomes)
         return counts
 
     @property
@@ -281,6 +285,8 @@ class Pipeline:
             if not self.ntv_hosts.allows(urlsplit(response.final_url).hostname or ""):
                 doc = bind_to_host(doc, response.final_url)
             status = self.commit(doc, response, force=force, poll_run_id=poll_run_id)
+        except NotAnArticleError as exc:
+            return self.skipped(item.id, item.link, exc)
         except ArchiveError as exc:
             return self.failed(item.id, item.link, str(exc))
         except Exception as exc:  # a bug must not cost the other articles
@@ -341,17 +347,31 @@ class Pipeline:
         return self.remaining_s() < self.settings.min_remaining_s
 
     def stored(self, doc: dict[str, Any], url: str, status: Status) -> ArticleOutcome:
-        fallback = doc["extraction"]["status"] == "fallback"
+        extraction = doc["extraction"]
+        fallback = extraction["status"] == "fallback"
+        disagreement = not (extraction.get("baseline") or {}).get("agrees", True)
         key = article_key(doc)
-        outcome = ArticleOutcome(id=doc["id"], url=url, status=status, key=key, fallback=fallback)
+        outcome = ArticleOutcome(id=doc["id"], url=url, status=status, key=key,
+                                 fallback=fallback, disagreement=disagreement)  # fmt: skip
         logger.info(f"article {status}", extra={**self.ids(doc["id"]), "key": key})
         if fallback:
             logger.warning("fallback extraction", extra={**self.ids(doc["id"]), "url": url})
+        if disagreement:
+            logger.warning("extraction disagrees with trafilatura",
+                           extra={**self.ids(doc["id"]), "url": url,
+                                  "baseline": extraction["baseline"],
+                                  "warnings": extraction["warnings"]})  # fmt: skip
         return outcome
 
     def failed(self, article_id: str, url: str, reason: str) -> ArticleOutcome:
         logger.warning("article failed", extra={**self.ids(article_id), "reason": reason})
         return ArticleOutcome(id=article_id, url=url, status="failed", reason=reason)
+
+    def skipped(self, article_id: str, url: str, error: NotAnArticleError) -> ArticleOutcome:
+        """A page that is not an article: said once, not written, not retried."""
+        logger.info("not an article", extra={**self.ids(article_id), "url": url,
+                                             "reason": error.reason})  # fmt: skip
+        return ArticleOutcome(id=article_id, url=url, status="skipped", reason=str(error))
 
     def summary(self, feed_url: str | None) -> RunSummary:
         return RunSummary(run_id=self.run_id, feed_url=feed_url, store=self.store.describe())

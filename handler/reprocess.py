@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from handler.articles import extract_article
 from handler.document import iso
-from handler.errors import ArchiveError
+from handler.errors import ArchiveError, NotAnArticleError
 from handler.events import Reprocess
 from handler.pipeline import ArticleOutcome, Pipeline, RunSummary
 from handler.reader import article_keys
@@ -54,6 +54,8 @@ def reprocess_one(pipeline: Pipeline, key: str, now: datetime) -> ArticleOutcome
         doc.update(feed=current["feed"], capture=current["capture"])
         doc["reprocessed_at"] = iso(now, "milliseconds")
         status = pipeline.commit(doc, None)
+    except NotAnArticleError as exc:  # today's rules know the page is none: keep what is stored
+        return pipeline.skipped(article_id, url, exc)
     except ArchiveError as exc:
         return pipeline.failed(article_id, url, str(exc))
     except (ValueError, KeyError, TypeError) as exc:

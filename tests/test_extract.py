@@ -8,6 +8,7 @@ from handler.errors import ExtractionError
 from handler.extract.page import parse_timestamp
 from handler.models import article_id
 from handler.sites.ntv import parse_byline, parse_source_line, split_credit
+from handler.sites.ntv.parsing import parse_interview_credit, parse_ticker_entry
 
 URL = "https://www.n-tv.de/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
 NOISE = [
@@ -121,10 +122,62 @@ def test_content_hash_ignores_fetch_time_but_not_content():
         ("von Carla Test", ["Carla Test"], None),
         ("Von n-tv NACHRICHTEN", [], None),
         (None, [], None),
+        # Role prefixes of opinion pieces (the old layout's bylines).
+        ("Ein Kommentar von Roland Peters", ["Roland Peters"], None),
+        ("Eine Analyse von Benjamin Konietzny", ["Benjamin Konietzny"], None),
+        ("Eine Abrechnung von Thomas Schmoll", ["Thomas Schmoll"], None),
+        ("Eine Kolumne von Anna Beispiel, Paris", ["Anna Beispiel"], "Paris"),
+        # Several authors, each with a place; a place that itself holds "und".
+        (
+            "Von Anna Beispiel, Washington, und Bernd Muster, Moskau",
+            ["Anna Beispiel", "Bernd Muster"],
+            "Washington; Moskau",
+        ),
+        (
+            "Von Anna Beispiel, Kiew und Charkiw, und Bernd Muster, Berlin",
+            ["Anna Beispiel", "Bernd Muster"],
+            "Kiew und Charkiw; Berlin",
+        ),
+        (
+            "Von Anna Beispiel und Bernd Muster, New York",
+            ["Anna Beispiel", "Bernd Muster"],
+            "New York",
+        ),
+        ("Von Christian Wilp, New York", ["Christian Wilp"], "New York"),
+        ("Von Anna Beispiel und ntv.de", ["Anna Beispiel"], None),
     ],
 )
 def test_byline(byline, authors, dateline):
     assert parse_byline(byline) == (authors, dateline)
+
+
+@pytest.mark.parametrize(
+    ("line", "authors"),
+    [
+        ("Mit Philip Kovce sprach Solveig Bach", ["Solveig Bach"]),
+        ("Mit Muhammad Yunus sprach Peter Littger.", ["Peter Littger"]),
+        ("Mit Anna Beispiel sprachen Bernd Muster und Carla Test", ["Bernd Muster", "Carla Test"]),
+        ("Mit der Kanzlerin sprach n-tv NACHRICHTEN", []),
+        ("Mit diesem Satz sprach er Klartext, sagte sie", []),
+        ("Das Gespräch wurde gekürzt.", []),
+    ],
+)
+def test_interview_credit_names_the_interviewers(line, authors):
+    assert parse_interview_credit(line) == authors
+
+
+@pytest.mark.parametrize(
+    ("heading", "entry"),
+    [
+        ("+++ 14:32 Kiew meldet neue Angriffe +++", ("14:32", "Kiew meldet neue Angriffe")),
+        ("+++ 7.05 Uhr Scholz reist nach Paris +++", ("07:05", "Scholz reist nach Paris")),
+        ("++ 23:59 Der Tag im Überblick ++", ("23:59", "Der Tag im Überblick")),
+        ("14:32 Kiew meldet neue Angriffe", None),
+        ("Kiew meldet +++ neue Angriffe", None),
+    ],
+)
+def test_liveticker_entry_heading(heading, entry):
+    assert parse_ticker_entry(heading) == entry
 
 
 @pytest.mark.parametrize(

@@ -157,7 +157,7 @@ def test_alarms_watch_errors_the_dlq_and_six_quiet_hours(cfn):
     alarms = resources_of(cfn, "AWS::CloudWatch::Alarm")
     assert set(alarms) == {"FunctionErrorsAlarm", "DeadLetterQueueAlarm", "NoNewArticlesAlarm",
                            "WorkDeadLetterAlarm", "WorkQueueAgeAlarm", "EventsFailedAlarm",
-                           "WorkerErrorsAlarm"}  # fmt: skip
+                           "WorkerErrorsAlarm", "ExtractionDisagreementAlarm"}  # fmt: skip
     quiet = alarms["NoNewArticlesAlarm"]
     # Inline mode archives in the scheduled poller, fan-out mode in the workers: both count.
     watched = _metric_queries(quiet)
@@ -210,6 +210,17 @@ def test_failed_change_events_alarm_in_every_action(cfn):
     actions = {*ACTIONS.values(), WORKER_ACTION}
     assert _metric_queries(alarm) == {("EventsFailed", action) for action in actions}
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+
+
+def test_extraction_disagreement_alarm_in_every_action(cfn):
+    """The metric the pipeline emits per run (handler.app._publish) is the one alarmed on."""
+    from handler.app import ACTIONS, WORKER_ACTION
+
+    alarm = cfn["Resources"]["ExtractionDisagreementAlarm"]["Properties"]
+    actions = {*ACTIONS.values(), WORKER_ACTION}
+    assert _metric_queries(alarm) == {("ExtractionDisagreement", action) for action in actions}
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
 
 
 def _list(value: Any) -> list[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from handler.extract.page import Page, clean_text, parse_timestamp
 
@@ -33,12 +34,67 @@ def person_authors(page: Page) -> list[str]:
     """Names of JSON-LD ``author`` entries typed Person (organisations are publishers)."""
     raw = page.article_ld.get("author") or []
     entries = raw if isinstance(raw, list) else [raw]
-    return [
-        clean_text(e.get("name"))
-        for e in entries
-        if isinstance(e, dict) and e.get("@type") == "Person" and clean_text(e.get("name"))
-    ]
+    publishers = publisher_names(page)  # sites type their newsroom as a Person, too
+    names = (clean_text(e.get("name")) for e in entries
+             if isinstance(e, dict) and e.get("@type") == "Person")  # fmt: skip
+    return [name for name in names if name and name.lower() not in publishers]
 
 
 def language(page: Page) -> str | None:
     return clean_text(page.tree.get("lang")) or clean_text(page.meta.get("language")) or None
+
+
+def section(page: Page) -> str | None:
+    """Top-level section as the site names it: breadcrumb level 2, else the URL's first folder."""
+    crumbs = page.breadcrumbs
+    if len(crumbs) >= 3:  # home, section, ..., the article itself
+        return crumbs[1][0] or None
+    folder = urlsplit(page.document_url).path.strip("/").split("/")[0]
+    return folder.capitalize() if folder and "." not in folder else None
+
+
+# schema.org types that say what kind of page it is; an article type (or none) is "article".
+KIND_TYPES: dict[str, frozenset[str]] = {
+    "liveticker": frozenset({"LiveBlogPosting"}),
+    "video": frozenset({"VideoObject"}),
+    "audio": frozenset({"AudioObject", "PodcastEpisode"}),
+    "gallery": frozenset({"ImageGallery"}),
+}
+ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "ReportageNewsArticle", "OpinionNewsArticle"})
+
+
+def ld_types(page: Page) -> set[str]:
+    types = page.article_ld.get("@type") or []
+    return {t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)}
+
+
+def kind(page: Page) -> str:
+    """article / liveticker / video / audio / gallery / other, from the JSON-LD type."""
+    types = ld_types(page)
+    for name, kind_types in KIND_TYPES.items():
+        if types & kind_types:
+            return name
+    return "article" if types & ARTICLE_TYPES or not types else "other"
+
+
+def paywalled(page: Page) -> bool:
+    """schema.org's ``isAccessibleForFree: false`` is how a page declares a paywall."""
+    return str(page.article_ld.get("isAccessibleForFree")).strip().lower() == "false"
+
+
+def publisher(page: Page) -> str | None:
+    """The publisher the page names: JSON-LD ``publisher.name``, else ``og:site_name``."""
+    named = page.article_ld.get("publisher")
+    name = clean_text(named.get("name")) if isinstance(named, dict) else ""
+    return name or clean_text(page.meta.get("og:site_name")) or None
+
+
+def publisher_names(page: Page) -> set[str]:
+    """Every way the page names its publisher (lower-cased), so none becomes an author."""
+    named = page.article_ld.get("publisher")
+    found = {
+        clean_text(named.get("name")) if isinstance(named, dict) else "",
+        clean_text(page.meta.get("og:site_name")),
+        clean_text(page.meta.get("copyright")),
+    }
+    return {name.lower() for name in found if name}

@@ -1,25 +1,20 @@
-"""Site rules: per-publisher, per-layout extraction, chosen by what the page contains."""
+"""Site rules: per-publisher, per-layout extraction, chosen by what the page contains.
+
+A feed names its site profile (``ntv`` by default, ``generic`` for none); a new layout of a
+site is a new rule class beside the old ones in its package.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol
+from handler.sites.ntv import NTV
+from handler.sites.rules import LayoutRule, PageRecogniser, Site
 
-from handler.extract.page import Page
-from handler.models import ArticleFields
-from handler.sites.ntv import Ntv2025, NtvLegacy
-
-
-class SiteRule(Protocol):
-    profile: ClassVar[str]
-
-    def matches(self, page: Page) -> bool: ...
-
-    def extract(self, page: Page) -> ArticleFields: ...
+SITES: dict[str, Site] = {NTV.name: NTV}
 
 
-# Newest layout first: it is what the live feed links to.
-RULES: tuple[SiteRule, ...] = (Ntv2025(), NtvLegacy())
+def site_for(profile: str) -> Site | None:
+    """The site of a feed's profile; None for ``generic`` (trafilatura alone)."""
+    return SITES.get(profile)
 
 
-def select_rule(page: Page) -> SiteRule | None:
-    return next((rule for rule in RULES if rule.matches(page)), None)
+__all__ = ["SITES", "LayoutRule", "PageRecogniser", "Site", "site_for"]

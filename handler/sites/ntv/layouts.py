@@ -10,18 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
-from urllib.parse import urlsplit
 
 from lxml import etree
 
 from handler.extract import metadata
 from handler.extract.page import Page, clean_text, node_text
-from handler.models import ArticleFields, Block, BlockType, Image
+from handler.models import ArticleFields, Block, Image
 from handler.sites.ntv.parsing import (
+    PUBLISHER,
     detect_kind,
-    is_paywalled,
+    is_publisher,
     parse_byline,
+    parse_interview_credit,
     parse_source_line,
+    parse_ticker_entry,
     split_credit,
     strip_credit_wrapper,
 )
@@ -41,13 +43,23 @@ class LayoutSelectors:
     kicker: str
     headline: str
     teaser: str
-    blocks: str  # paragraphs and subheadings, in document order
+    blocks: str  # the body's block elements (p, h2/h3, lists, quotes, boxes) in document order
     byline: str
     source_line: str
     figures: str  # each figure of the article (hero and inline), in document order
     figure_caption: str  # relative to a figure
     figure_credit: str  # relative to a figure; some layouts put "(Foto: ...)" in the caption
+    box: str = "self::*[false()]"  # relative to a block: it is a fact box
+    box_title: str = "self::*[false()]"  # relative to a box
     subheading_tags: frozenset[str] = frozenset({"h2", "h3"})
+    # The old layout sets the lead as the first paragraph wholly in <strong>, <em> or <i>.
+    teaser_in_emphasis: bool = False
+
+
+_EMPHASIS = frozenset({"strong", "b", "em", "i"})
+_BOLD = frozenset({"strong", "b"})
+_LIST_TAGS = frozenset({"ul", "ol"})
+MAX_INLINE_HEADING = 120  # a bold line longer than this is a bold paragraph, not a heading
 
 
 class NtvLayout:
@@ -64,9 +76,13 @@ class NtvLayout:
         root = page.first(sel.root)
         if root is None:  # marker present but no article root: treat as not matching
             return ArticleFields(url=page.url, profile=self.profile, warnings=["no article root"])
-        teaser_node = _first(root, sel.teaser)
+        teaser_node = self._teaser(root)
+        nodes = [node for node in root.xpath(sel.blocks) if node is not teaser_node]
+        credit_node, interviewers = _interview_credit(nodes)
+        body = [block for node in nodes if node is not credit_node
+                for block in self._blocks(node, interview=bool(interviewers))]  # fmt: skip
         authors, dateline = parse_byline(_text_of(_first(root, sel.byline)))
-        authors = authors or metadata.person_authors(page)
+        authors = authors or interviewers or metadata.person_authors(page)
         ld = page.article_ld
         title = _text_of(_first(root, sel.headline)) or clean_text(page.meta.get("og:title"))
         seo_title = clean_text(ld.get("headline"))
@@ -81,10 +97,10 @@ class NtvLayout:
             title=title or None,
             seo_title=seo_title if seo_title and seo_title != title else None,
             teaser=_text_of(teaser_node),
-            body=self._blocks(root, skip=teaser_node),
-            authors=authors,
+            body=body,
+            authors=[name for name in authors if not is_publisher(name)],
             dateline=dateline,
-            section=section_of(page),
+            section=metadata.section(page),
             language=metadata.language(page),
             published_at=metadata.published_at(page),
             modified_at=metadata.modified_at(page),
@@ -93,21 +109,41 @@ class NtvLayout:
             agencies=agencies,
             editors=editors,
             images=self._images(root),
-            kind=detect_kind(page),
-            paywalled=is_paywalled(page),
+            kind=detect_kind(page, sum(b.type == "liveticker_entry" for b in body)),
+            paywalled=metadata.paywalled(page),
+            publisher=PUBLISHER,
         )
 
-    def _blocks(self, root: etree._Element, skip: etree._Element | None) -> list[Block]:
-        blocks = []
-        for node in root.xpath(self.selectors.blocks):
-            text = node_text(node)
-            if node is skip or not text:
-                continue
-            kind: BlockType = (
-                "subheading" if node.tag in self.selectors.subheading_tags else "paragraph"
-            )
-            blocks.append(Block(type=kind, text=text))
-        return blocks
+    def _teaser(self, root: etree._Element) -> etree._Element | None:
+        node = _first(root, self.selectors.teaser)
+        if node is not None and self.selectors.teaser_in_emphasis and not _set_in(node, _EMPHASIS):
+            return None  # the first paragraph is ordinary text: there is no lead
+        return node
+
+    def _blocks(self, node: etree._Element, interview: bool) -> list[Block]:
+        """The typed blocks one body element holds (a list holds several; furniture none)."""
+        sel = self.selectors
+        if node.xpath(sel.box):
+            return _box(node, sel.box_title)
+        if node.tag in _LIST_TAGS:
+            items = (node_text(item) for item in node.iterchildren("li"))
+            return [Block(type="list_item", text=text) for text in items if text]
+        text = node_text(node)
+        if not text:
+            return []
+        if node.tag == "blockquote":
+            return [Block(type="quote", text=text)]
+        heading = node.tag in sel.subheading_tags or _set_in(node, _BOLD)
+        entry = parse_ticker_entry(text) if heading else None
+        if entry is not None:
+            return [Block(type="liveticker_entry", text=entry[1], time=entry[0])]
+        if node.tag in sel.subheading_tags:
+            return [Block(type="subheading", text=text)]
+        if heading and interview:  # interviews set the questions in bold
+            return [Block(type="question", text=text)]
+        if heading and len(text) <= MAX_INLINE_HEADING and not text.endswith((".", ":")):
+            return [Block(type="subheading", text=text)]  # a bold line between paragraphs
+        return [Block(type="paragraph", text=text)]
 
     def _images(self, root: etree._Element) -> list[Image]:
         images = []
@@ -145,19 +181,27 @@ class Ntv2025(NtvLayout):
     )
 
 
+_LEGACY_TEXT = f"div[{_has_class('article__text')}]"
+_LEGACY_BOX = f"div[{_has_class('article__aside--text')}]"
+
+
 class NtvLegacy(NtvLayout):
-    """The previous site (``article__*`` classes, URLs ``...-article25136526.html``)."""
+    """The previous site (``article__*`` classes, URLs ``...-article25136526.html``): ten
+    years of articles, and every capture made before the move to Next.js."""
 
     profile = "ntv-legacy"
-    _text = f"div[{_has_class('article__text')}]"
+    _text = _LEGACY_TEXT
+    _box = _LEGACY_BOX
     selectors = LayoutSelectors(
         marker=f"//article//{_text}",
         root=f"//article[.//{_text}]",
         kicker=f".//*[{_has_class('article__kicker')}]",
         headline=f".//*[{_has_class('article__headline')}]",
-        # The lead is the first paragraph when it is set entirely in italics.
-        teaser=f"(.//{_text}/p)[1][i and not(normalize-space(text()))]",
-        blocks=f".//{_text}/p | .//{_text}/h2 | .//{_text}/h3",
+        teaser=f"(.//{_text}/p)[1]",
+        blocks=" | ".join(
+            f".//{_LEGACY_TEXT}/{child}"
+            for child in ("p", "h2", "h3", "ul", "ol", "blockquote", _LEGACY_BOX)
+        ),
         byline=f".//*[{_has_class('article__author')}]",
         source_line=f".//*[{_has_class('article__source')}]",
         figures=f".//*[{_has_class('article__media')} or {_has_class('article__aside--img')}]"
@@ -166,16 +210,10 @@ class NtvLegacy(NtvLayout):
         f"{_has_class('article__aside__caption')}]",
         figure_credit=f".//*[{_has_class('article__credit')} or "
         f"{_has_class('article__aside__copy')}]",
+        box=f"self::{_box}",
+        box_title=f".//*[{_has_class('article__aside__title')}]",
+        teaser_in_emphasis=True,
     )
-
-
-def section_of(page: Page) -> str | None:
-    """Top-level section as the site names it: breadcrumb level 2, else the URL's first folder."""
-    crumbs = page.breadcrumbs
-    if len(crumbs) >= 3:  # home, section, ..., the article itself
-        return crumbs[1][0] or None
-    folder = urlsplit(page.document_url).path.strip("/").split("/")[0]
-    return folder.capitalize() if folder and "." not in folder else None
 
 
 def _image_url(figure: etree._Element) -> str | None:
@@ -194,3 +232,33 @@ def _first(root: etree._Element, xpath: str) -> etree._Element | None:
 
 def _text_of(node: etree._Element | None) -> str | None:
     return (node_text(node) or None) if node is not None else None
+
+
+def _set_in(node: etree._Element, tags: frozenset[str]) -> bool:
+    """True when all of the element's text sits inside child elements of ``tags`` (a lead in
+    <strong>, an interview question in <b>), not in running text around them."""
+    if clean_text(node.text) or not len(node):
+        return False
+    return all(
+        (child.tag in tags or child.tag == "br") and not clean_text(child.tail) for child in node
+    ) and any(child.tag in tags and node_text(child) for child in node)
+
+
+def _interview_credit(nodes: list[etree._Element]) -> tuple[etree._Element | None, list[str]]:
+    """The "Mit X sprach Y" line (an emphasised paragraph) and its interviewers, if any."""
+    for node in reversed(nodes):
+        if node.tag == "p" and _set_in(node, _EMPHASIS):
+            interviewers = parse_interview_credit(node_text(node))
+            if interviewers:
+                return node, interviewers
+    return None, []
+
+
+def _box(node: etree._Element, title_xpath: str) -> list[Block]:
+    """A fact box: its title and its paragraphs as one block."""
+    title_node = _first(node, title_xpath)
+    paragraphs = [node_text(p) for p in node.iter("p")]
+    text = "\n\n".join(p for p in paragraphs if p)
+    if not text:
+        return []
+    return [Block(type="box", text=text, title=_text_of(title_node))]

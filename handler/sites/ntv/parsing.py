@@ -1,16 +1,26 @@
-"""ntv.de conventions for the small texts around an article: byline, source line, photo credit,
-page kind. Pure functions over strings and the parsed page, shared by every layout."""
+"""ntv.de conventions for the small texts around an article: byline, interview credit, source
+line, photo credit, liveticker entry, page kind. Pure functions over strings and the parsed page,
+shared by every layout."""
 
 from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
 
+from handler.extract import metadata
 from handler.extract.page import Page, clean_text
 
+PUBLISHER = "ntv.de"
 # The newsroom names itself in author fields; it is the publisher, never an author.
 _PUBLISHER_NAMES = re.compile(r"^n-?tv(\.de)?( nachrichten)?$", re.IGNORECASE)
-_BYLINE_PREFIX = re.compile(r"^von\s+", re.IGNORECASE)
+# "Von A", and the role prefixes of opinion pieces: "Ein Kommentar von A", "Eine Analyse von
+# A", "Eine Abrechnung von A", "Eine Kolumne von A", ... ("Ein/Eine <one word> von").
+_BYLINE_PREFIX = re.compile(r"^(?:(?:ein|eine)\s+[\w-]+\s+)?von\s+", re.IGNORECASE)
+# "Mit Philip Kovce sprach Solveig Bach": the interviewer (after "sprach") is the author.
+_INTERVIEW_CREDIT = re.compile(r"^Mit\s+(.+?)\s+sprach(?:en)?\s+(.+?)\.?$")
+_PERSON_NAME = re.compile(r"^[A-ZÄÖÜ][\w.'-]*(?:\s+[\w.'-]+){0,3}$")
+# "+++ 14:32 Kiew meldet Angriffe +++": one liveticker entry's heading; the time as printed.
+_TICKER_ENTRY = re.compile(r"^\+{2,3}\s*(\d{1,2}[:.]\d{2})(?:\s*Uhr)?\s*(.*?)\s*\+*$")
 _CREDIT = re.compile(r"\s*\((?:Foto|Fotos|Bild|Bilder|Grafik|Video|Quelle):\s*([^()]*)\)\s*$")
 _SOURCE_PREFIX = re.compile(r"^Quelle:\s*(?:n-?tv\.de|ntv)\s*,?\s*", re.IGNORECASE)
 
@@ -32,32 +42,65 @@ AGENCIES: dict[str, str] = {
     "bloomberg": "Bloomberg",
 }
 
-# (kind, JSON-LD types, URL path fragments) in the order they are tried; "article" is the rest.
-KINDS: tuple[tuple[str, frozenset[str], tuple[str, ...]], ...] = (
-    ("liveticker", frozenset({"LiveBlogPosting"}), ("liveticker", "-live-")),
-    ("video", frozenset({"VideoObject"}), ("/mediathek/videos/", "/videos/")),
-    ("gallery", frozenset({"ImageGallery"}), ("/bilderserien/", "/mediathek/bilderserien/")),
+# (kind, URL path fragments) tried after the page's JSON-LD type; "article" is the rest.
+KIND_PATHS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("liveticker", ("liveticker", "-live-")),
+    ("video", ("/mediathek/videos/", "/videos/")),
+    ("audio", ("/mediathek/audio/", "/podcasts/")),
+    ("gallery", ("/bilderserien/", "/mediathek/bilderserien/")),
 )
-_ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "ReportageNewsArticle"})
+MIN_TICKER_ENTRIES = 2  # a page with this many "+++ hh:mm ... +++" entries is a liveticker
+
+
+def is_publisher(name: str) -> bool:
+    return bool(_PUBLISHER_NAMES.match(clean_text(name)))
 
 
 def parse_byline(byline: str | None) -> tuple[list[str], str | None]:
-    """ "Von A und B, Lille" -> (["A", "B"], "Lille"); the publisher is never an author.
+    """A byline to (authors, dateline); role prefixes, places and the publisher are dropped.
 
-    ntv joins co-authors with "und" and puts the dateline after the last comma.
+    "Von A und B, Lille" -> (["A", "B"], "Lille"); "Eine Analyse von A" -> (["A"], None);
+    "Von A, Kiew und Moskau, und B, Berlin" -> (["A", "B"], "Kiew und Moskau; Berlin").
+    ntv joins co-authors with "und" and puts each one's place after a comma; where a place
+    itself holds "und", the authors are separated by ", und". "A, B und C" lists three names.
     """
-    if not byline:
-        return [], None
     text = _BYLINE_PREFIX.sub("", clean_text(byline))
-    names, _, place = text.rpartition(", ")
-    if not names or " und " in place:
-        names, place = text, ""
-    authors = [
-        name
-        for name in (clean_text(n) for n in re.split(r",\s*|\s+und\s+", names))
-        if name and not _PUBLISHER_NAMES.match(name)
-    ]
-    return authors, clean_text(place) or None
+    if not text:
+        return [], None
+    separator = r",\s+und\s+" if re.search(r",\s+und\s+", text) else r"\s+und\s+"
+    groups = re.split(separator, text)
+    if separator == r"\s+und\s+" and "," not in groups[-1]:
+        # "A, B und C": a list of names (a place would follow the last one after a comma).
+        groups = [name for group in groups for name in group.split(",")]
+    authors: list[str] = []
+    places: list[str] = []
+    for group in groups:
+        name, _, place = (clean_text(part) for part in group.partition(","))
+        if name and not is_publisher(name):
+            authors.append(name)
+        if place:
+            places.append(place)
+    return authors, "; ".join(places) or None
+
+
+def parse_interview_credit(line: str | None) -> list[str]:
+    """ "Mit Philip Kovce sprach Solveig Bach" -> ["Solveig Bach"] (the interviewers)."""
+    match = _INTERVIEW_CREDIT.match(clean_text(line))
+    if not match:
+        return []
+    names = [clean_text(name) for name in re.split(r",\s*|\s+und\s+", match.group(2))]
+    if not all(_PERSON_NAME.match(name) for name in names):
+        return []  # a sentence that happens to start "Mit ... sprach", not a credit
+    return [name for name in names if not is_publisher(name)]
+
+
+def parse_ticker_entry(heading: str | None) -> tuple[str, str] | None:
+    """ "+++ 14:32 Kiew meldet Angriffe +++" -> ("14:32", "Kiew meldet Angriffe")."""
+    match = _TICKER_ENTRY.match(clean_text(heading))
+    if not match:
+        return None
+    time = match.group(1).replace(".", ":").zfill(5)
+    return time, match.group(2) or clean_text(heading)
 
 
 def parse_source_line(line: str | None) -> tuple[list[str], list[str]]:
@@ -96,18 +139,14 @@ def strip_credit_wrapper(credit: str | None) -> str | None:
     return clean_text(match.group(1)) if match else (text or None)
 
 
-def detect_kind(page: Page) -> str:
-    """article / liveticker / video / gallery / other, from JSON-LD type and URL path."""
-    types = page.article_ld.get("@type") or []
-    ld_types = set(types if isinstance(types, list) else [types])
+def detect_kind(page: Page, ticker_entries: int = 0) -> str:
+    """article / liveticker / video / audio / gallery / other: the page's JSON-LD type first,
+    then ntv's URL paths, then the content (a run of "+++ hh:mm" entries is a liveticker)."""
+    declared = metadata.kind(page)
+    if declared != "article":
+        return declared
     path = urlsplit(page.document_url).path.lower()
-    for kind, kind_types, fragments in KINDS:
-        if ld_types & kind_types or any(fragment in path for fragment in fragments):
+    for kind, fragments in KIND_PATHS:
+        if any(fragment in path for fragment in fragments):
             return kind
-    return "article" if ld_types & _ARTICLE_TYPES or not ld_types else "other"
-
-
-def is_paywalled(page: Page) -> bool:
-    """schema.org's ``isAccessibleForFree: false`` is how a page declares a paywall."""
-    flag = page.article_ld.get("isAccessibleForFree")
-    return str(flag).strip().lower() == "false"
+    return "liveticker" if ticker_entries >= MIN_TICKER_ENTRIES else "article"

@@ -1,0 +1,72 @@
+"""Agreement between a site rule's text and trafilatura's independent reading of the same page.
+
+Token recall both ways over word tokens (case-folded, counted with multiplicity). A rule that
+silently loses part of a page (a renamed class, a new block type) shows as trafilatura text
+missing from ours; that is what the warning names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from handler.extract.generic import Reading
+from handler.models import Baseline
+
+# Words, not numbers: trafilatura keeps date lines and player timers ("00:00") that no
+# document field holds, and digits alone say nothing about which text was found.
+_WORD = re.compile(r"[^\W\d_]\w*")
+# Calibrated on the real corpus (bench/quality.py prints each page's figures): on the 38
+# legacy articles and the 2 current-layout pages the lowest share of trafilatura's tokens
+# found in the rule's text is MIN_OBSERVED; a layout drift that drops the paragraphs falls far
+# below. The threshold leaves room for trafilatura's own variation between versions.
+MIN_BASELINE_IN_OURS = 0.95
+MIN_OURS_IN_BASELINE = 0.9
+# Below this many words in trafilatura's text a page is not judged: on a stub page a date
+# line or a player label is a large share, and a layout drift on a real article is hundreds.
+MIN_JUDGED_WORDS = 150
+MAX_NAMED_LINES = 3
+_LINE_COVERED = 0.5  # a trafilatura line counts as found when half its tokens are in ours
+
+
+def tokens(text: str) -> Counter[str]:
+    return Counter(_WORD.findall(text.lower()))
+
+
+def recall(found: Counter[str], reference: Counter[str]) -> float:
+    """Share of ``reference``'s tokens that ``found`` holds (1.0 for an empty reference)."""
+    total = sum(reference.values())
+    return round(sum((found & reference).values()) / total, 4) if total else 1.0
+
+
+def compare(ours: str, reading: Reading) -> Baseline:
+    """The agreement figures, and trafilatura's lines the rule's text lacks."""
+    mine, theirs = tokens(ours), tokens("\n".join(filter(None, [reading.title, reading.text])))
+    missing = tuple(line for line in reading.lines if recall(mine, tokens(line)) < _LINE_COVERED)
+    baseline_in_ours, ours_in_baseline = recall(mine, theirs), recall(theirs, mine)
+    return Baseline(
+        library="trafilatura",
+        version=reading.version,
+        baseline_in_ours=baseline_in_ours,
+        ours_in_baseline=ours_in_baseline,
+        agrees=sum(theirs.values()) < MIN_JUDGED_WORDS
+        or (baseline_in_ours >= MIN_BASELINE_IN_OURS and ours_in_baseline >= MIN_OURS_IN_BASELINE),
+        missing=missing,
+    )
+
+
+def disagreement(baseline: Baseline) -> str | None:
+    """The warning for a document whose rule and baseline disagree; None when they agree."""
+    if baseline.agrees:
+        return None
+    named = "; ".join(_clip(line) for line in baseline.missing[:MAX_NAMED_LINES])
+    return (
+        f"extraction disagrees with trafilatura: {baseline.baseline_in_ours:.0%} of its text "
+        f"is in ours (threshold {MIN_BASELINE_IN_OURS:.0%}), {baseline.ours_in_baseline:.0%} "
+        f"of ours in its (threshold {MIN_OURS_IN_BASELINE:.0%})"
+        + (f"; trafilatura found what the rule did not: {named}" if named else "")
+    )
+
+
+def _clip(line: str, limit: int = 80) -> str:
+    return f'"{line if len(line) <= limit else line[: limit - 1] + "…"}"'

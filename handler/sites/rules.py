@@ -1,0 +1,50 @@
+"""What a site is to the extraction: its layouts, the pages that are not articles, its name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from handler.extract.page import Page
+from handler.models import ArticleFields
+
+
+class LayoutRule(Protocol):
+    """One layout of a site: recognises its pages and extracts their structure."""
+
+    profile: ClassVar[str]
+
+    def matches(self, page: Page) -> bool: ...
+
+    def extract(self, page: Page) -> ArticleFields: ...
+
+
+class PageRecogniser(Protocol):
+    """A kind of page that is not an article (an author profile, a section front)."""
+
+    reason: ClassVar[str]
+
+    def matches(self, page: Page) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Site:
+    """A publisher's rules. ``layouts``: newest first (what its feed links to today).
+    ``not_articles``: consulted only when no layout matched, so an article is never refused.
+    ``conventions``: applied to trafilatura's fields when no layout matched (a redesign)."""
+
+    name: str
+    publisher: str
+    layouts: tuple[LayoutRule, ...]
+    not_articles: tuple[PageRecogniser, ...]
+    conventions: Callable[[ArticleFields, Page], ArticleFields]
+
+    def layout_for(self, page: Page) -> LayoutRule | None:
+        return next((rule for rule in self.layouts if rule.matches(page)), None)
+
+    def not_an_article(self, page: Page) -> str | None:
+        """Why the page is not an article, or None when it may be one."""
+        if self.layout_for(page) is not None:
+            return None
+        return next((kind.reason for kind in self.not_articles if kind.matches(page)), None)
