@@ -37,6 +37,11 @@ def main() -> int:
     if quality:
         figures["quality_targets_met"] = quality["all_targets_met"]
         figures["body_f1_min"] = min(r["body_f1"] for r in quality["rows"])
+        legacy = quality.get("legacy") or {}
+        for key in ("lead_exact", "authors_exact", "publisher_as_author", "body_recall_min",
+                    "baseline_in_ours_min", "ours_in_baseline_min"):  # fmt: skip
+            if key in legacy:
+                figures[f"legacy_{key}"] = legacy[key]
     for script in SCRIPTS:
         figures |= run(script)
     print("\n== cost per month at the default schedule")

@@ -29,4 +29,4 @@ def test_cold_start_and_extraction_scripts_report_their_ratios():
     start = last_json("cold_start.py", "--rounds", "1")
     assert start["import_app_ms"] > 0 and start["import_ratio"] > 0
     extraction = last_json("extraction.py", "--rounds", "1")
-    assert extraction["fixtures_ratio"] > 0
+    assert extraction["fixture_ratio"] > 0

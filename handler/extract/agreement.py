@@ -42,15 +42,22 @@ def recall(found: Counter[str], reference: Counter[str]) -> float:
 def compare(ours: str, reading: Reading) -> Baseline:
     """The agreement figures, and trafilatura's lines the rule's text lacks."""
     mine, theirs = tokens(ours), tokens("\n".join(filter(None, [reading.title, reading.text])))
-    missing = tuple(line for line in reading.lines if recall(mine, tokens(line)) < _LINE_COVERED)
     baseline_in_ours, ours_in_baseline = recall(mine, theirs), recall(theirs, mine)
+    agrees = sum(theirs.values()) < MIN_JUDGED_WORDS or (
+        baseline_in_ours >= MIN_BASELINE_IN_OURS and ours_in_baseline >= MIN_OURS_IN_BASELINE
+    )
+    # Which lines are missing is only worth the work when the warning will name them.
+    missing = (
+        ()
+        if agrees
+        else tuple(line for line in reading.lines if recall(mine, tokens(line)) < _LINE_COVERED)
+    )
     return Baseline(
         library="trafilatura",
         version=reading.version,
         baseline_in_ours=baseline_in_ours,
         ours_in_baseline=ours_in_baseline,
-        agrees=sum(theirs.values()) < MIN_JUDGED_WORDS
-        or (baseline_in_ours >= MIN_BASELINE_IN_OURS and ours_in_baseline >= MIN_OURS_IN_BASELINE),
+        agrees=agrees,
         missing=missing,
     )
 
