@@ -198,6 +198,9 @@ def _print_summary(summary: RunSummary) -> None:
               " is the event bus there? see the log line 'event not sent')")  # fmt: skip
     for failure in summary.failures:
         print(f"  failed {failure.id}: {failure.reason}")
+    for outcome in summary.outcomes:
+        if outcome.status == "skipped":
+            print(f"  skipped {outcome.id}: {outcome.reason}")
 
 
 def _print_progress(done: int, total: int, outcome: ArticleOutcome) -> None:

@@ -1,6 +1,8 @@
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import assert_valid, page
 from handler.articles import extract_article
@@ -173,6 +175,8 @@ def test_interview_credit_names_the_interviewers(line, authors):
         ("+++ 7.05 Uhr Scholz reist nach Paris +++", ("07:05", "Scholz reist nach Paris")),
         ("++ 23:59 Der Tag im Überblick ++", ("23:59", "Der Tag im Überblick")),
         ("14:32 Kiew meldet neue Angriffe", None),
+        ("20:15 Uhr", ("20:15", "20:15 Uhr")),
+        ("Um 20:15 Uhr", None),
         ("Kiew meldet +++ neue Angriffe", None),
     ],
 )
@@ -304,3 +308,53 @@ def test_legacy_layout_without_kicker_teaser_or_byline():
     assert (doc["kicker"], doc["teaser"], doc["authors"], doc["dateline"]) == (None, None, [], None)
     assert doc["body"][0]["text"].startswith("Jahrelang mussten")  # the lead is plain body now
     assert doc["extraction"]["profile"] == "ntv-legacy"
+
+
+def test_extraction_core_is_site_neutral_and_sites_import_alone():
+    """handler.extract never imports handler.sites (one-way code), and handler.sites imports
+    on its own (no cycle through the extraction core)."""
+    import subprocess
+    import sys
+
+    core = ("import sys, handler.extract.generic, handler.extract.agreement, "
+            "handler.extract.metadata, handler.extract.page; "
+            "print(sorted(m for m in sys.modules if m.startswith(('handler.sites', "
+            "'handler.pipeline', 'handler.document'))))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", core], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    sites = subprocess.run([sys.executable, "-c", "import handler.sites"], capture_output=True,
+                           text=True)  # fmt: skip
+    assert sites.returncode == 0, sites.stderr
+
+
+_NAME = st.from_regex(r"[A-ZÄÖÜ][a-zäöüß]{1,8}( [A-ZÄÖÜ][a-zäöüß]{1,10}){1,2}", fullmatch=True)
+_PLACE = st.sampled_from(["Lille", "New York", "Kiew und Charkiw", "Buenos Aires", "Dover"])
+_ROLE = st.sampled_from(["Von", "von", "Ein Kommentar von", "Eine Analyse von",
+                         "Eine Kolumne von", "Eine Abrechnung von"])  # fmt: skip
+
+
+@given(role=_ROLE, people=st.lists(st.tuples(_NAME, st.none() | _PLACE), min_size=1, max_size=3),
+       newsroom=st.booleans())  # fmt: skip
+def test_byline_property_names_only_the_persons(role, people, newsroom):
+    """Any byline ntv writes ("<role> A[, place][, und B[, place]]"), with the newsroom among
+    them or not, gives exactly its persons in order: no role, place or publisher."""
+    with_places = any(place for _, place in people)
+    joiner = ", und " if with_places else " und "
+    parts = [f"{name}, {place}" if place else name for name, place in people]
+    if newsroom:
+        parts.append("n-tv NACHRICHTEN")
+    if not with_places and len(parts) > 2:
+        text = ", ".join(parts[:-1]) + " und " + parts[-1]
+    else:
+        text = joiner.join(parts)
+    authors, dateline = parse_byline(f"{role} {text}")
+    assert authors == [name for name, _ in people]
+    places = [place for _, place in people if place]
+    assert dateline == ("; ".join(places) or None)
+
+
+@given(st.text(max_size=200))
+def test_byline_never_fails_and_never_names_the_newsroom(text):
+    authors, _ = parse_byline(text)
+    assert all(author == author.strip() and author for author in authors)
+    assert not any(author.lower() in ("n-tv nachrichten", "ntv.de", "n-tv") for author in authors)

@@ -21,6 +21,7 @@ _INTERVIEW_CREDIT = re.compile(r"^Mit\s+(.+?)\s+sprach(?:en)?\s+(.+?)\.?$")
 _PERSON_NAME = re.compile(r"^[A-ZÄÖÜ][\w.'-]*(?:\s+[\w.'-]+){0,3}$")
 # "+++ 14:32 Kiew meldet Angriffe +++": one liveticker entry's heading; the time as printed.
 _TICKER_ENTRY = re.compile(r"^\+{2,3}\s*(\d{1,2}[:.]\d{2})(?:\s*Uhr)?\s*(.*?)\s*\+*$")
+_TICKER_TIME = re.compile(r"^(\d{1,2}[:.]\d{2})\s*Uhr()$")
 _CREDIT = re.compile(r"\s*\((?:Foto|Fotos|Bild|Bilder|Grafik|Video|Quelle):\s*([^()]*)\)\s*$")
 _SOURCE_PREFIX = re.compile(r"^Quelle:\s*(?:n-?tv\.de|ntv)\s*,?\s*", re.IGNORECASE)
 
@@ -95,8 +96,9 @@ def parse_interview_credit(line: str | None) -> list[str]:
 
 
 def parse_ticker_entry(heading: str | None) -> tuple[str, str] | None:
-    """ "+++ 14:32 Kiew meldet Angriffe +++" -> ("14:32", "Kiew meldet Angriffe")."""
-    match = _TICKER_ENTRY.match(clean_text(heading))
+    """ "+++ 14:32 Kiew meldet Angriffe +++" -> ("14:32", "Kiew meldet Angriffe"); a heading
+    that is only a time ("20:15 Uhr", today's liveticker) -> ("20:15", "20:15 Uhr")."""
+    match = _TICKER_ENTRY.match(clean_text(heading)) or _TICKER_TIME.match(clean_text(heading))
     if not match:
         return None
     time = match.group(1).replace(".", ":").zfill(5)
