@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import math
 import subprocess
 import sys
@@ -50,8 +51,10 @@ def run_child(site: DelayedSite, store: str, concurrency: int) -> dict:
     root = str(Path(__file__).resolve().parents[1])
     done = subprocess.run(
         [sys.executable, "-c", CHILD, site.feed_url, store, str(concurrency), root],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )  # fmt: skip
+    if done.returncode:
+        sys.exit(f"bench/runs.py: the run died (exit {done.returncode}):\n{done.stderr[-4000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["http"] = {k: site.hits[k] - before.get(k, 0) for k in ("feed", "article")}
     return result

@@ -9,6 +9,7 @@ are not articles (author pages, section fronts) raise NotAnArticleError.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,15 @@ MAX_TAGS = 50_000
 MAX_TEXT_CHARS = 400_000
 
 
+# One extraction at a time per process. lxml trees under trafilatura crash the interpreter
+# (SIGSEGV/SIGABRT, no traceback) when several threads extract at once: reproduced here by
+# bench/runs.py at concurrency 8 (2 runs in 5 died), and reported upstream as
+# adbar/trafilatura#840 and #925. Extraction is CPU-bound Python that holds the GIL anyway, so
+# the lock costs next to nothing; fetching and storing stay concurrent. The whole extraction is
+# inside it, parse to teardown, so no tree is built or freed beside another thread's.
+_EXTRACTION_LOCK = threading.Lock()
+
+
 def extract_article(
     html: str | bytes,
     url: str,
@@ -42,8 +52,26 @@ def extract_article(
     article, ExtractionError when it holds no article text.
 
     ``charset`` is the one the HTTP response declared, if any (see ``page.decode_html``);
-    ``profile`` is the feed's site profile (``generic``: trafilatura alone).
+    ``profile`` is the feed's site profile (``generic``: trafilatura alone). Thread-safe:
+    callers in a thread pool are served one at a time (see ``_EXTRACTION_LOCK``).
     """
+    with _EXTRACTION_LOCK:
+        return _extract_article(html, url, fetched_at=fetched_at, feed_url=feed_url,
+                                feed_item=feed_item, capture=capture, charset=charset,
+                                profile=profile)  # fmt: skip
+
+
+def _extract_article(
+    html: str | bytes,
+    url: str,
+    *,
+    fetched_at: datetime | None,
+    feed_url: str | None,
+    feed_item: FeedItem | None,
+    capture: dict[str, Any] | None,
+    charset: str | None,
+    profile: str,
+) -> dict[str, Any]:
     tags = html.count(b"<") if isinstance(html, bytes) else html.count("<")
     if tags > MAX_TAGS:  # before parsing: the tree, not the bytes, is what takes the memory
         raise ExtractionError(f"{url}: page too large to parse ({tags} tags, cap {MAX_TAGS})")

@@ -276,3 +276,37 @@ def test_generic_profile_names_the_pages_own_publisher():
     assert_valid(doc)
     assert doc["source"]["publisher"] == "Example News"
     assert doc["extraction"]["baseline"]["agrees"] is True
+
+
+def test_extractions_never_overlap_in_a_concurrent_run(site: Site, tmp_path, capsys, monkeypatch):
+    """trafilatura on lxml crashes the process when threads extract at once (see
+    handler.articles._EXTRACTION_LOCK); a run with 8 fetch threads extracts one page at a
+    time, while its fetches still overlap."""
+    import threading
+    import time
+
+    import handler.articles as articles
+
+    inside, most, guard = 0, 0, threading.Lock()
+    real = articles.read_page
+
+    def counting(page):
+        nonlocal inside, most
+        with guard:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.005)  # widen the window an unlocked second thread would fall into
+        try:
+            return real(page)
+        finally:
+            with guard:
+                inside -= 1
+
+    monkeypatch.setattr(articles, "read_page", counting)
+    for n in range(16):
+        site.add(f"/politik/Meldung-{n}-article{40000100 + n}.html",
+                 legacy_page(f"<p>{PARAGRAPH} {n}</p>", url=f"https://www.n-tv.de/x-{n}"))  # fmt: skip
+    site.serve()
+    assert main(site.run_args(str(tmp_path), "--json", "--concurrency", "8")) == 0
+    assert json.loads(capsys.readouterr().out)["new"] == 16
+    assert most == 1
