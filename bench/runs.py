@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import math
+import os
 import subprocess
 import sys
 import tempfile

@@ -304,8 +304,8 @@ def test_extractions_never_overlap_in_a_concurrent_run(site: Site, tmp_path, cap
 
     monkeypatch.setattr(articles, "read_page", counting)
     for n in range(16):
-        site.add(f"/politik/Meldung-{n}-article{40000100 + n}.html",
-                 legacy_page(f"<p>{PARAGRAPH} {n}</p>", url=f"https://www.n-tv.de/x-{n}"))  # fmt: skip
+        html = legacy_page(f"<p>{PARAGRAPH} {n}</p>", url=f"https://www.n-tv.de/x-{n}")
+        site.add(f"/politik/Meldung-{n}-article{40000100 + n}.html", html)
     site.serve()
     assert main(site.run_args(str(tmp_path), "--json", "--concurrency", "8")) == 0
     assert json.loads(capsys.readouterr().out)["new"] == 16
