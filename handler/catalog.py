@@ -150,30 +150,53 @@ class Catalog:
 
     def recover(self) -> list[dict[str, Any]]:
         """Settle the markers that runs which died left behind (see the class doc)."""
-        now = datetime.now(UTC)
+        due = {key: self._load_marker(key) for key in self._due_markers()}
+        committed = self._committed(due)
         recovered: dict[str, list[dict[str, Any]]] = {}
-        settled: list[str] = []
-        for key in self.store.list(PENDING_PREFIX):
-            written = pending_written_at(key)
-            if pending_run_id(key) == self.run_id or written is None:
-                continue
-            if (now - written).total_seconds() < self.grace_s:
-                continue  # perhaps a live run between its marker and its commit
-            loaded = self._load_marker(key)
-            if loaded is not None and self._stored(loaded):
-                self._keep_superseded(loaded)
+        for key, loaded in due.items():
+            if key in committed and loaded is not None:
                 line = loaded["line"]
                 self._point(line)
                 recovered.setdefault(manifest_key(line["version"]), []).append(line)
             elif loaded is not None:
                 self._undo_half_writes(loaded)
-            settled.append(key)
+        settled = list(due)
         added = [
             line for key, lines in sorted(recovered.items()) for line in self._append(key, lines)
         ]
         for key in settled:
             self.store.delete(key)
         return added
+
+    def _due_markers(self) -> list[str]:
+        """Other runs' markers older than the grace period (younger ones may be live)."""
+        now = datetime.now(UTC)
+        due = []
+        for key in self.store.list(PENDING_PREFIX):
+            written = pending_written_at(key)
+            if pending_run_id(key) == self.run_id or written is None:
+                continue
+            if (now - written).total_seconds() >= self.grace_s:
+                due.append(key)
+        return due
+
+    def _committed(self, markers: dict[str, dict[str, Any] | None]) -> set[str]:
+        """The markers whose version is stored, each one's superseded copy made.
+
+        Settled to a fixed point, not in listing order: a run that committed V2 over V1 and died
+        before copying V1 to versions/ leaves V1 findable only through V2's marker, so V1's own
+        marker (listed first) is judged again once V2's copy is made. Otherwise V1 would lose
+        its manifest line and then reappear in versions/ without one."""
+        committed: set[str] = set()
+        progress = True
+        while progress:
+            progress = False
+            for key, loaded in markers.items():
+                if key not in committed and loaded is not None and self._stored(loaded):
+                    self._keep_superseded(loaded)
+                    committed.add(key)
+                    progress = True
+        return committed
 
     def current_key(self, article_id: str) -> str | None:
         data = self.store.get(id_pointer_key(article_id))

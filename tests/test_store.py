@@ -222,3 +222,30 @@ def test_a_run_dying_between_commit_and_version_copy_loses_no_version(tmp_path):
     assert json.loads(store.get(version_key(first)) or b"{}") == first  # ... until now
     assert [line["id"] for line in recovered] == [second["id"]]
     assert list(store.list("index/pending/")) == []
+
+
+def test_runs_dying_in_a_chain_before_their_copies_lose_no_line(tmp_path):
+    """V1 committed, its run died before its line; V2 committed over it, its run died before
+    copying V1 to versions/. V1's marker is listed first and V1 is then nowhere to be found;
+    recovery must still give V1 its line once V2's marker restores the copy."""
+    from handler.catalog import Catalog
+
+    base = make_doc("2025-03-14T09:00:00+00:00")
+    first, second = make_doc("2025-03-14T10:00:00+00:00"), make_doc("2025-03-14T12:00:00+00:00")
+    first["title"], first["content_sha256"] = "Erster Titel", "e" * 64
+    second["title"], second["content_sha256"] = "Neuer Titel", "f" * 64
+    LocalStore(tmp_path).put(article_key(base), json.dumps(base).encode(), JSON_CONTENT_TYPE)
+    for run, doc in (("a1", first), ("b2", second)):
+        dying = DiesBeforeVersionCopy(tmp_path)
+        catalog = Catalog(dying, run_id=run, grace_s=0)
+        with pytest.raises(Killed):
+            save_version(dying, doc, None, before_writes=lambda i, c=catalog, d=doc: c.intend(d, i))
+    store = LocalStore(tmp_path)
+    assert store.get(version_key(first)) is None and store.get(version_key(base)) is None
+    recovered = Catalog(store, run_id="next", grace_s=0).flush()
+    assert sorted(line["version"] for line in recovered) == sorted(
+        [first["fetched_at"], second["fetched_at"]]
+    )
+    assert json.loads(store.get(version_key(first)) or b"{}") == first
+    assert json.loads(store.get(version_key(base)) or b"{}") == base
+    assert list(store.list("index/pending/")) == []
