@@ -3,7 +3,7 @@
 
     python3 tasks.py run [ntv-archive run options]   poll the live feed into ./archive
     python3 tasks.py test [pytest options]           the whole test suite
-    python3 tasks.py lint                            ruff (format + lint) and mypy
+    python3 tasks.py lint                            ruff (format + lint), mypy, import-linter
     python3 tasks.py bench                           benchmarks (bench/*.py), figures as JSON
     python3 tasks.py test-lowest [pytest options]    the suite on the lowest versions the
                                                      pyproject.toml floors allow (.venv-lowest)
@@ -103,6 +103,7 @@ def task_lint(_args: list[str]) -> int:
         [str(BIN / "ruff"), "format", "--check", "."],
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "mypy")],
+        [str(BIN / "lint-imports"), "--no-cache"],  # the layer contracts in pyproject.toml
     ]
     return max(run_in_env(check) for check in checks)
 

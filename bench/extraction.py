@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from handler.articles import extract_article  # noqa: E402
-from handler.errors import NotAnArticleError  # noqa: E402
+from handler.archive.extraction import extract_article  # noqa: E402
+from handler.core.errors import NotAnArticleError  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "ntv"
 FIXTURES = ROOT / "tests" / "fixtures" / "pages"

@@ -96,11 +96,11 @@ def main() -> int:
     parser.add_argument("--delay", type=float, default=0.1)
     parser.add_argument("--workers", type=int, default=10)
     args = parser.parse_args()
-    from handler.config import FetchSettings, RunSettings
-    from handler.fanout import WorkQueue, fanout_poll
-    from handler.feeds import FeedConfig
-    from handler.pipeline import Pipeline
-    from handler.worker import DeadLetters, process_batch
+    from handler.core.config import FetchSettings, RunSettings
+    from handler.ingest.feeds import FeedConfig
+    from handler.run.fanout import WorkQueue, fanout_poll
+    from handler.run.pipeline import Pipeline
+    from handler.run.worker import DeadLetters, process_batch
 
     site = ManyFeeds(args.feeds, args.items, args.delay)
     route = site.server.RequestHandlerClass.do_GET

@@ -30,8 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from handler.articles import extract_article  # noqa: E402
-from handler.errors import NotAnArticleError  # noqa: E402
+from handler.archive.extraction import extract_article  # noqa: E402
+from handler.core.errors import NotAnArticleError  # noqa: E402
 from handler.extract.page import clean_text  # noqa: E402
 from handler.sites.ntv.parsing import is_publisher  # noqa: E402
 

@@ -29,8 +29,8 @@ CHILD = r"""
 import json, resource, sys, time
 sys.path[:0] = [sys.argv[4], sys.argv[4] + "/bench"]
 from common import CountingStore
-from handler.config import FetchSettings, RunSettings
-from handler.pipeline import Pipeline
+from handler.core.config import FetchSettings, RunSettings
+from handler.run.pipeline import Pipeline
 from handler.store import LocalStore
 feed_url, store_dir, concurrency = sys.argv[1], sys.argv[2], int(sys.argv[3])
 settings = RunSettings(feed_url=feed_url, store=store_dir, concurrency=concurrency,

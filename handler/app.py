@@ -21,10 +21,11 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from handler.actions import run_event
-from handler.config import settings_from_env
-from handler.errors import ConfigError, EventError, FeedError
-from handler.events import (
+from handler.core.config import settings_from_env
+from handler.core.errors import ConfigError, EventError, FeedError
+from handler.core.log import logger
+from handler.run.actions import run_event
+from handler.run.events import (
     Event,
     Poll,
     Replay,
@@ -33,9 +34,8 @@ from handler.events import (
     parse_event,
     parse_sqs_event,
 )
-from handler.log import logger
-from handler.pipeline import STATUSES, Pipeline, RunSummary
-from handler.worker import DeadLetters, process_batch
+from handler.run.pipeline import STATUSES, Pipeline, RunSummary
+from handler.run.worker import DeadLetters, process_batch
 
 T = TypeVar("T")
 metrics = Metrics(

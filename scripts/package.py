@@ -4,7 +4,7 @@
 1. ``dist/lambda.zip`` for arm64 (the function's architecture): the hash-locked runtime
    dependencies (requirements/run.lock) as manylinux wheels for CPython 3.13 (the runtime),
    plus the package. botocore's API models are trimmed to the services the code declares in
-   ``handler.aws.BUNDLED_SERVICES``; the rest of botocore's data is 28 MB it never reads.
+   ``handler.core.aws.BUNDLED_SERVICES``; the rest of botocore's data is 28 MB it never reads.
 2. ``sam validate --lint``, ``sam build`` and ``sam package`` (to a moto S3 server), as users
    deploy: what SAM uploads must be the bundle's files, byte for byte.
 3. The same bundle for x86_64 (this machine's architecture; the same files apart from compiled
@@ -54,12 +54,29 @@ def build(arch: str, reuse: bool = False) -> Path:
          "--require-hashes", "--target", str(target), "-r", str(ROOT / "requirements/run.lock")],
         check=True,
     )  # fmt: skip
+    # setuptools builds the wheel through build/lib and never removes what it put there before:
+    # a module deleted or moved in the source would still ship. Start from nothing.
+    for stale in (BUILD / "lib", *BUILD.glob("bdist.*")):
+        shutil.rmtree(stale, ignore_errors=True)
     # --upgrade: the dependencies already made bin/ (dropped by trim), which pip would warn about.
     subprocess.run([*pip, "--no-deps", "--upgrade", "--target", str(target), str(ROOT)], check=True)
     trim(target)
+    check_package_files(target)
     zip_tree(target, destination)
     stamp.write_text(digest)
     return destination
+
+
+def check_package_files(target: Path) -> None:
+    """The bundle's handler/ holds exactly the source tree's files (no stale module)."""
+
+    def files(root: Path) -> set[str]:
+        return {p.relative_to(root).as_posix() for p in root.rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts}  # fmt: skip
+
+    extra = files(target / "handler") - files(ROOT / "handler")
+    if extra:
+        sys.exit(f"package: the bundle holds files the source does not: {sorted(extra)[:5]}")
 
 
 def inputs_digest() -> str:
@@ -83,9 +100,9 @@ def trim(target: Path) -> None:
 
 
 def bundled_services() -> frozenset[str]:
-    """The API models to keep: the list the code itself declares (handler.aws)."""
+    """The API models to keep: the list the code itself declares (handler.core.aws)."""
     sys.path.insert(0, str(ROOT))
-    from handler.aws import BUNDLED_SERVICES
+    from handler.core.aws import BUNDLED_SERVICES
 
     return BUNDLED_SERVICES
 

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import Site, assert_valid, corpus_dir, corpus_page
-from handler.articles import extract_article
+from handler.archive.extraction import extract_article
 from handler.cli import main
-from handler.feed import parse_feed
+from handler.ingest.feed import parse_feed
 
 pytestmark = pytest.mark.corpus
 

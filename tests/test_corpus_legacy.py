@@ -16,9 +16,9 @@ import pytest
 
 from conftest import CORPUS, Site, assert_valid, corpus_dir, corpus_page
 from handler.app import lambda_handler
-from handler.articles import extract_article
+from handler.archive.extraction import extract_article
 from handler.cli import LocalContext, main
-from handler.errors import NotAnArticleError
+from handler.core.errors import NotAnArticleError
 
 pytestmark = pytest.mark.corpus
 

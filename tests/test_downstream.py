@@ -13,10 +13,10 @@ import pytest
 from moto import mock_aws
 
 from conftest import FIXTURES, Site, assert_valid, page
-from handler.articles import extract_article
-from handler.catalog import Catalog, manifest_line
+from handler.archive.catalog import Catalog, manifest_line
+from handler.archive.extraction import extract_article
+from handler.archive.reader import get_article, iter_articles
 from handler.cli import main
-from handler.reader import get_article, iter_articles
 from handler.schema import manifest_line_schema
 from handler.store import LocalStore, S3Store
 
@@ -153,7 +153,7 @@ def test_concurrent_manifest_appends_keep_every_line(tmp_path):
 def test_reader_api(tmp_path):
     store = LocalStore(tmp_path)
     doc = extract_article(page("ntv_legacy_article.html"), "https://www.n-tv.de/x")
-    from handler.archive import save_version
+    from handler.archive.versions import save_version
 
     save_version(store, doc, None)
     Catalog(store).record(doc, "new")

@@ -5,10 +5,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import assert_valid, page
-from handler.articles import extract_article
-from handler.errors import ExtractionError
+from handler.archive.extraction import extract_article
+from handler.core.errors import ExtractionError
+from handler.core.models import article_id
 from handler.extract.page import parse_timestamp
-from handler.models import article_id
 from handler.sites.ntv import parse_byline, parse_source_line, split_credit
 from handler.sites.ntv.parsing import parse_interview_credit, parse_ticker_entry
 
@@ -319,7 +319,7 @@ def test_extraction_core_is_site_neutral_and_sites_import_alone():
     core = ("import sys, handler.extract.generic, handler.extract.agreement, "
             "handler.extract.metadata, handler.extract.page; "
             "print(sorted(m for m in sys.modules if m.startswith(('handler.sites', "
-            "'handler.pipeline', 'handler.document'))))")  # fmt: skip
+            "'handler.run.pipeline', 'handler.archive.document'))))")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", core], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
     sites = subprocess.run([sys.executable, "-c", "import handler.sites"], capture_output=True,

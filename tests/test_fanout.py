@@ -11,8 +11,8 @@ from moto import mock_aws
 from conftest import Site, page
 from handler.app import lambda_handler, worker_handler
 from handler.cli import LocalContext, main
-from handler.errors import ConfigError
-from handler.feeds import parse_feeds
+from handler.core.errors import ConfigError
+from handler.ingest.feeds import parse_feeds
 
 ARTICLES = {
     "/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html": "ntv2025_article.html",

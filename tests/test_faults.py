@@ -9,10 +9,10 @@ import pytest
 from faultserver import Fault, FaultServer
 
 from conftest import local_settings, page
-from handler.config import FetchSettings
-from handler.errors import FetchError, HostNotAllowedError
-from handler.fetch import HttpClient
-from handler.pipeline import Pipeline
+from handler.core.config import FetchSettings
+from handler.core.errors import FetchError, HostNotAllowedError
+from handler.ingest.fetch import HttpClient
+from handler.run.pipeline import Pipeline
 
 
 def client(**overrides) -> HttpClient:

@@ -2,10 +2,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from handler.config import FetchSettings
-from handler.errors import FeedError
-from handler.feed import parse_feed, read_feed, split_title
-from handler.fetch import HttpClient
+from handler.core.config import FetchSettings
+from handler.core.errors import FeedError
+from handler.ingest.feed import parse_feed, read_feed, split_title
+from handler.ingest.fetch import HttpClient
 
 FEED = b"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>n-tv.de - Politik</title><link>https://www.n-tv.de/</link>

@@ -3,9 +3,9 @@ import gzip
 import pytest
 from pytest_httpserver import HTTPServer
 
-from handler.config import FetchSettings
-from handler.errors import FetchError, HostNotAllowedError
-from handler.fetch import USER_AGENT, HostAllowlist, HttpClient
+from handler.core.config import FetchSettings
+from handler.core.errors import FetchError, HostNotAllowedError
+from handler.ingest.fetch import USER_AGENT, HostAllowlist, HttpClient
 
 
 def client(**overrides) -> HttpClient:

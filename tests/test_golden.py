@@ -13,8 +13,8 @@ from datetime import datetime
 import pytest
 
 from conftest import FIXTURES, PAGES, assert_valid
-from handler.articles import extract_article
-from handler.errors import ExtractionError
+from handler.archive.extraction import extract_article
+from handler.core.errors import ExtractionError
 
 GOLDEN = FIXTURES / "golden"
 FETCHED_AT = datetime.fromisoformat("2025-12-01T08:00:00.000+00:00")

@@ -20,11 +20,11 @@ from urllib3.util import parse_url
 
 from conftest import Site, page
 from handler.cli import main
-from handler.config import FetchSettings
-from handler.errors import EventError, HostNotAllowedError, UrlError
-from handler.events import parse_event
-from handler.fetch import HostAllowlist, HttpClient, _guarded_pools
-from handler.urls import parse_web_url
+from handler.core.config import FetchSettings
+from handler.core.errors import EventError, HostNotAllowedError, UrlError
+from handler.core.urls import parse_web_url
+from handler.ingest.fetch import HostAllowlist, HttpClient, _guarded_pools
+from handler.run.events import parse_event
 
 ARTICLE = "/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
 
@@ -186,16 +186,16 @@ def _feed(prefix: str, encoding: str = "utf-8", declaration: bool = True) -> byt
     ],
 )
 def test_entity_declarations_are_refused_wherever_and_however_encoded(name, data):
-    from handler.errors import FeedError
-    from handler.feed import parse_feed
+    from handler.core.errors import FeedError
+    from handler.ingest.feed import parse_feed
 
     with pytest.raises(FeedError, match="refused DTD/entity declarations"):
         parse_feed(data, "http://www.n-tv.de/politik/rss")
 
 
 def test_an_encoding_that_could_hide_the_declaration_is_refused():
-    from handler.errors import FeedError
-    from handler.feed import parse_feed
+    from handler.core.errors import FeedError
+    from handler.ingest.feed import parse_feed
 
     data = ('<?xml version="1.0" encoding="utf-7"?>' + FEED_BODY.replace("&c;", "x")).encode()
     with pytest.raises(FeedError, match="refused encoding 'utf-7'"):
@@ -204,7 +204,7 @@ def test_an_encoding_that_could_hide_the_declaration_is_refused():
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "iso-8859-1"])
 def test_a_clean_feed_in_any_supported_encoding_still_parses(encoding):
-    from handler.feed import parse_feed
+    from handler.ingest.feed import parse_feed
 
     body = FEED_BODY.replace("&c;", "Schlagzeile")
     data = (f'<?xml version="1.0" encoding="{encoding}"?>' + body).encode(encoding)
@@ -238,7 +238,7 @@ def test_a_dripping_body_is_cut_at_the_fetch_deadline(faults):
 
     from faultserver import Fault
 
-    from handler.errors import FetchError
+    from handler.core.errors import FetchError
 
     faults.script("/drip", Fault.drip(0.05, b"<p>" + b"x" * 2000 + b"</p>"))  # ~100 s in all
     client = HttpClient(FetchSettings(extra_hosts=frozenset({"127.0.0.1"}), retries=0,
@@ -286,7 +286,7 @@ def work_record(body: object, receive_count: object = "1", message_id: str = "m1
 
 
 def work_body(link: str, **feed: object) -> dict:
-    from handler.models import article_id
+    from handler.core.models import article_id
 
     item = {"id": article_id(link), "link": link, "title": "K: T", "kicker": "K",
             "headline": "T", "teaser": None, "category": None, "published": None}  # fmt: skip
@@ -398,7 +398,7 @@ def _proxied_run(site: Site, upstream: str, bucket: str, only: str, monkeypatch)
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
     try:
         from conftest import local_settings
-        from handler.pipeline import Pipeline
+        from handler.run.pipeline import Pipeline
 
         summary = Pipeline(local_settings(f"s3://{bucket}/", site.feed_url)).poll()
     finally:
@@ -478,14 +478,14 @@ def test_odd_but_harmless_pages_are_archived(name, site: Site, tmp_path, capsys)
 
 @pytest.mark.parametrize("charset", ["hex", "rot13", "zlib", "base64"])
 def test_a_bytes_codec_named_as_charset_is_ignored(charset, httpserver: HTTPServer, tmp_path):
-    from handler.articles import extract_article
+    from handler.archive.extraction import extract_article
 
     doc = extract_article(PAGE_BYTES, httpserver.url_for(ARTICLE), charset=charset)
     assert doc["title"] == "Stadtrat beschließt Fahrradplan"
 
 
 def test_a_utf16_page_with_a_bom_is_decoded_as_utf16():
-    from handler.articles import extract_article
+    from handler.archive.extraction import extract_article
 
     html = PAGE_BYTES.decode("utf-8").encode("utf-16")
     doc = extract_article(html, "https://www.n-tv.de" + ARTICLE)
@@ -493,7 +493,7 @@ def test_a_utf16_page_with_a_bom_is_decoded_as_utf16():
 
 
 def test_a_body_in_an_encoding_that_cannot_be_decoded_is_refused(httpserver: HTTPServer):
-    from handler.errors import FetchError
+    from handler.core.errors import FetchError
 
     httpserver.expect_request("/br").respond_with_data(
         b"\x8b\x05\x80<p>x</p>\x03", content_type="text/html", headers={"Content-Encoding": "br"}
@@ -524,8 +524,8 @@ def test_a_page_of_a_million_paragraphs_is_refused_before_parsing(site: Site, tm
 
 
 def test_an_article_whose_text_is_absurdly_long_is_refused():
-    from handler.articles import extract_article
-    from handler.errors import ExtractionError
+    from handler.archive.extraction import extract_article
+    from handler.core.errors import ExtractionError
 
     html = PAGE_BYTES.replace(b"Der Bau soll im Herbst beginnen.", b"Wort " * 100_000)
     with pytest.raises(ExtractionError, match="article text too long"):
@@ -748,8 +748,8 @@ def test_a_state_write_failing_after_documents_were_stored_is_a_partial_run(site
     """ENOSPC (or any store error) on the final state write: the documents and their manifest
     lines stand, and the run says it partly failed (exit 1), not that nothing happened."""
     from conftest import local_settings
-    from handler.errors import StoreError
-    from handler.pipeline import Pipeline
+    from handler.core.errors import StoreError
+    from handler.run.pipeline import Pipeline
     from handler.store import LocalStore
 
     class FullDisk(LocalStore):

@@ -83,7 +83,7 @@ def test_function_has_a_dead_letter_queue_and_runs_on_arm64(cfn):
 
 
 def test_the_poller_is_scheduled_by_eventbridge_scheduler_with_the_scheduled_event(cfn):
-    from handler.events import ScheduledPoll, parse_event
+    from handler.run.events import ScheduledPoll, parse_event
 
     [schedule] = resources_of(cfn, "AWS::Scheduler::Schedule").values()
     assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["PollerFunction", "Arn"]}

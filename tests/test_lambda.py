@@ -12,9 +12,9 @@ import pytest
 from conftest import Site, assert_valid, page
 from handler.app import lambda_handler
 from handler.cli import LocalContext, main
-from handler.config import settings_from_env
-from handler.errors import ConfigError, EventError, FeedError
-from handler.events import Poll, Replay, Reprocess, ScheduledPoll, parse_event
+from handler.core.config import settings_from_env
+from handler.core.errors import ConfigError, EventError, FeedError
+from handler.run.events import Poll, Replay, Reprocess, ScheduledPoll, parse_event
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 ARTICLE = "/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"

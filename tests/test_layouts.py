@@ -10,9 +10,9 @@ import json
 import pytest
 
 from conftest import Site, assert_valid
-from handler.articles import extract_article
+from handler.archive.extraction import extract_article
 from handler.cli import main
-from handler.errors import NotAnArticleError
+from handler.core.errors import NotAnArticleError
 
 URL = "https://www.n-tv.de/politik/Eine-Meldung-article40000011.html"
 PARAGRAPH = (
@@ -280,12 +280,12 @@ def test_generic_profile_names_the_pages_own_publisher():
 
 def test_extractions_never_overlap_in_a_concurrent_run(site: Site, tmp_path, capsys, monkeypatch):
     """trafilatura on lxml crashes the process when threads extract at once (see
-    handler.articles._EXTRACTION_LOCK); a run with 8 fetch threads extracts one page at a
+    handler.archive.extraction._EXTRACTION_LOCK); a run with 8 fetch threads extracts one page at a
     time, while its fetches still overlap."""
     import threading
     import time
 
-    import handler.articles as articles
+    import handler.archive.extraction as articles
 
     inside, most, guard = 0, 0, threading.Lock()
     real = articles.read_page

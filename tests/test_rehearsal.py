@@ -365,14 +365,14 @@ def test_it_fails_when_the_worker_acks_a_message_it_could_neither_archive_nor_de
     # A worker that acknowledges whatever happened loses the message: the check sees it.
     careless = tmp_path / "careless"
     shutil.copytree(bundle, careless, symlinks=True)
-    worker = careless / "handler" / "worker.py"
+    worker = careless / "handler" / "run" / "worker.py"
     worker.write_text(
         worker.read_text() + "\n\n_report = process_batch\n"
         "def process_batch(*args, **kwargs):\n"
         "    failures, summary = _report(*args, **kwargs)\n"
         "    return [], summary\n"
     )
-    shutil.rmtree(careless / "handler" / "__pycache__", ignore_errors=True)
+    shutil.rmtree(careless / "handler" / "run" / "__pycache__", ignore_errors=True)
     for _ in range(2):
         records, _result = worker_round(stack, careless, python)
         if not records:

@@ -15,8 +15,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from conftest import Site, local_settings, page
-from handler.errors import StoreError
-from handler.pipeline import Pipeline
+from handler.core.errors import StoreError
+from handler.run.pipeline import Pipeline
 from handler.store import S3Store
 
 ERROR = b"<Error><Code>InternalError</Code><Message>injected fault</Message></Error>"

@@ -8,12 +8,12 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from conftest import Site, page
-from handler.articles import extract_article
+from handler.archive.extraction import extract_article
 from handler.cli import main
-from handler.config import FetchSettings
-from handler.errors import HostNotAllowedError
+from handler.core.config import FetchSettings
+from handler.core.errors import HostNotAllowedError
 from handler.extract.page import decode_html
-from handler.fetch import HttpClient
+from handler.ingest.fetch import HttpClient
 
 TARGETS = [
     "http://169.254.169.254/latest/meta-data/",

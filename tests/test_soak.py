@@ -19,9 +19,9 @@ import pytest
 from faultserver import Fault, FaultServer
 
 from conftest import assert_valid, local_settings
-from handler.config import RetryPolicy
-from handler.errors import FeedError
-from handler.pipeline import Pipeline
+from handler.core.config import RetryPolicy
+from handler.core.errors import FeedError
+from handler.run.pipeline import Pipeline
 
 SEED = 20261124
 POLLS = 120

@@ -9,10 +9,10 @@ import pytest
 from moto import mock_aws
 
 from conftest import page
-from handler.archive import save_version
-from handler.articles import extract_article
-from handler.errors import ConfigError, ConflictError, StoreError
-from handler.fetch import Response
+from handler.archive.extraction import extract_article
+from handler.archive.versions import save_version
+from handler.core.errors import ConfigError, ConflictError, StoreError
+from handler.ingest.fetch import Response
 from handler.store import LocalStore, S3Store, open_store
 from handler.store.base import JSON_CONTENT_TYPE, Versioned
 from handler.store.layout import article_key, raw_key, version_key
@@ -206,7 +206,7 @@ class DiesBeforeVersionCopy(LocalStore):
 def test_a_run_dying_between_commit_and_version_copy_loses_no_version(tmp_path):
     """The superseded version is copied only after the commit (never stored twice); a run that
     dies in between leaves a marker from which the next run makes the copy and the line."""
-    from handler.catalog import Catalog
+    from handler.archive.catalog import Catalog
 
     first, second = make_doc("2025-03-14T10:00:00+00:00"), make_doc("2025-03-14T12:00:00+00:00")
     second["title"], second["content_sha256"] = "Neuer Titel", "f" * 64
@@ -228,7 +228,7 @@ def test_runs_dying_in_a_chain_before_their_copies_lose_no_line(tmp_path):
     """V1 committed, its run died before its line; V2 committed over it, its run died before
     copying V1 to versions/. V1's marker is listed first and V1 is then nowhere to be found;
     recovery must still give V1 its line once V2's marker restores the copy."""
-    from handler.catalog import Catalog
+    from handler.archive.catalog import Catalog
 
     base = make_doc("2025-03-14T09:00:00+00:00")
     first, second = make_doc("2025-03-14T10:00:00+00:00"), make_doc("2025-03-14T12:00:00+00:00")

@@ -1,5 +1,5 @@
 """The site-neutral extraction core: parse a page once (``page``), read its metadata
 (``metadata``), trafilatura's reading of it (``generic``) and how far a site rule's text agrees
 with that reading (``agreement``). Which site rule applies, and turning the result into a
-document, is ``handler.articles``' job: this package never imports ``handler.sites`` (the site
-rules import it; a test holds the line)."""
+document, is ``handler.archive.extraction``'s job: this package never imports ``handler.sites``
+(the site rules import it; an import-linter contract holds the line)."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from handler.core.models import Baseline
 from handler.extract.generic import Reading
-from handler.models import Baseline
 
 # Words, not numbers: trafilatura keeps date lines and player timers ("00:00") that no
 # document field holds, and digits alone say nothing about which text was found.

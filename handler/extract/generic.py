@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from handler.core.models import ArticleFields, Block
 from handler.extract import metadata
 from handler.extract.page import Page, clean_text, parse_timestamp
-from handler.models import ArticleFields, Block
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import lxml.html
 from lxml import etree
 
-from handler.errors import ExtractionError
+from handler.core.errors import ExtractionError
 
 # ntv.de is a German site: a timestamp without a zone is Berlin local time.
 SITE_ZONE = ZoneInfo("Europe/Berlin")

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
+from handler.core.models import ArticleFields
 from handler.extract.page import Page
-from handler.models import ArticleFields
 
 
 class LayoutRule(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from handler.errors import ConfigError
+from handler.core.errors import ConfigError
 from handler.store.base import BlobStore
 from handler.store.local import LocalStore
 from handler.store.s3 import S3Store

@@ -16,7 +16,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from handler.errors import StoreError
+from handler.core.errors import StoreError
 
 _SAFE_ID = re.compile(r"^[a-z]+-[0-9a-f]+$")
 

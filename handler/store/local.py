@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from handler.errors import ConflictError, StoreError
+from handler.core.errors import ConflictError, StoreError
 from handler.store.base import Versioned
 
 LOCK_WAIT_S = 10.0

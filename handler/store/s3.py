@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
-from handler.aws import aws_client
-from handler.errors import ConflictError, StoreError
+from handler.core.aws import aws_client
+from handler.core.errors import ConflictError, StoreError
 from handler.store.base import Versioned
 
 

@@ -1,8 +1,8 @@
 """ntv.de: layout rules (``layouts``), pages that are not articles (``pages``) and the site's
 text conventions (``parsing``)."""
 
+from handler.core.models import ArticleFields
 from handler.extract.page import Page
-from handler.models import ArticleFields
 from handler.sites.ntv.layouts import Ntv2025, NtvLayout, NtvLegacy
 from handler.sites.ntv.pages import AuthorPage, SectionFront
 from handler.sites.ntv.parsing import (

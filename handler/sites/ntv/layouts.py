@@ -13,9 +13,9 @@ from typing import ClassVar
 
 from lxml import etree
 
+from handler.core.models import ArticleFields, Block, Image
 from handler.extract import metadata
 from handler.extract.page import Page, clean_text, node_text
-from handler.models import ArticleFields, Block, Image
 from handler.sites.ntv.parsing import (
     PUBLISHER,
     detect_kind,

@@ -12,8 +12,8 @@ import gzip
 import io
 from datetime import UTC, datetime
 
-from handler.errors import StoreError
-from handler.fetch import USER_AGENT, Response
+from handler.core.errors import StoreError
+from handler.ingest.fetch import USER_AGENT, Response
 
 _WARC_DATE = "%Y-%m-%dT%H:%M:%SZ"
 GZIP_LEVEL = 4

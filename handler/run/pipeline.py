@@ -16,19 +16,19 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from handler.archive import Intent, save_version
-from handler.articles import extract_article
-from handler.catalog import Catalog
-from handler.config import RunSettings
-from handler.document import bind_to_host
-from handler.errors import ArchiveError, FeedError, NotAnArticleError, StoreError
-from handler.feed import read_feed
-from handler.feeds import FeedConfig
-from handler.fetch import HostAllowlist, HttpClient, Response
-from handler.log import logger
-from handler.models import FeedItem, article_id
-from handler.notify import ChangeEvents
-from handler.state import FeedValidators, Pending, RunState, StateStore, utcnow
+from handler.archive.catalog import Catalog
+from handler.archive.document import bind_to_host
+from handler.archive.extraction import extract_article
+from handler.archive.state import Pending, RunState, StateStore, utcnow
+from handler.archive.versions import Intent, save_version
+from handler.core.config import RunSettings
+from handler.core.errors import ArchiveError, FeedError, NotAnArticleError, StoreError
+from handler.core.log import logger
+from handler.core.models import FeedItem, article_id
+from handler.ingest.feed import FeedValidators, read_feed
+from handler.ingest.feeds import FeedConfig
+from handler.ingest.fetch import HostAllowlist, HttpClient, Response
+from handler.run.notify import ChangeEvents
 from handler.store import BlobStore, open_store
 from handler.store.layout import article_key
 

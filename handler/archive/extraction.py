@@ -13,12 +13,12 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from handler.document import build_document
-from handler.errors import ExtractionError, NotAnArticleError
+from handler.archive.document import build_document
+from handler.core.errors import ExtractionError, NotAnArticleError
+from handler.core.models import ArticleFields, FeedItem
 from handler.extract.agreement import compare, disagreement
 from handler.extract.generic import Reading, generic_fields, read_page
 from handler.extract.page import Page, parse_timestamp
-from handler.models import ArticleFields, FeedItem
 from handler.sites import Site, site_for
 
 # Bounds on one page, far above real ones (the largest of the real ntv pages in the corpus has

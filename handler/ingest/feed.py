@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from handler.errors import FeedError, FetchError, UrlError
-from handler.fetch import HttpClient
-from handler.log import logger
-from handler.models import FeedItem, article_id
-from handler.state import FeedValidators
-from handler.urls import parse_web_url
+from handler.core.errors import FeedError, FetchError, UrlError
+from handler.core.log import logger
+from handler.core.models import FeedItem, article_id
+from handler.core.urls import parse_web_url
+from handler.ingest.fetch import HttpClient
 
 FEED_CONTENT_TYPES = (
     "application/rss+xml",
@@ -42,6 +41,22 @@ _DECLARED = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"'
 _ASCII_COMPATIBLE = re.compile(
     r"^(utf-?8|us-?ascii|ascii|iso-?8859-\d+|latin-?\d|windows-125\d|cp125\d|koi8-[ru])$", re.I
 )
+
+
+@dataclass(frozen=True)
+class FeedValidators:
+    """The feed's HTTP validators from its last answer, sent back to get a 304 when unchanged."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def request_headers(self) -> dict[str, str]:
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
 
 
 @dataclass(frozen=True)

@@ -18,29 +18,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from handler.config import RetryPolicy
-from handler.errors import ConflictError, StoreError
-from handler.models import FeedItem
+from handler.core.config import RetryPolicy
+from handler.core.errors import ConflictError, StoreError
+from handler.core.models import FeedItem
+from handler.ingest.feed import FeedValidators
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore, Versioned
 
 STATE_KEY = "state/run-state.json"
 S = TypeVar("S")
 FAILED_PREFIX = "failed/"
 MAX_CONFLICTS = 10
-
-
-@dataclass(frozen=True)
-class FeedValidators:
-    etag: str | None = None
-    last_modified: str | None = None
-
-    def request_headers(self) -> dict[str, str]:
-        headers = {}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
-        if self.last_modified:
-            headers["If-Modified-Since"] = self.last_modified
-        return headers
 
 
 @dataclass

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from handler.catalog import Catalog
-from handler.errors import ArchiveError, StoreError
+from handler.archive.catalog import Catalog
+from handler.core.errors import ArchiveError, StoreError
 from handler.store import BlobStore
 
 MAX_DAYS = 3660  # a range longer than ten years is a typo, not a request

@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from handler import __version__
-from handler.cli_args import (
+from handler.cli.args import (
     EXIT_ARTICLES_FAILED,
     EXIT_BROKEN_PIPE,
     EXIT_CANNOT_RUN,
@@ -31,8 +31,8 @@ from handler.cli_args import (
     verbosity,
     web_url,
 )
-from handler.cli_read import add_read_commands
-from handler.config import (
+from handler.cli.read import add_read_commands
+from handler.core.config import (
     DEFAULT_CONCURRENCY,
     DEFAULT_FEED_URL,
     DEFAULT_MAX_BYTES,
@@ -41,9 +41,9 @@ from handler.config import (
     RetryPolicy,
     RunSettings,
 )
-from handler.errors import ArchiveError, ExtractionError
-from handler.log import logger
-from handler.pipeline import ArticleOutcome, Pipeline, RunSummary
+from handler.core.errors import ArchiveError, ExtractionError
+from handler.core.log import logger
+from handler.run.pipeline import ArticleOutcome, Pipeline, RunSummary
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     show_progress = not args.quiet and not args.json and sys.stderr.isatty()
     pipeline = Pipeline(settings, progress=_print_progress if show_progress else None)
     if args.feeds:
-        from handler.feeds import load_feeds
+        from handler.ingest.feeds import load_feeds
 
         feeds = [f for f in load_feeds(args.feeds) if args.schedule in (None, f.schedule)]
         if not feeds:
@@ -117,7 +117,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         except (OSError, EOFError, zlib.error) as exc:
             print(f"ntv-archive: error: {path}: not a readable gzip file ({exc})", file=sys.stderr)
             return EXIT_CANNOT_RUN
-    from handler.articles import extract_article
+    from handler.archive.extraction import extract_article
 
     try:
         doc = extract_article(data, args.url)
@@ -145,7 +145,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     if args.store:
         os.environ["ARCHIVE_STORE"] = args.store
     from handler.app import lambda_handler, worker_handler  # the Lambda doors (metrics setup)
-    from handler.events import is_sqs_event
+    from handler.run.events import is_sqs_event
 
     entry = worker_handler if is_sqs_event(event) else lambda_handler
     # EMF metric lines are printed by Powertools; keep stdout for the response alone.

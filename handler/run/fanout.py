@@ -1,5 +1,5 @@
 """Fan-out mode: the poller queues one SQS message per new or changed feed item; workers
-(handler.worker) archive them. Scaling is Lambda + SQS's job, not threads in one invocation.
+(handler.run.worker) archive them. Scaling is Lambda + SQS's job, not threads in one invocation.
 
 The queue is FIFO: ``MessageGroupId`` is the article id (one article is never worked on twice
 at once, different articles in parallel) and ``MessageDeduplicationId`` is id + the item's
@@ -15,14 +15,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
-from handler.aws import SqsQueue
-from handler.errors import ArchiveError, ConfigError, EventError, FeedError
-from handler.feed import FeedFetch, read_feed
-from handler.feeds import FeedConfig, parse_feed_entry
-from handler.log import logger
-from handler.models import FeedItem
-from handler.pipeline import Pipeline, RunSummary, all_feeds_failed
-from handler.state import FeedState, load_feed_state, update_feed_state
+from handler.archive.state import FeedState, load_feed_state, update_feed_state
+from handler.core.aws import SqsQueue
+from handler.core.errors import ArchiveError, ConfigError, EventError, FeedError
+from handler.core.log import logger
+from handler.core.models import FeedItem
+from handler.ingest.feed import FeedFetch, read_feed
+from handler.ingest.feeds import FeedConfig, parse_feed_entry
+from handler.run.pipeline import Pipeline, RunSummary, all_feeds_failed
 
 SQS_BATCH = 10
 _RUN_ID = re.compile(r"^[0-9a-f]{1,32}$")

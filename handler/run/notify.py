@@ -18,8 +18,8 @@ import json
 from functools import cached_property
 from typing import Any
 
-from handler.aws import aws_client
-from handler.log import logger
+from handler.core.aws import aws_client
+from handler.core.log import logger
 
 SOURCE = "ntv-archive"
 DETAIL_TYPE = "ArticleArchived"

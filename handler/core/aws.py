@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from handler.errors import ConfigError
+from handler.core.errors import ConfigError
 
 MAX_ATTEMPTS = 5
 
@@ -20,7 +20,7 @@ BUNDLED_SERVICES: frozenset[str] = SERVICES_CALLED | {"sts"}
 
 def aws_client(service: str) -> Any:
     if service not in SERVICES_CALLED:  # a new service must be added above, or the bundle lacks it
-        raise ValueError(f"aws_client({service!r}): add it to handler.aws.SERVICES_CALLED")
+        raise ValueError(f"aws_client({service!r}): add it to handler.core.aws.SERVICES_CALLED")
     import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError

@@ -14,7 +14,7 @@ class ConfigError(ArchiveError):
 
 
 class UrlError(ArchiveError):
-    """A URL that is malformed or could be read two ways (see handler.urls); callers turn it
+    """A URL that is malformed or could be read two ways (see handler.core.urls); callers turn it
     into the error of their context (a refused fetch, event or option)."""
 
 

@@ -11,13 +11,13 @@ import json
 import time
 from datetime import UTC, datetime
 
-from handler.articles import extract_article
-from handler.document import iso
-from handler.errors import ArchiveError, NotAnArticleError
-from handler.events import Reprocess
-from handler.pipeline import ArticleOutcome, Pipeline, RunSummary
-from handler.reader import article_keys
-from handler.warc import read_capture
+from handler.archive.document import iso
+from handler.archive.extraction import extract_article
+from handler.archive.reader import article_keys
+from handler.archive.warc import read_capture
+from handler.core.errors import ArchiveError, NotAnArticleError
+from handler.run.events import Reprocess
+from handler.run.pipeline import ArticleOutcome, Pipeline, RunSummary
 
 
 def reprocess(pipeline: Pipeline, request: Reprocess) -> RunSummary:

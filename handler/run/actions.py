@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from handler.config import RunSettings
-from handler.events import Event, Poll, Replay, Reprocess, ScheduledPoll
-from handler.fanout import fanout_poll
-from handler.feeds import FeedConfig
-from handler.feeds import configured_feeds as feeds_of
-from handler.pipeline import Pipeline, RunSummary
-from handler.reprocess import reprocess
+from handler.core.config import RunSettings
+from handler.ingest.feeds import FeedConfig
+from handler.ingest.feeds import configured_feeds as feeds_of
+from handler.run.events import Event, Poll, Replay, Reprocess, ScheduledPoll
+from handler.run.fanout import fanout_poll
+from handler.run.pipeline import Pipeline, RunSummary
+from handler.run.reprocess import reprocess
 
 
 def configured_feeds(settings: RunSettings) -> list[FeedConfig]:

@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from handler.document import encode
-from handler.errors import ConflictError, StoreError
-from handler.fetch import Response
+from handler.archive.document import encode
+from handler.archive.warc import capture_warc
+from handler.core.errors import ConflictError, StoreError
+from handler.ingest.fetch import Response
 from handler.store.base import JSON_CONTENT_TYPE, WARC_CONTENT_TYPE, BlobStore
 from handler.store.layout import article_key, raw_key, version_key
-from handler.warc import capture_warc
 
 SaveOutcome = Literal["new", "updated", "unchanged"]
 MAX_CONFLICTS = 5

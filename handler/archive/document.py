@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from handler import __version__
-from handler.models import ArticleFields, FeedItem, article_id, canonical_url, url_id
+from handler.core.models import ArticleFields, FeedItem, article_id, canonical_url, url_id
 from handler.store.layout import raw_key
 
 SCHEMA_VERSION = "1.1.0"

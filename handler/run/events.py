@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from handler.errors import EventError, UrlError
-from handler.urls import parse_web_url
+from handler.core.errors import EventError, UrlError
+from handler.core.urls import parse_web_url
 
 _ID = re.compile(r"^[a-z]+-[0-9a-f]+$")
 _SCHEDULE_SOURCES = frozenset({"aws.events", "aws.scheduler"})

@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from handler.errors import UrlError
-from handler.urls import parse_web_url
+from handler.core.errors import UrlError
+from handler.core.urls import parse_web_url
 
 # Both ntv.de URL forms carry the CMS's numeric article id: the previous site's
 # ".../Slug-article24594969.html" and today's ".../Slug-id30134161.html".

@@ -22,10 +22,10 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from handler import __version__
-from handler.config import FetchSettings
-from handler.errors import FetchError, HostNotAllowedError, UrlError
-from handler.log import logger
-from handler.urls import parse_web_url
+from handler.core.config import FetchSettings
+from handler.core.errors import FetchError, HostNotAllowedError, UrlError
+from handler.core.log import logger
+from handler.core.urls import parse_web_url
 
 USER_AGENT = f"ntv-archive/{__version__} (+https://github.com/ntv-archive/ntv-archive)"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -78,7 +78,7 @@ class HostAllowlist:
         return any(host == d or host.endswith("." + d) for d in self._domains)
 
     def check(self, url: str) -> str:
-        """The URL as it will be fetched (see handler.urls), or HostNotAllowedError unless it
+        """The URL as it will be fetched (see handler.core.urls), or HostNotAllowedError unless it
         is an unambiguous http(s) URL on an allowed host."""
         try:
             parsed = parse_web_url(url)

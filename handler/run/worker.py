@@ -17,12 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from handler.aws import SqsQueue
-from handler.errors import EventError
-from handler.fanout import WorkMessage, trusted_feed
-from handler.feeds import configured_feeds as feeds_of
-from handler.log import logger
-from handler.pipeline import ArticleOutcome, Pipeline, RunSummary
+from handler.core.aws import SqsQueue
+from handler.core.errors import EventError
+from handler.core.log import logger
+from handler.ingest.feeds import configured_feeds as feeds_of
+from handler.run.fanout import WorkMessage, trusted_feed
+from handler.run.pipeline import ArticleOutcome, Pipeline, RunSummary
 
 
 @dataclass(frozen=True)

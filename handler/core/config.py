@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from handler.errors import ConfigError
+from handler.core.errors import ConfigError
 
 N = TypeVar("N", int, float)
 

@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from handler.errors import ConfigError, UrlError
-from handler.urls import parse_web_url
+from handler.core.errors import ConfigError, UrlError
+from handler.core.urls import parse_web_url
 
 PROFILES = frozenset({"ntv", "generic"})
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

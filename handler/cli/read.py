@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from handler.cli_args import (
+from handler.cli.args import (
     EXIT_ARTICLES_FAILED,
     EXIT_OK,
     date_range,
@@ -45,7 +45,7 @@ def add_read_commands(commands: Any) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from handler.state import StateStore
+    from handler.archive.state import StateStore
 
     states = StateStore(open_archive(args.store))
     state, parked = states.load(), states.parked()
@@ -71,7 +71,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def open_archive(dest: str) -> Any:
     """The store a reading command reads; a local directory that is not there is an error,
     not an empty archive (a mistyped --store must not look like "0 articles")."""
-    from handler.errors import StoreError
+    from handler.core.errors import StoreError
     from handler.store import LocalStore, open_store
 
     store = open_store(dest)
@@ -87,7 +87,7 @@ def report_skipped(skipped: list[str]) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from handler.reader import iter_articles
+    from handler.archive.reader import iter_articles
 
     skipped: list[str] = []
     rows = [
@@ -105,14 +105,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from handler.reader import get_article
+    from handler.archive.reader import get_article
 
     print(json.dumps(get_article(open_archive(args.store), args.id), ensure_ascii=False, indent=2))
     return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from handler.reader import iter_articles
+    from handler.archive.reader import iter_articles
 
     count = 0
     skipped: list[str] = []

@@ -17,8 +17,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from handler.archive import Intent
-from handler.errors import ConflictError, StoreError
+from handler.archive.versions import Intent
+from handler.core.errors import ConflictError, StoreError
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore
 from handler.store.layout import (
     PENDING_PREFIX,

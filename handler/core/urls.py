@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from handler.errors import UrlError
+from handler.core.errors import UrlError
 
 MAX_URL_LENGTH = 4096
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*"

@@ -6,9 +6,9 @@ import argparse
 import math
 from datetime import date
 
-from handler.config import DEFAULT_STORE
-from handler.errors import UrlError
-from handler.urls import parse_web_url
+from handler.core.config import DEFAULT_STORE
+from handler.core.errors import UrlError
+from handler.core.urls import parse_web_url
 
 # Documented in the README ("Exit codes"): scripts rely on them.
 EXIT_OK, EXIT_ARTICLES_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -68,7 +68,7 @@ def seconds(value: str) -> float:
 
 
 def web_url(value: str) -> str:
-    """An http(s) URL that every parser reads the same way (see handler.urls)."""
+    """An http(s) URL that every parser reads the same way (see handler.core.urls)."""
     try:
         parse_web_url(value)
     except UrlError as exc:
