@@ -130,3 +130,20 @@ def test_4xx_other_than_429_is_not_retried(httpserver: HTTPServer):
     with pytest.raises(FetchError, match="HTTP 410"):
         client(retries=3, backoff_factor=0.0).get(httpserver.url_for("/gone"))
     assert len(httpserver.log) == 1
+
+
+def test_fetch_errors_carry_url_and_status_as_attributes(httpserver):
+    """A caller tells a page that is gone from a failure that may pass by attributes."""
+    httpserver.expect_request("/weg").respond_with_data("", status=410)
+    httpserver.expect_request("/kaputt").respond_with_data("", status=503)
+    with pytest.raises(FetchError) as gone:
+        client().get(httpserver.url_for("/weg"))
+    assert (gone.value.status, gone.value.gone, gone.value.url) == (
+        410, True, httpserver.url_for("/weg"))  # fmt: skip
+    with pytest.raises(FetchError) as broken:
+        client().get(httpserver.url_for("/kaputt"))
+    assert (broken.value.status, broken.value.gone) == (503, False)
+    with pytest.raises(FetchError) as refused:
+        client().get("http://203.0.113.9/x")
+    assert refused.value.status is None and refused.value.context() == {
+        "url": "http://203.0.113.9/x"}  # fmt: skip

@@ -160,6 +160,10 @@ def test_one_failing_article_does_not_stop_the_others(site, tmp_path, capsys):
     assert reasons["ntv-40000099"].endswith("/politik/Weg-id40000099.html: HTTP 404 NOT FOUND")
     assert "no article text found" in reasons["ntv-40000098"]
     assert not list(tmp_path.rglob("ntv-40000098*")) and not list(tmp_path.rglob("ntv-40000099*"))
+    # The context is data, not only words: a 404 is told from an extraction failure.
+    context = {f["id"]: (f["error"], f["http_status"]) for f in summary["failures"]}
+    assert context == {"ntv-40000099": ("FetchError", 404),
+                       "ntv-40000098": ("ExtractionError", None)}  # fmt: skip
 
 
 def test_unreachable_feed_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys):

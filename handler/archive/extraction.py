@@ -74,11 +74,13 @@ def _extract_article(
 ) -> dict[str, Any]:
     tags = html.count(b"<") if isinstance(html, bytes) else html.count("<")
     if tags > MAX_TAGS:  # before parsing: the tree, not the bytes, is what takes the memory
-        raise ExtractionError(f"{url}: page too large to parse ({tags} tags, cap {MAX_TAGS})")
+        raise ExtractionError(
+            f"{url}: page too large to parse ({tags} tags, cap {MAX_TAGS})", url=url
+        )
     page = Page.parse(html, url, charset)
     fields, status = extract_fields(page, site_for(profile))
     if not fields.body:
-        raise ExtractionError(f"{url}: no article text found (profile {fields.profile})")
+        raise ExtractionError(f"{url}: no article text found (profile {fields.profile})", url=url)
     if len(fields.text) > MAX_TEXT_CHARS:
         raise ExtractionError(
             f"{url}: article text too long ({len(fields.text)} characters, cap {MAX_TEXT_CHARS})"

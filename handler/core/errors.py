@@ -6,7 +6,32 @@ CLI prints exactly that line and maps the class to an exit code (see ``EXIT_CODE
 
 
 class ArchiveError(Exception):
-    """Base class: something the archive could not do, with a one-line reason."""
+    """Base class: something the archive could not do, with a one-line reason.
+
+    The context travels as attributes too, so a caller decides by them, never by parsing the
+    message: ``url`` (the page, feed or event URL), ``status`` (the HTTP status, when a server
+    answered), ``key`` (the store key), ``field`` (the event or setting field).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        status: int | None = None,
+        key: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+        self.key = key
+        self.field = field
+
+    def context(self) -> dict[str, str | int]:
+        """The attributes that are set, for logs and run summaries."""
+        found = {"url": self.url, "status": self.status, "key": self.key, "field": self.field}
+        return {name: value for name, value in found.items() if value is not None}
 
 
 class ConfigError(ArchiveError):
@@ -19,7 +44,13 @@ class UrlError(ArchiveError):
 
 
 class FetchError(ArchiveError):
-    """An HTTP fetch failed: connection, status, size cap, content type, ..."""
+    """An HTTP fetch failed: connection, status, size cap, content type, ... ``status`` is set
+    when the server answered with an error status; ``gone`` says the page is not there (404,
+    410) as opposed to a failure that may pass (timeout, 5xx)."""
+
+    @property
+    def gone(self) -> bool:
+        return self.status in (404, 410)
 
 
 class HostNotAllowedError(FetchError):
@@ -41,8 +72,7 @@ class NotAnArticleError(ExtractionError):
     archived, and it is not a failure to retry. ``url`` and ``reason`` say which and why."""
 
     def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"{url}: not an article ({reason})")
-        self.url = url
+        super().__init__(f"{url}: not an article ({reason})", url=url)
         self.reason = reason
 
 

@@ -61,11 +61,11 @@ class Page:
         """Parse once; bytes are decoded by ``decode_html`` (``charset``: the HTTP header's)."""
         text = decode_html(html, charset) if isinstance(html, bytes) else html
         if not text.strip():
-            raise ExtractionError(f"{url}: empty page")
+            raise ExtractionError(f"{url}: empty page", url=url)
         try:
             tree = lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1))
         except (etree.ParserError, ValueError) as exc:
-            raise ExtractionError(f"{url}: HTML could not be parsed ({exc})") from exc
+            raise ExtractionError(f"{url}: HTML could not be parsed ({exc})", url=url) from exc
         return cls(url=url, tree=tree, json_ld=list(_read_json_ld(tree)))
 
     @cached_property

@@ -96,7 +96,9 @@ def read_feed(
 def refuse_dtd_tricks(data: bytes, feed_url: str) -> None:
     """FeedError if the document declares a DTD internal subset or an entity anywhere."""
     if _DTD_TRICK_BYTES.search(data) or _DTD_TRICK.search(xml_text(data, feed_url)):
-        raise FeedError(f"feed {feed_url}: refused DTD/entity declarations in the XML")
+        raise FeedError(
+            f"feed {feed_url}: refused DTD/entity declarations in the XML", url=feed_url
+        )
 
 
 def xml_text(data: bytes, feed_url: str) -> str:
@@ -109,7 +111,9 @@ def xml_text(data: bytes, feed_url: str) -> str:
     declared = _DECLARED.match(data)
     encoding = declared.group(1).decode("ascii") if declared else "utf-8"
     if not _ASCII_COMPATIBLE.match(encoding):
-        raise FeedError(f"feed {feed_url}: refused encoding {encoding!r} (not ASCII-compatible)")
+        raise FeedError(
+            f"feed {feed_url}: refused encoding {encoding!r} (not ASCII-compatible)", url=feed_url
+        )
     return data.decode(encoding, errors="replace")
 
 
@@ -122,7 +126,7 @@ def parse_feed(data: bytes, feed_url: str) -> list[FeedItem]:
     parsed = feedparser.parse(io.BytesIO(data), sanitize_html=False, resolve_relative_uris=False)
     if not parsed.get("version"):
         cause = parsed.get("bozo_exception") or "no RSS/Atom root element"
-        raise FeedError(f"feed {feed_url}: not a feed ({_first_line(cause)})")
+        raise FeedError(f"feed {feed_url}: not a feed ({_first_line(cause)})", url=feed_url)
     items: list[FeedItem] = []
     seen: set[str] = set()
     for entry in parsed.entries:

@@ -83,13 +83,16 @@ class HostAllowlist:
         try:
             parsed = parse_web_url(url)
         except UrlError as exc:
-            raise HostNotAllowedError(f"refused URL {exc}") from exc
+            raise HostNotAllowedError(f"refused URL {exc}", url=url) from exc
         if parsed.is_ip and parsed.host not in self._hosts:
             raise HostNotAllowedError(
-                f"{url}: IP address {parsed.host!r} is not allowed (name it with --allow-host)"
+                f"{url}: IP address {parsed.host!r} is not allowed (name it with --allow-host)",
+                url=url,
             )
         if not self.allows(parsed.host):
-            raise HostNotAllowedError(f"{url}: host {parsed.host!r} is not on the fetch allowlist")
+            raise HostNotAllowedError(
+                f"{url}: host {parsed.host!r} is not on the fetch allowlist", url=url
+            )
         return str(parsed)
 
 
@@ -145,11 +148,12 @@ class HttpClient:
                 location = raw.headers.get("Location")
                 raw.release_conn()
                 if not location:
-                    raise FetchError(f"{current}: HTTP {raw.status} redirect without Location")
+                    raise FetchError(f"{current}: HTTP {raw.status} redirect without Location",
+                                     url=current, status=raw.status)  # fmt: skip
                 current = urljoin(current, location)
                 continue
             return self._finish(url, current, raw, accept, deadline, conditional=bool(headers))
-        raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects")
+        raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects", url=url)
 
     def _request(
         self, url: str, headers: Mapping[str, str] | None, deadline: float
@@ -164,9 +168,9 @@ class HttpClient:
                 timeout=timeout,
             )  # fmt: skip
         except urllib3.exceptions.MaxRetryError as exc:
-            raise FetchError(f"{url}: {_describe(exc.reason)}") from exc
+            raise FetchError(f"{url}: {_describe(exc.reason)}", url=url) from exc
         except urllib3.exceptions.HTTPError as exc:
-            raise FetchError(f"{url}: {_describe(exc)}") from exc
+            raise FetchError(f"{url}: {_describe(exc)}", url=url) from exc
 
     def _finish(
         self,
@@ -196,13 +200,15 @@ class HttpClient:
         self, url: str, raw: urllib3.BaseHTTPResponse, accept: tuple[str, ...], deadline: float
     ) -> bytes:
         if raw.status != 200:
-            raise FetchError(f"{url}: HTTP {raw.status} {raw.reason or ''}".rstrip())
+            raise FetchError(f"{url}: HTTP {raw.status} {raw.reason or ''}".rstrip(), url=url,
+                             status=raw.status)  # fmt: skip
         encodings = [
             e.strip().lower() for e in (raw.headers.get("Content-Encoding") or "").split(",")
         ]
         unknown = [e for e in encodings if e and e not in _DECODABLE]
         if unknown:  # urllib3 would hand over the still-encoded bytes as if they were the page
-            raise FetchError(f"{url}: content encoding {unknown[0]!r} cannot be decoded here")
+            raise FetchError(f"{url}: content encoding {unknown[0]!r} cannot be decoded here",
+                             url=url)  # fmt: skip
         content_type = (raw.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if accept and not content_type.startswith(accept):
             raise FetchError(
@@ -222,10 +228,11 @@ class HttpClient:
                 _time_left(url, deadline)
                 size += len(chunk)
                 if size > cap:
-                    raise FetchError(f"{url}: response larger than {cap} bytes (size cap)")
+                    raise FetchError(f"{url}: response larger than {cap} bytes (size cap)",
+                                     url=url)  # fmt: skip
                 chunks.append(chunk)
         except urllib3.exceptions.HTTPError as exc:
-            raise FetchError(f"{url}: body could not be read: {_describe(exc)}") from exc
+            raise FetchError(f"{url}: body could not be read: {_describe(exc)}", url=url) from exc
         return b"".join(chunks)
 
 
@@ -262,7 +269,7 @@ def _guarded_pools(explicit_hosts: frozenset[str]) -> dict[str, type[HTTPConnect
 def _time_left(url: str, deadline: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
-        raise FetchError(f"{url}: fetch deadline passed (too slow overall)")
+        raise FetchError(f"{url}: fetch deadline passed (too slow overall)", url=url)
     return left
 
 

@@ -78,13 +78,18 @@ def parse_event(raw: Any) -> Event:
         _only(raw, {"action", "schedule"})
         schedule = raw.get("schedule", "default")
         if not isinstance(schedule, str) or not schedule:
-            raise EventError(f"scheduled: 'schedule' must be a schedule class, got {schedule!r}")
+            raise EventError(
+                f"scheduled: 'schedule' must be a schedule class, got {schedule!r}",
+                field="schedule",
+            )
         return ScheduledPoll(schedule)
     action = raw.get("action")
     parser = _ACTIONS.get(action) if isinstance(action, str) else None
     if parser is None:
         known = ", ".join(sorted(_ACTIONS))
-        raise EventError(f"event has no known action (got {action!r}; expected one of {known})")
+        raise EventError(
+            f"event has no known action (got {action!r}; expected one of {known})", field="action"
+        )
     return parser(raw)
 
 
@@ -97,12 +102,14 @@ def _replay(raw: dict[str, Any]) -> Replay:
     _only(raw, {"action", "urls", "force"})
     urls = raw.get("urls")
     if not isinstance(urls, list) or not urls:
-        raise EventError("replay: 'urls' must be a non-empty list of URLs")
+        raise EventError("replay: 'urls' must be a non-empty list of URLs", field="urls")
     if len(urls) > MAX_REPLAY_URLS:
-        raise EventError(f"replay: at most {MAX_REPLAY_URLS} urls per event, got {len(urls)}")
+        raise EventError(
+            f"replay: at most {MAX_REPLAY_URLS} urls per event, got {len(urls)}", field="urls"
+        )
     force = raw.get("force", False)
     if not isinstance(force, bool):
-        raise EventError(f"replay: 'force' must be true or false, got {force!r}")
+        raise EventError(f"replay: 'force' must be true or false, got {force!r}", field="force")
     checked = tuple(dict.fromkeys(_url(u, f"urls[{i}]") for i, u in enumerate(urls)))
     return Replay(urls=checked, force=force)
 
@@ -135,11 +142,11 @@ def _only(raw: dict[str, Any], allowed: set[str]) -> None:
 
 def _url(value: Any, name: str) -> str:
     if not isinstance(value, str):
-        raise EventError(f"{name}: expected an http(s) URL, got {value!r}")
+        raise EventError(f"{name}: expected an http(s) URL, got {value!r}", field=name)
     try:
         parse_web_url(value)
     except UrlError as exc:
-        raise EventError(f"{name}: expected an http(s) URL, got {exc}") from exc
+        raise EventError(f"{name}: expected an http(s) URL, got {exc}", field=name) from exc
     return value
 
 
@@ -153,4 +160,4 @@ def _day(value: Any, name: str) -> date | None:
 
 
 def _bad_day(value: Any, name: str) -> date:
-    raise EventError(f"reprocess: '{name}' must be a date YYYY-MM-DD, got {value!r}")
+    raise EventError(f"reprocess: '{name}' must be a date YYYY-MM-DD, got {value!r}", field=name)

@@ -49,6 +49,8 @@ class ArticleOutcome:
     key: str | None = None
     fallback: bool = False
     disagreement: bool = False  # the site rule's text and trafilatura's disagree (a warning)
+    error: str | None = None  # a failure's error class: FetchError, ExtractionError, StoreError
+    http_status: int | None = None  # a failure's HTTP status, when the server answered one
 
 
 @dataclass
@@ -91,7 +93,16 @@ class RunSummary:
             "pending": self.pending,
             **self.counts,
             "duration_s": round(self.duration_s, 3),
-            "failures": [{"id": o.id, "url": o.url, "reason": o.reason} for o in self.failures],
+            "failures": [
+                {
+                    "id": o.id,
+                    "url": o.url,
+                    "reason": o.reason,
+                    "error": o.error,
+                    "http_status": o.http_status,
+                }
+                for o in self.failures
+            ],
             **({"feeds": self.feeds} if self.feeds else {}),
             **({"feed_errors": self.feed_errors} if self.feed_errors else {}),
             "queued": self.queued,
@@ -288,7 +299,7 @@ class Pipeline:
         except NotAnArticleError as exc:
             return self.skipped(item.id, item.link, exc)
         except ArchiveError as exc:
-            return self.failed(item.id, item.link, str(exc))
+            return self.failed(item.id, item.link, str(exc), exc)
         except Exception as exc:  # a bug must not cost the other articles
             logger.exception("internal error", extra=self.ids(item.id))
             return self.failed(item.id, item.link, f"internal error: {type(exc).__name__}: {exc}")
@@ -363,9 +374,23 @@ class Pipeline:
                                   "warnings": extraction["warnings"]})  # fmt: skip
         return outcome
 
-    def failed(self, article_id: str, url: str, reason: str) -> ArticleOutcome:
-        logger.warning("article failed", extra={**self.ids(article_id), "reason": reason})
-        return ArticleOutcome(id=article_id, url=url, status="failed", reason=reason)
+    def failed(
+        self, article_id: str, url: str, reason: str, error: ArchiveError | None = None
+    ) -> ArticleOutcome:
+        """A failure with its context (error class, HTTP status) as data, so a reader of the
+        summary tells a 404 from a timeout without parsing ``reason``."""
+        context = error.context() if error else {}
+        logger.warning("article failed", extra={**self.ids(article_id), "reason": reason,
+                                                "error": type(error).__name__ if error else None,
+                                                **context})  # fmt: skip
+        return ArticleOutcome(
+            id=article_id,
+            url=url,
+            status="failed",
+            reason=reason,
+            error=type(error).__name__ if error else None,
+            http_status=error.status if error else None,
+        )
 
     def skipped(self, article_id: str, url: str, error: NotAnArticleError) -> ArticleOutcome:
         """A page that is not an article: said once, not written, not retried."""

@@ -57,7 +57,7 @@ def reprocess_one(pipeline: Pipeline, key: str, now: datetime) -> ArticleOutcome
     except NotAnArticleError as exc:  # today's rules know the page is none: keep what is stored
         return pipeline.skipped(article_id, url, exc)
     except ArchiveError as exc:
-        return pipeline.failed(article_id, url, str(exc))
+        return pipeline.failed(article_id, url, str(exc), exc)
     except (ValueError, KeyError, TypeError) as exc:
         return pipeline.failed(article_id, url, f"{key}: not a readable document ({exc!r})")
     return pipeline.stored(doc, url, status)

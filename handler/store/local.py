@@ -73,7 +73,7 @@ class LocalStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StoreError(f"{self.root}: cannot read {key}: {exc.strerror}") from exc
+            raise StoreError(f"{self.root}: cannot read {key}: {exc.strerror}", key=key) from exc
 
     def read(self, key: str) -> Versioned:
         data = self.get(key)
@@ -83,14 +83,14 @@ class LocalStore:
         with self._locked(key):
             current = self.read(key).version
             if current != expected:
-                raise ConflictError(f"{self.root}: {key} changed since it was read")
+                raise ConflictError(f"{self.root}: {key} changed since it was read", key=key)
             self.put(key, data, content_type)
 
     def delete(self, key: str) -> None:
         try:
             self._path(key).unlink(missing_ok=True)
         except OSError as exc:
-            raise StoreError(f"{self.root}: cannot delete {key}: {exc.strerror}") from exc
+            raise StoreError(f"{self.root}: cannot delete {key}: {exc.strerror}", key=key) from exc
 
     @contextlib.contextmanager
     def _locked(self, key: str) -> Iterator[None]:
@@ -109,7 +109,9 @@ class LocalStore:
                 if _age_s(lock) > LOCK_STALE_S or _holder_gone(lock):
                     lock.unlink(missing_ok=True)
                 elif time.monotonic() > deadline:
-                    raise StoreError(f"{self.root}: {key} is locked by another run") from None
+                    raise StoreError(
+                        f"{self.root}: {key} is locked by another run", key=key
+                    ) from None
                 time.sleep(0.01)
         try:
             yield
@@ -138,7 +140,7 @@ class LocalStore:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         except OSError as exc:
-            raise StoreError(f"{self.root}: cannot write {key}: {exc.strerror}") from exc
+            raise StoreError(f"{self.root}: cannot write {key}: {exc.strerror}", key=key) from exc
 
     def _path(self, key: str) -> Path:
         # Check the raw segments: PurePosixPath would quietly normalise "a//b" and "a/./b".

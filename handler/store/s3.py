@@ -41,9 +41,11 @@ class S3Store:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return Versioned(None, None)
-            raise StoreError(f"{self.describe()}: cannot read {key}: {_reason(exc)}") from exc
+            raise StoreError(
+                f"{self.describe()}: cannot read {key}: {_reason(exc)}", key=key
+            ) from exc
         except BotoCoreError as exc:
-            raise StoreError(f"{self.describe()}: cannot read {key}: {exc}") from exc
+            raise StoreError(f"{self.describe()}: cannot read {key}: {exc}", key=key) from exc
 
     def put_if(self, key: str, data: bytes, content_type: str, expected: str | None) -> None:
         condition = {"IfNoneMatch": "*"} if expected is None else {"IfMatch": expected}
@@ -51,7 +53,9 @@ class S3Store:
             self._put(key, data, content_type, **condition)
         except StoreError as exc:
             if isinstance(exc.__cause__, Exception) and _code(exc.__cause__) in _CONFLICT_CODES:
-                raise ConflictError(f"{self.describe()}: {key} changed since it was read") from exc
+                raise ConflictError(
+                    f"{self.describe()}: {key} changed since it was read", key=key
+                ) from exc
             raise
 
     def delete(self, key: str) -> None:
@@ -60,7 +64,7 @@ class S3Store:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
         except (BotoCoreError, ClientError) as exc:
-            raise StoreError(f"{self.describe()}: cannot delete {key}: {exc}") from exc
+            raise StoreError(f"{self.describe()}: cannot delete {key}: {exc}", key=key) from exc
 
     def list(self, prefix: str) -> Iterator[str]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -90,9 +94,11 @@ class S3Store:
                 **condition,
             )
         except ClientError as exc:
-            raise StoreError(f"{self.describe()}: cannot write {key}: {_reason(exc)}") from exc
+            raise StoreError(
+                f"{self.describe()}: cannot write {key}: {_reason(exc)}", key=key
+            ) from exc
         except BotoCoreError as exc:
-            raise StoreError(f"{self.describe()}: cannot write {key}: {exc}") from exc
+            raise StoreError(f"{self.describe()}: cannot write {key}: {exc}", key=key) from exc
 
 
 # 412: the precondition failed; 409: a concurrent conditional write to the same key was in flight.
