@@ -35,7 +35,10 @@ from handler.cli.read import add_read_commands
 from handler.core.config import (
     DEFAULT_CONCURRENCY,
     DEFAULT_FEED_URL,
+    DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_BYTES,
+    DEFAULT_RECOVER_AFTER_S,
+    DEFAULT_RETRY_DELAY_S,
     DEFAULT_STORE,
     FetchSettings,
     RetryPolicy,
@@ -257,20 +260,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--max-attempts",
         type=positive,
-        default=5,
+        default=DEFAULT_MAX_ATTEMPTS,
         help="failures before an article is parked under failed/ (%(default)s)",
     )
     run.add_argument(
         "--recover-after",
         type=seconds,
-        default=RunSettings.pending_grace_s,
+        default=DEFAULT_RECOVER_AFTER_S,
         metavar="SECONDS",
         help="settle intent markers older than this, left by runs that died (%(default)s)",
     )
     run.add_argument(
         "--retry-delay",
         type=seconds,
-        default=600.0,
+        default=DEFAULT_RETRY_DELAY_S,
         metavar="SECONDS",
         help="wait before the first retry of a failed article; doubles each time (%(default)s)",
     )

@@ -11,10 +11,19 @@ from handler.core.errors import ConfigError
 
 N = TypeVar("N", int, float)
 
+# Every default is defined here once: the dataclasses below, the Lambda environment parser, the
+# CLI's options and the README's tables read these (tests/test_settings.py holds them together).
 DEFAULT_FEED_URL = "https://www.n-tv.de/politik/rss"
 DEFAULT_STORE = "./archive"
 DEFAULT_CONCURRENCY = 8
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MIN_REMAINING_S = 30.0
+DEFAULT_FINISH_RESERVE_S = 10.0
+DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_RETRY_DELAY_S = 600.0
+DEFAULT_MAX_RECEIVES = 5
+DEFAULT_RECOVER_AFTER_S = 900.0
+DEFAULT_MODE = "inline"
 
 # Domains whose hosts (the domain itself and every subdomain) may be fetched by default.
 NTV_DOMAINS: tuple[str, ...] = ("n-tv.de", "ntv.de")
@@ -44,8 +53,8 @@ class FetchSettings:
 class RetryPolicy:
     """How failed articles are retried on later runs before they are parked under failed/."""
 
-    max_attempts: int = 5
-    first_delay: timedelta = timedelta(minutes=10)
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    first_delay: timedelta = timedelta(seconds=DEFAULT_RETRY_DELAY_S)
     max_delay: timedelta = timedelta(hours=12)
 
     def next_retry(self, attempts: int, now: datetime) -> datetime:
@@ -62,19 +71,20 @@ class RunSettings:
     concurrency: int = DEFAULT_CONCURRENCY
     # An article is only started while at least this much invocation time is left, and every
     # fetch (even one already under way) ends while this much is left for the run's own writes.
-    min_remaining_s: float = 30.0
-    finish_reserve_s: float = 10.0
+    min_remaining_s: float = DEFAULT_MIN_REMAINING_S
+    finish_reserve_s: float = DEFAULT_FINISH_RESERVE_S
     fetch: FetchSettings = field(default_factory=FetchSettings)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     event_bus: str | None = None  # EventBridge bus for change events; none: no events
     feeds_file: str | None = None  # path or s3:// of the feeds file; none: feed_url alone
-    mode: str = "inline"  # "fanout": the poller queues items for workers (queue_url)
+    mode: str = DEFAULT_MODE  # "fanout": the poller queues items for workers (queue_url)
     queue_url: str | None = None
     dead_letter_url: str | None = None  # where a worker moves a message it gives up on
-    max_receives: int = 5  # receives after which a worker dead-letters a failing message
+    # receives after which a worker dead-letters a failing message
+    max_receives: int = DEFAULT_MAX_RECEIVES
     # An intent marker older than this belongs to a run that died (see catalog.Catalog); more
     # than any run lives between a marker and its commit (Lambda's limit is 15 minutes).
-    pending_grace_s: float = 900.0
+    pending_grace_s: float = DEFAULT_RECOVER_AFTER_S
 
 
 def settings_from_env(env: Mapping[str, str]) -> RunSettings:
@@ -86,8 +96,8 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
         store=env.get("ARCHIVE_STORE", "").strip() or DEFAULT_STORE,
         max_items=_number(env, "MAX_ITEMS", int) if max_items else None,
         concurrency=_number(env, "CONCURRENCY", int, DEFAULT_CONCURRENCY),
-        min_remaining_s=_number(env, "MIN_REMAINING_SECONDS", float, 30.0),
-        finish_reserve_s=_number(env, "FINISH_RESERVE_SECONDS", float, 10.0),
+        min_remaining_s=_number(env, "MIN_REMAINING_SECONDS", float, DEFAULT_MIN_REMAINING_S),
+        finish_reserve_s=_number(env, "FINISH_RESERVE_SECONDS", float, DEFAULT_FINISH_RESERVE_S),
         fetch=FetchSettings(
             extra_hosts=hosts,
             max_bytes=_number(env, "MAX_RESPONSE_BYTES", int, DEFAULT_MAX_BYTES),
@@ -97,17 +107,19 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
         mode=_mode(env),
         queue_url=env.get("QUEUE_URL", "").strip() or None,
         dead_letter_url=env.get("DEAD_LETTER_URL", "").strip() or None,
-        max_receives=_number(env, "MAX_RECEIVES", int, 5),
-        pending_grace_s=_number(env, "RECOVER_AFTER_SECONDS", float, 900.0),
+        max_receives=_number(env, "MAX_RECEIVES", int, DEFAULT_MAX_RECEIVES),
+        pending_grace_s=_number(env, "RECOVER_AFTER_SECONDS", float, DEFAULT_RECOVER_AFTER_S),
         retry=RetryPolicy(
-            max_attempts=_number(env, "MAX_ATTEMPTS", int, 5),
-            first_delay=timedelta(seconds=_number(env, "RETRY_DELAY_SECONDS", float, 600.0)),
+            max_attempts=_number(env, "MAX_ATTEMPTS", int, DEFAULT_MAX_ATTEMPTS),
+            first_delay=timedelta(
+                seconds=_number(env, "RETRY_DELAY_SECONDS", float, DEFAULT_RETRY_DELAY_S)
+            ),
         ),
     )
 
 
 def _mode(env: Mapping[str, str]) -> str:
-    mode = env.get("MODE", "").strip() or "inline"
+    mode = env.get("MODE", "").strip() or DEFAULT_MODE
     if mode not in ("inline", "fanout"):
         raise ConfigError(f"environment variable MODE={mode!r} is not 'inline' or 'fanout'")
     if mode == "fanout" and not env.get("QUEUE_URL", "").strip():
@@ -126,3 +138,28 @@ def _number(env: Mapping[str, str], name: str, kind: type[N], default: N | None 
     if value is None or value < 1:
         raise ConfigError(f"environment variable {name}={raw!r} is not a positive number")
     return value
+
+
+# Where each default shows: the Lambda environment variable and the CLI option that set it.
+ENV_DEFAULTS: dict[str, object] = {
+    "ARCHIVE_STORE": DEFAULT_STORE,
+    "FEED_URL": DEFAULT_FEED_URL,
+    "CONCURRENCY": DEFAULT_CONCURRENCY,
+    "MIN_REMAINING_SECONDS": DEFAULT_MIN_REMAINING_S,
+    "FINISH_RESERVE_SECONDS": DEFAULT_FINISH_RESERVE_S,
+    "MAX_ATTEMPTS": DEFAULT_MAX_ATTEMPTS,
+    "RETRY_DELAY_SECONDS": DEFAULT_RETRY_DELAY_S,
+    "MAX_RESPONSE_BYTES": DEFAULT_MAX_BYTES,
+    "RECOVER_AFTER_SECONDS": DEFAULT_RECOVER_AFTER_S,
+    "MODE": DEFAULT_MODE,
+    "MAX_RECEIVES": DEFAULT_MAX_RECEIVES,
+}
+FLAG_DEFAULTS: dict[str, object] = {
+    "--feed-url": DEFAULT_FEED_URL,
+    "--store": DEFAULT_STORE,
+    "--concurrency": DEFAULT_CONCURRENCY,
+    "--max-bytes": DEFAULT_MAX_BYTES,
+    "--max-attempts": DEFAULT_MAX_ATTEMPTS,
+    "--retry-delay": DEFAULT_RETRY_DELAY_S,
+    "--recover-after": DEFAULT_RECOVER_AFTER_S,
+}
