@@ -48,8 +48,8 @@ def test_readme_tables_show_the_defaults_the_code_uses():
 def test_the_lambda_environment_and_the_cli_start_from_the_same_defaults():
     from_env = settings_from_env({})
     assert from_env == RunSettings()
-    assert (from_env.concurrency, from_env.store, from_env.feed_url) == (
-        ENV_DEFAULTS["CONCURRENCY"], ENV_DEFAULTS["ARCHIVE_STORE"], ENV_DEFAULTS["FEED_URL"])  # fmt: skip
+    expected = (ENV_DEFAULTS[n] for n in ("CONCURRENCY", "ARCHIVE_STORE", "FEED_URL"))
+    assert (from_env.concurrency, from_env.store, from_env.feed_url) == tuple(expected)
     assert from_env.retry.first_delay == timedelta(seconds=ENV_DEFAULTS["RETRY_DELAY_SECONDS"])
     args = _parser().parse_args(["run"])
     for flag, default in FLAG_DEFAULTS.items():
