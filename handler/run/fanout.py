@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
@@ -22,7 +21,9 @@ from handler.core.log import logger
 from handler.core.models import FeedItem
 from handler.ingest.feed import FeedFetch, read_feed
 from handler.ingest.feeds import FeedConfig, parse_feed_entry
-from handler.run.pipeline import Pipeline, RunSummary, all_feeds_failed
+from handler.run.context import RunContext
+from handler.run.outcomes import RunSummary
+from handler.run.poll import all_feeds_failed, feed_failed
 
 SQS_BATCH = 10
 _RUN_ID = re.compile(r"^[0-9a-f]{1,32}$")
@@ -101,47 +102,46 @@ class WorkQueue(SqsQueue):
 
 
 def fanout_poll(
-    pipeline: Pipeline, feeds: list[FeedConfig], queue: WorkQueue | None = None
+    ctx: RunContext, feeds: list[FeedConfig], queue: WorkQueue | None = None
 ) -> RunSummary:
     """Poll every feed (conditionally) and queue its new or changed items."""
-    started = time.monotonic()
-    queue = queue or WorkQueue(str(pipeline.settings.queue_url))
-    total = pipeline.summary(feeds[0].url if len(feeds) == 1 else None)
+    queue = queue or WorkQueue(str(ctx.settings.queue_url))
 
     def attempt(feed: FeedConfig) -> tuple[int, FeedFetch] | FeedError:
         try:
-            return _fan_out_feed(pipeline, queue, feed)
+            return _fan_out_feed(ctx, queue, feed)
         except FeedError as exc:
             return exc
 
-    # Feeds are polled concurrently (each has its own state object): a thousand feeds take
-    # about feeds / concurrency round trips, not one after another.
-    workers = max(1, min(pipeline.settings.concurrency, len(feeds)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed") as pool:
-        results = list(pool.map(attempt, feeds))
-    for feed, result in zip(feeds, results, strict=True):
-        if isinstance(result, FeedError):
-            total.feed_errors.append(pipeline.feed_failed(feed, result))
-            continue
-        queued, fetched = result
-        total.queued += queued
-        total.items += len(fetched.items)
-        total.feeds.append({"url": feed.url, "items": len(fetched.items), "queued": queued,
-                            "not_modified": fetched.not_modified})  # fmt: skip
-    if total.feed_errors and not total.feeds:
-        raise all_feeds_failed(total.feed_errors)
-    total.not_modified = all(f["not_modified"] for f in total.feeds) and not total.feed_errors
-    return pipeline.finish(total, started)
+    with ctx.summarised(feeds[0].url if len(feeds) == 1 else None) as total:
+        # Feeds are polled concurrently (each has its own state object): a thousand feeds take
+        # about feeds / concurrency round trips, not one after another.
+        workers = max(1, min(ctx.settings.concurrency, len(feeds)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed") as pool:
+            results = list(pool.map(attempt, feeds))
+        for feed, result in zip(feeds, results, strict=True):
+            if isinstance(result, FeedError):
+                total.feed_errors.append(feed_failed(ctx, feed, result))
+                continue
+            queued, fetched = result
+            total.queued += queued
+            total.items += len(fetched.items)
+            total.feeds.append({"url": feed.url, "items": len(fetched.items), "queued": queued,
+                                "not_modified": fetched.not_modified})  # fmt: skip
+        if total.feed_errors and not total.feeds:
+            raise all_feeds_failed(total.feed_errors)
+        total.not_modified = all(f["not_modified"] for f in total.feeds) and not total.feed_errors
+    return total
 
 
-def _fan_out_feed(pipeline: Pipeline, queue: WorkQueue, feed: FeedConfig) -> tuple[int, FeedFetch]:
-    state = load_feed_state(pipeline.store, feed.url)
-    fetched = read_feed(pipeline.client_for(feed), feed.url, state.validators, pipeline.deadline())
+def _fan_out_feed(ctx: RunContext, queue: WorkQueue, feed: FeedConfig) -> tuple[int, FeedFetch]:
+    state = load_feed_state(ctx.store, feed.url)
+    fetched = read_feed(ctx.client_for(feed), feed.url, state.validators, ctx.deadline())
     changed = [i for i in fetched.items if state.seen.get(i.id) != item_fingerprint(i)]
-    queue.send([WorkMessage(feed, item, pipeline.run_id) for item in changed])
+    queue.send([WorkMessage(feed, item, ctx.run_id) for item in changed])
     counts = {"listed": len(fetched.items), "queued": len(changed)}
-    logger.info("feed fanned out", extra={"run_id": pipeline.run_id, "feed": feed.name, **counts})
-    update_feed_state(pipeline.store, feed.url, lambda s: _remember(s, fetched))
+    logger.info("feed fanned out", extra={"run_id": ctx.run_id, "feed": feed.name, **counts})
+    update_feed_state(ctx.store, feed.url, lambda s: _remember(s, fetched))
     return len(changed), fetched
 
 

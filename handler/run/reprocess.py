@@ -8,7 +8,6 @@ original capture's fetch time and feed context and is marked ``reprocessed_at``.
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 
 from handler.archive.document import iso
@@ -16,25 +15,25 @@ from handler.archive.extraction import extract_article
 from handler.archive.reader import article_keys
 from handler.archive.warc import read_capture
 from handler.core.errors import ArchiveError, NotAnArticleError
+from handler.run.context import RunContext
 from handler.run.events import Reprocess
-from handler.run.pipeline import ArticleOutcome, Pipeline, RunSummary
+from handler.run.outcomes import ArticleOutcome, RunSummary
 
 
-def reprocess(pipeline: Pipeline, request: Reprocess) -> RunSummary:
-    started = time.monotonic()
-    summary = pipeline.summary(None)
-    keys = list(article_keys(pipeline.store, request.since, request.until, frozenset(request.ids)))
-    summary.items = len(keys)
+def reprocess(ctx: RunContext, request: Reprocess) -> RunSummary:
+    keys = list(article_keys(ctx.store, request.since, request.until, frozenset(request.ids)))
     now = datetime.now(UTC)
-    summary.outcomes = [reprocess_one(pipeline, key, now) for key in keys]
-    return pipeline.finish(summary, started)
+    with ctx.summarised(None) as summary:
+        summary.items = len(keys)
+        summary.outcomes = [reprocess_one(ctx, key, now) for key in keys]
+    return summary
 
 
-def reprocess_one(pipeline: Pipeline, key: str, now: datetime) -> ArticleOutcome:
+def reprocess_one(ctx: RunContext, key: str, now: datetime) -> ArticleOutcome:
     article_id = key.rsplit("/", 1)[-1].removesuffix(".json")
-    if pipeline.out_of_time():
+    if ctx.out_of_time():
         return ArticleOutcome(id=article_id, url="", status="deferred")
-    store = pipeline.store
+    store = ctx.store
     url = ""
     try:
         current = json.loads(store.get(key) or b"null")
@@ -42,7 +41,7 @@ def reprocess_one(pipeline: Pipeline, key: str, now: datetime) -> ArticleOutcome
         raw_key = current["capture"]["raw_key"]
         raw = store.get(raw_key) if raw_key else None
         if raw is None:
-            return pipeline.failed(article_id, url, f"{key}: its raw capture {raw_key} is missing")
+            return ctx.failed(article_id, url, f"{key}: its raw capture {raw_key} is missing")
         response = read_capture(raw, raw_key)
         doc = extract_article(
             response.body,
@@ -53,11 +52,11 @@ def reprocess_one(pipeline: Pipeline, key: str, now: datetime) -> ArticleOutcome
         )
         doc.update(feed=current["feed"], capture=current["capture"])
         doc["reprocessed_at"] = iso(now, "milliseconds")
-        status = pipeline.commit(doc, None)
+        status = ctx.commit(doc, None)
     except NotAnArticleError as exc:  # today's rules know the page is none: keep what is stored
-        return pipeline.skipped(article_id, url, exc)
+        return ctx.skipped(article_id, url, exc)
     except ArchiveError as exc:
-        return pipeline.failed(article_id, url, str(exc), exc)
+        return ctx.failed(article_id, url, str(exc), exc)
     except (ValueError, KeyError, TypeError) as exc:
-        return pipeline.failed(article_id, url, f"{key}: not a readable document ({exc!r})")
-    return pipeline.stored(doc, url, status)
+        return ctx.failed(article_id, url, f"{key}: not a readable document ({exc!r})")
+    return ctx.stored(doc, url, status)

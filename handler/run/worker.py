@@ -21,8 +21,9 @@ from handler.core.aws import SqsQueue
 from handler.core.errors import EventError
 from handler.core.log import logger
 from handler.ingest.feeds import configured_feeds as feeds_of
+from handler.run.context import RunContext
 from handler.run.fanout import WorkMessage, trusted_feed
-from handler.run.pipeline import ArticleOutcome, Pipeline, RunSummary
+from handler.run.outcomes import ArticleOutcome, RunSummary
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,12 @@ class DeadLetters(SqsQueue):
 
 
 def process_batch(
-    pipeline: Pipeline, records: Iterable[dict[str, Any]], dead_letters: DeadLetters
+    ctx: RunContext, records: Iterable[dict[str, Any]], dead_letters: DeadLetters
 ) -> tuple[list[dict[str, str]], RunSummary]:
     """Archive each queued item; returns (batchItemFailures, summary for the metrics)."""
     queued = [QueuedRecord.from_sqs(r) for r in records]
-    summary = pipeline.summary(None)
-    configured = feeds_of(pipeline.settings.feeds_file, pipeline.settings.feed_url)
+    summary = ctx.summary(None)
+    configured = feeds_of(ctx.settings.feeds_file, ctx.settings.feed_url)
     work: list[tuple[QueuedRecord, WorkMessage]] = []
     failures: list[dict[str, str]] = []
     for record in queued:
@@ -98,30 +99,30 @@ def process_batch(
             # queue's redrive must move it, so it is reported rather than acknowledged.
             if not dead_letters.send(record, str(exc)):
                 failures.append({"itemIdentifier": record.message_id})
-    workers = max(1, min(pipeline.settings.concurrency, len(work) or 1))
+    workers = max(1, min(ctx.settings.concurrency, len(work) or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="worker") as pool:
-        outcomes = list(pool.map(lambda w: _archive(pipeline, *w), work))
+        outcomes = list(pool.map(lambda w: _archive(ctx, *w), work))
     for (record, _message), outcome in zip(work, outcomes, strict=True):
         if outcome.status in ("failed", "deferred") and not _given_up(
-            pipeline, record, outcome, dead_letters
+            ctx, record, outcome, dead_letters
         ):
             failures.append({"itemIdentifier": record.message_id})
-    pipeline.settle_catalog()  # before SQS hears of success: the batch's lines are in the manifest
+    ctx.settle_catalog()  # before SQS hears of success: the batch's lines are in the manifest
     summary.items = len(queued)
     summary.outcomes = outcomes
     return failures, summary
 
 
-def _archive(pipeline: Pipeline, record: QueuedRecord, message: WorkMessage) -> ArticleOutcome:
-    logger.info("work received", extra={**pipeline.ids(message.item.id),
+def _archive(ctx: RunContext, record: QueuedRecord, message: WorkMessage) -> ArticleOutcome:
+    logger.info("work received", extra={**ctx.ids(message.item.id),
                 "poll_run_id": message.run_id, "message_id": record.message_id,
                 "receive_count": record.receive_count})  # fmt: skip
-    return pipeline.archive_one(message.item, message.feed, poll_run_id=message.run_id)
+    return ctx.archive_one(message.item, message.feed, poll_run_id=message.run_id)
 
 
 def _given_up(
-    pipeline: Pipeline, record: QueuedRecord, outcome: ArticleOutcome, dead_letters: DeadLetters
+    ctx: RunContext, record: QueuedRecord, outcome: ArticleOutcome, dead_letters: DeadLetters
 ) -> bool:
     """On the last receive a failed item leaves the queue for the DLQ, with its reason."""
-    last = record.receive_count >= pipeline.settings.max_receives
+    last = record.receive_count >= ctx.settings.max_receives
     return outcome.status == "failed" and last and dead_letters.send(record, outcome.reason or "")

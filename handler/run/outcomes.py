@@ -1,0 +1,87 @@
+"""What a run reports: one outcome per article, and the run's summary (counts, failures)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+# "deferred": not started because the invocation's time was running out; the next run does it.
+# "skipped": the page is not an article (an author page, a section front); nothing is written
+# and nothing retried.
+Status = Literal["new", "updated", "unchanged", "failed", "deferred", "skipped"]
+STATUSES: tuple[Status, ...] = ("new", "updated", "unchanged", "failed", "deferred", "skipped")
+
+
+@dataclass(frozen=True)
+class ArticleOutcome:
+    id: str
+    url: str
+    status: Status
+    reason: str | None = None
+    key: str | None = None
+    fallback: bool = False
+    disagreement: bool = False  # the site rule's text and trafilatura's disagree (a warning)
+    error: str | None = None  # a failure's error class: FetchError, ExtractionError, StoreError
+    http_status: int | None = None  # a failure's HTTP status, when the server answered one
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    feed_url: str | None
+    store: str
+    items: int = 0
+    not_modified: bool = False  # the feed answered 304: only retries were due
+    pending: int = 0  # articles of this feed still owed (failed or deferred) after the run
+    events_failed: int = 0  # change events that could not be sent (documents are stored)
+    feeds: list[dict[str, Any]] = field(default_factory=list)  # per feed, when several
+    feed_errors: list[dict[str, str]] = field(default_factory=list)  # feeds that failed
+    queued: int = 0  # fan-out mode: items sent to the work queue
+    errors: list[str] = field(default_factory=list)  # run-level failures after work was done
+    duration_s: float = 0.0
+    outcomes: list[ArticleOutcome] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        for outcome in self.outcomes:
+            counts[outcome.status] += 1
+        counts["fallback"] = sum(o.fallback for o in self.outcomes)
+        counts["disagreement"] = sum(o.disagreement for o in self.outcomes)
+        return counts
+
+    @property
+    def failures(self) -> list[ArticleOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "feed_url": self.feed_url,
+            "store": self.store,
+            "items": self.items,
+            "not_modified": self.not_modified,
+            "events_failed": self.events_failed,
+            "pending": self.pending,
+            **self.counts,
+            "duration_s": round(self.duration_s, 3),
+            "failures": [
+                {
+                    "id": o.id,
+                    "url": o.url,
+                    "reason": o.reason,
+                    "error": o.error,
+                    "http_status": o.http_status,
+                }
+                for o in self.failures
+            ],
+            **({"feeds": self.feeds} if self.feeds else {}),
+            **({"feed_errors": self.feed_errors} if self.feed_errors else {}),
+            "queued": self.queued,
+            **({"errors": self.errors} if self.errors else {}),
+            "articles": [asdict(o) for o in self.outcomes],
+        }
+
+
+Progress = Callable[[int, int, ArticleOutcome], None]
