@@ -146,6 +146,12 @@ def test_content_hash_ignores_fetch_time_but_not_content():
             "New York",
         ),
         ("Von Christian Wilp, New York", ["Christian Wilp"], "New York"),
+        ("Von Anna Beispiel, Kiew und Charkiw", ["Anna Beispiel"], "Kiew und Charkiw"),
+        (
+            "Von Anna Beispiel, Bernd Muster und Ursula von der Test",
+            ["Anna Beispiel", "Bernd Muster", "Ursula von der Test"],
+            None,
+        ),
         ("Von Anna Beispiel und ntv.de", ["Anna Beispiel"], None),
     ],
 )

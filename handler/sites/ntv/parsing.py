@@ -70,9 +70,12 @@ def parse_byline(byline: str | None) -> tuple[list[str], str | None]:
         return [], None
     separator = r",\s+und\s+" if re.search(r",\s+und\s+", text) else r"\s+und\s+"
     groups = re.split(separator, text)
-    if separator == r"\s+und\s+" and "," not in groups[-1]:
-        # "A, B und C": a list of names (a place would follow the last one after a comma).
-        groups = [name for group in groups for name in group.split(",")]
+    if separator == r"\s+und\s+" and "," not in groups[-1] and "," in text:
+        listed = [clean_text(name) for group in groups for name in group.split(",")]
+        if all(_looks_like_person(name) or is_publisher(name) for name in listed[1:]):
+            groups = listed  # "A, B und C": three names
+        else:
+            groups = [text]  # "A, Kiew und Charkiw": one author, a place holding "und"
     authors: list[str] = []
     places: list[str] = []
     for group in groups:
@@ -82,6 +85,13 @@ def parse_byline(byline: str | None) -> tuple[list[str], str | None]:
         if place:
             places.append(place)
     return authors, "; ".join(places) or None
+
+
+def _looks_like_person(name: str) -> bool:
+    """A first and a last name, both capitalised ("Anna Beispiel", "Ursula von der Leyen"); a
+    place in a byline is mostly one word ("Kiew", "Lille")."""
+    words = name.split()
+    return len(words) >= 2 and words[0][:1].isupper() and words[-1][:1].isupper()
 
 
 def parse_interview_credit(line: str | None) -> list[str]:
