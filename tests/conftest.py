@@ -10,10 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from handler.core.config import FetchSettings, RunSettings
+
+# CI draws the same examples on every run (a red build is then reproducible, never a roll of the
+# dice); developers' runs keep drawing new ones, which is how new counterexamples are found.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("dev")
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PAGES = FIXTURES / "pages"
