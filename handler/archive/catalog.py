@@ -23,6 +23,8 @@ from handler.store.base import JSON_CONTENT_TYPE, BlobStore
 from handler.store.layout import (
     PENDING_PREFIX,
     article_key,
+    id_pointer_key,
+    manifest_key,
     pending_key,
     pending_run_id,
     pending_written_at,
@@ -36,18 +38,6 @@ MAX_CONFLICTS = 25
 def version_time(doc: dict[str, Any]) -> str:
     """When this version was made: its re-extraction time, else its fetch time."""
     return str(doc.get("reprocessed_at") or doc["fetched_at"])
-
-
-def manifest_key(day: str) -> str:
-    """``day`` as YYYY-MM-DD (or an ISO timestamp, read in UTC)."""
-    moment = datetime.fromisoformat(day)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return f"index/{moment:%Y/%m/%d}.jsonl"
-
-
-def id_pointer_key(article_id: str) -> str:
-    return f"index/ids/{article_id}.json"
 
 
 def manifest_line(doc: dict[str, Any], status: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from handler.archive.catalog import Catalog
 from handler.core.errors import ArchiveError, StoreError
 from handler.store import BlobStore
+from handler.store.layout import ARTICLES_PREFIX, articles_day_prefix, id_pointer_key
 
 MAX_DAYS = 3660  # a range longer than ten years is a typo, not a request
 
@@ -57,7 +58,9 @@ def get_article(store: BlobStore, article_id: str) -> dict[str, Any]:
     try:
         key = Catalog(store).current_key(article_id)
     except (ValueError, KeyError, TypeError) as exc:
-        raise StoreError(f"index/ids/{article_id}.json: not a readable pointer") from exc
+        raise StoreError(
+            f"{id_pointer_key(article_id)}: not a readable pointer", key=id_pointer_key(article_id)
+        ) from exc
     data = store.get(key) if key else None
     if data is None or key is None:
         raise NotFoundError(f"no article {article_id!r} in {store.describe()}")
@@ -77,7 +80,7 @@ def article_keys(
 
 def day_prefixes(since: date | None, until: date | None) -> Iterator[str]:
     if since is None and until is None:
-        yield "articles/"
+        yield ARTICLES_PREFIX
         return
     first = since or until
     last = until or datetime.now(UTC).date()
@@ -87,4 +90,4 @@ def day_prefixes(since: date | None, until: date | None) -> Iterator[str]:
     if (last - first).days > MAX_DAYS:
         raise StoreError(f"the range {first}..{last} is longer than {MAX_DAYS} days")
     for offset in range((last - first).days + 1):
-        yield f"articles/{first + timedelta(days=offset):%Y/%m/%d}/"
+        yield articles_day_prefix(first + timedelta(days=offset))

@@ -11,7 +11,6 @@ concurrent runs never lose each other's updates.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -23,10 +22,9 @@ from handler.core.errors import ConflictError, StoreError
 from handler.core.models import FeedItem
 from handler.ingest.feed import FeedValidators
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore, Versioned
+from handler.store.layout import FAILED_PREFIX, STATE_KEY, failed_key, feed_state_key
 
-STATE_KEY = "state/run-state.json"
 S = TypeVar("S")
-FAILED_PREFIX = "failed/"
 MAX_CONFLICTS = 10
 
 
@@ -101,7 +99,7 @@ class StateStore:
     def record_success(self, state: RunState, article_id: str) -> None:
         state.pending.pop(article_id, None)
         if state.parked.pop(article_id, None) is not None:
-            self.store.delete(f"{FAILED_PREFIX}{article_id}.json")
+            self.store.delete(failed_key(article_id))
 
     def park(self, entry: Pending, now: datetime) -> None:
         record = {
@@ -113,7 +111,7 @@ class StateStore:
             "reasons": entry.reasons,
         }
         body = json.dumps(record, ensure_ascii=False, indent=2).encode()
-        self.store.put(f"{FAILED_PREFIX}{entry.item.id}.json", body, JSON_CONTENT_TYPE)
+        self.store.put(failed_key(entry.item.id), body, JSON_CONTENT_TYPE)
 
     def parked(self) -> list[dict[str, Any]]:
         found = []
@@ -132,10 +130,6 @@ class FeedState:
 
     validators: FeedValidators = field(default_factory=FeedValidators)
     seen: dict[str, str] = field(default_factory=dict)
-
-
-def feed_state_key(feed_url: str) -> str:
-    return f"state/feeds/{hashlib.sha256(feed_url.encode()).hexdigest()[:32]}.json"
 
 
 def load_feed_state(store: BlobStore, feed_url: str) -> FeedState:

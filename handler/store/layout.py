@@ -1,9 +1,16 @@
-"""The key layout, identical on every back end (see README "Store layout").
+"""The key layout, identical on every back end (see README "Store layout"). Every key the
+archive writes is built here, nowhere else.
 
     articles/YYYY/MM/DD/<id>.json                       latest version (date of publication, UTC)
     versions/<id>/<fetched>.json                        each superseded version
     versions/<id>/<fetched>-r<reprocessed>.json         ... when it was a re-extraction
     raw/YYYY/MM/DD/<id>/<fetched>.warc.gz               the raw capture behind each version
+    index/YYYY/MM/DD.jsonl                              the manifest: a line per version, by day
+    index/ids/<id>.json                                 where an id's current document is
+    index/pending/<written>-<run>-<id>-<version>        intent markers (see archive/catalog.py)
+    state/run-state.json                                retries owed, parked ids, feed validators
+    state/feeds/<sha256 of the feed URL>.json           fan-out: one feed's validators and items
+    failed/<id>.json                                    an article parked after its last attempt
 
 ``<fetched>`` is the fetch time in UTC to the millisecond, ``20251212T040747123Z``: sortable, unique
 per version (two versions fetched in one second must not share a key), and free of characters
@@ -12,8 +19,9 @@ that need escaping on any file system or in S3.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from handler.core.errors import StoreError
@@ -22,7 +30,7 @@ _SAFE_ID = re.compile(r"^[a-z]+-[0-9a-f]+$")
 
 
 def article_key(doc: dict[str, Any]) -> str:
-    return f"articles/{_day(doc)}/{_id(doc)}.json"
+    return f"{ARTICLES_PREFIX}{_day(doc)}/{_id(doc)}.json"
 
 
 def version_key(doc: dict[str, Any]) -> str:
@@ -36,6 +44,35 @@ def raw_key(doc: dict[str, Any]) -> str:
 
 
 PENDING_PREFIX = "index/pending/"
+ID_POINTER_PREFIX = "index/ids/"
+ARTICLES_PREFIX = "articles/"
+STATE_KEY = "state/run-state.json"
+FAILED_PREFIX = "failed/"
+
+
+def articles_day_prefix(day: date) -> str:
+    """The folder of one day's current documents."""
+    return f"{ARTICLES_PREFIX}{day:%Y/%m/%d}/"
+
+
+def manifest_key(day: str) -> str:
+    """The manifest file of ``day`` (YYYY-MM-DD, or an ISO timestamp read in UTC)."""
+    moment = datetime.fromisoformat(day)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"index/{moment:%Y/%m/%d}.jsonl"
+
+
+def id_pointer_key(article_id: str) -> str:
+    return f"{ID_POINTER_PREFIX}{article_id}.json"
+
+
+def failed_key(article_id: str) -> str:
+    return f"{FAILED_PREFIX}{article_id}.json"
+
+
+def feed_state_key(feed_url: str) -> str:
+    return f"state/feeds/{hashlib.sha256(feed_url.encode()).hexdigest()[:32]}.json"
 
 
 def pending_key(doc: dict[str, Any], run_id: str, written_at: datetime) -> str:
