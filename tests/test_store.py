@@ -249,3 +249,34 @@ def test_runs_dying_in_a_chain_before_their_copies_lose_no_line(tmp_path):
     assert json.loads(store.get(version_key(first)) or b"{}") == first
     assert json.loads(store.get(version_key(base)) or b"{}") == base
     assert list(store.list("index/pending/")) == []
+
+
+def test_every_compare_and_swap_shares_one_retry_policy(tmp_path, monkeypatch):
+    """Documents, run state and manifest give up after the same number of conflicts, with one
+    message naming the key (store/conflicts.py)."""
+    from handler.archive.catalog import Catalog
+    from handler.archive.state import StateStore
+    from handler.core.config import RetryPolicy
+    from handler.store import conflicts
+
+    monkeypatch.setattr(conflicts, "BACKOFF_STEP_S", 0.0)
+    tries: list[str] = []
+
+    class AlwaysRaced(LocalStore):
+        def put_if(self, key, data, content_type, expected):
+            tries.append(key)
+            raise ConflictError(f"{key} changed")
+
+    store = AlwaysRaced(tmp_path)
+    doc = make_doc("2025-03-14T10:00:00+00:00")
+    writes = {
+        "document": lambda: save_version(store, doc, None),
+        "state": lambda: StateStore(store, RetryPolicy()).update(lambda s: s.parked.update(x="y")),
+        "manifest": lambda: Catalog(store, "a1").record(doc, "new"),
+    }
+    for name, write in writes.items():
+        tries.clear()
+        with pytest.raises(StoreError, match="kept changing") as raised:
+            write()
+        assert len(tries) == conflicts.MAX_ATTEMPTS, name
+        assert raised.value.key == tries[0], name

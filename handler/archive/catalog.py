@@ -11,15 +11,14 @@ never drop each other's lines.
 from __future__ import annotations
 
 import json
-import random
 import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from handler.archive.versions import Intent
-from handler.core.errors import ConflictError, StoreError
+from handler.core.errors import ConflictError
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore
+from handler.store.conflicts import attempts
 from handler.store.layout import (
     PENDING_PREFIX,
     article_key,
@@ -32,7 +31,6 @@ from handler.store.layout import (
 )
 
 NDJSON_CONTENT_TYPE = "application/x-ndjson; charset=utf-8"
-MAX_CONFLICTS = 25
 
 
 def version_time(doc: dict[str, Any]) -> str:
@@ -251,8 +249,7 @@ class Catalog:
 
     def _append(self, key: str, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Append the lines the day file lacks (by id + version); returns those appended."""
-        for attempt in range(MAX_CONFLICTS):
-            current = self.store.read(key)
+        for current in attempts(self.store, key, f"{len(lines)} manifest lines to add"):
             present = _identities(current.data)
             fresh, seen = [], set(present)
             for line in lines:
@@ -272,11 +269,9 @@ class Catalog:
                 return fresh
             except ConflictError:
                 # Another run appended first (or our own write landed but was answered with an
-                # error): back off a little (jittered), re-read and append what is still missing.
-                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
-        raise StoreError(
-            f"{self.store.describe()}: {key} kept changing; {len(lines)} lines not added"
-        )
+                # error): re-read and append what is still missing.
+                continue
+        raise AssertionError("unreachable: attempts() raises when they run out")
 
 
 def _identities(data: bytes | None) -> set[tuple[str, str]]:

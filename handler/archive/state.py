@@ -22,10 +22,10 @@ from handler.core.errors import ConflictError, StoreError
 from handler.core.models import FeedItem
 from handler.ingest.feed import FeedValidators
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore, Versioned
+from handler.store.conflicts import attempts
 from handler.store.layout import FAILED_PREFIX, STATE_KEY, failed_key, feed_state_key
 
 S = TypeVar("S")
-MAX_CONFLICTS = 10
 
 
 @dataclass
@@ -152,8 +152,7 @@ def compare_and_swap(
 ) -> S:
     """Apply ``change`` to the freshest object at ``key`` and write it back by compare-and-swap
     (re-read and re-applied on conflict); no write when nothing changed."""
-    for _ in range(MAX_CONFLICTS):
-        current, first = first or store.read(key), None
+    for current in attempts(store, key, "state", first):
         value = decode(current.data)
         before = encode(value)
         change(value)
@@ -165,7 +164,7 @@ def compare_and_swap(
             return value
         except ConflictError:
             continue  # someone else wrote in between: start again from their version
-    raise StoreError(f"{store.describe()}: {key} kept changing; try again")
+    raise AssertionError("unreachable: attempts() raises when they run out")
 
 
 def _encode_feed(state: FeedState) -> bytes:

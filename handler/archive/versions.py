@@ -23,10 +23,10 @@ from handler.archive.warc import capture_warc
 from handler.core.errors import ConflictError, StoreError
 from handler.ingest.fetch import Response
 from handler.store.base import JSON_CONTENT_TYPE, WARC_CONTENT_TYPE, BlobStore
+from handler.store.conflicts import attempts
 from handler.store.layout import article_key, raw_key, version_key
 
 SaveOutcome = Literal["new", "updated", "unchanged"]
-MAX_CONFLICTS = 5
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,7 @@ def save_version(
     intent marker there)."""
     key = article_key(doc)
     wrote_raw = False
-    for _ in range(MAX_CONFLICTS):
-        current = store.read(key)
+    for current in attempts(store, key, "the current document"):
         previous = _load(current.data, store, key) if current.data is not None else None
         same = previous is not None and previous.get("content_sha256") == doc["content_sha256"]
         # force rewrites once; after losing a race to identical content there is nothing to force.
@@ -79,7 +78,7 @@ def save_version(
         if superseded is not None and current.data is not None:
             store.put(superseded, current.data, JSON_CONTENT_TYPE)
         return "new" if previous is None else "updated"
-    raise StoreError(f"{store.describe()}: {key} kept changing under concurrent runs; try again")
+    raise AssertionError("unreachable: attempts() raises when they run out")
 
 
 def _load(data: bytes, store: BlobStore, key: str) -> dict[str, Any]:
@@ -90,4 +89,6 @@ def _load(data: bytes, store: BlobStore, key: str) -> dict[str, Any]:
     except ValueError:
         pass
     # Never overwrite what we cannot read: that would lose it.
-    raise StoreError(f"{store.describe()}: {key} is not a readable document; left untouched")
+    raise StoreError(
+        f"{store.describe()}: {key} is not a readable document; left untouched", key=key
+    )
