@@ -58,6 +58,7 @@ def action_of(request: Event) -> str:
     return ACTIONS[type(request)]
 
 
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     started = _start(parse_event, event, context)
@@ -70,6 +71,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     return {"action": type(request).__name__, **summary.to_dict()}
 
 
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def worker_handler(event: Any, context: Any) -> dict[str, Any]:
     """Fan-out worker: an SQS batch in, ``{"batchItemFailures": [...]}`` out."""

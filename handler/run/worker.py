@@ -34,18 +34,27 @@ class QueuedRecord:
     group_id: str
 
     @classmethod
-    def from_sqs(cls, record: dict[str, Any]) -> QueuedRecord:
-        attributes = record.get("attributes") or {}
-        count = attributes.get("ApproximateReceiveCount", 1) if isinstance(attributes, dict) else 1
+    def from_sqs(cls, raw: dict[str, Any]) -> QueuedRecord:
+        """One record of the SQS event, read through Powertools' SQS event data class."""
+        # Imported here: the data classes package costs ~20 ms, which only the worker should pay.
+        from aws_lambda_powertools.utilities.data_classes.sqs_event import (
+            SQSRecord,
+            SQSRecordAttributes,
+        )
+
+        record = SQSRecord(raw)
+        attributes = raw.get("attributes")
+        attributes = SQSRecordAttributes(attributes) if isinstance(attributes, dict) else None
         try:
-            receive_count = max(1, int(count))
+            count = attributes.approximate_receive_count if attributes else None
+            receive_count = max(1, int(count or 1))
         except (TypeError, ValueError):
             # Not SQS's own doing: count it as the last receive, so the message leaves now.
             receive_count = 1_000_000
-        group = attributes.get("MessageGroupId") if isinstance(attributes, dict) else None
+        group = attributes.message_group_id if attributes else None
         return cls(
-            message_id=str(record["messageId"]),
-            body=str(record.get("body", "")),
+            message_id=str(record.message_id),
+            body=str(raw.get("body", "")),
             receive_count=receive_count,
             group_id=str(group or "dead-letters"),
         )
