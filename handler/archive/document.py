@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -16,32 +16,19 @@ from handler.store.layout import raw_key
 
 SCHEMA_VERSION = "1.1.0"
 
-# The fields whose change makes a new article version. Fetch time, feed context (incl.
-# source.feed), capture and extraction details are about *this copy*, not the article, and
-# stay out of the hash.
-CONTENT_FIELDS = (
-    "id",
-    "url",
-    "source",
-    "language",
-    "kicker",
-    "title",
-    "seo_title",
-    "teaser",
-    "body",
-    "text",
-    "authors",
-    "dateline",
-    "published_at",
-    "modified_at",
-    "keywords",
-    "source_line",
-    "agencies",
-    "editors",
-    "images",
-    "kind",
-    "paywalled",
-)
+
+# The fields whose change makes a new article version: the article's content as the model
+# declares it (ArticleFields.content_names, with ``text`` after ``body``), and its identity.
+# Fetch time, feed context (incl. source.feed), capture and extraction details are about
+# *this copy*, not the article, and stay out of the hash.
+def _content_names() -> tuple[str, ...]:
+    names: list[str] = []
+    for name in ArticleFields.content_names():
+        names += [name, "text"] if name == "body" else [name]
+    return tuple(names)
+
+
+CONTENT_FIELDS = ("id", "url", "source", *_content_names())
 
 
 def build_document(
@@ -61,24 +48,7 @@ def build_document(
         "url": url,
         "source": {"publisher": fields.publisher, "feed": feed_url, "section": fields.section},
         "feed": _feed_context(feed_url, feed_item),
-        "language": fields.language,
-        "kicker": fields.kicker,
-        "title": fields.title,
-        "seo_title": fields.seo_title,
-        "teaser": fields.teaser,
-        "body": [block.to_json() for block in fields.body],
-        "text": fields.text,
-        "authors": list(fields.authors),
-        "dateline": fields.dateline,
-        "published_at": iso(fields.published_at),
-        "modified_at": iso(fields.modified_at),
-        "keywords": list(fields.keywords),
-        "source_line": fields.source_line,
-        "agencies": list(fields.agencies),
-        "editors": list(fields.editors),
-        "images": [asdict(image) for image in fields.images],
-        "kind": fields.kind,
-        "paywalled": fields.paywalled,
+        **content_of(fields),
         "fetched_at": iso(fetched_at, "milliseconds"),
     }
     doc["content_sha256"] = content_hash(doc)
@@ -94,6 +64,29 @@ def build_document(
         "libraries": {name: _version_of(name) for name in ("trafilatura", "lxml")},
     }
     return doc
+
+
+def content_of(fields: ArticleFields) -> dict[str, Any]:
+    """The content fields as stored: each under its name, JSON-ready, ``text`` after ``body``."""
+    content: dict[str, Any] = {}
+    for name in ArticleFields.content_names():
+        content[name] = _json_ready(getattr(fields, name))
+        if name == "body":
+            content["text"] = fields.text
+    return content
+
+
+def _json_ready(value: Any) -> Any:
+    """One field's value as JSON: times in ISO 8601, blocks and images as objects."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return value
 
 
 def bind_to_host(doc: dict[str, Any], served_url: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -152,19 +152,26 @@ class Image:
 
 @dataclass
 class ArticleFields:
-    """What extraction found on one page, before it becomes the stored document."""
+    """What extraction found on one page, before it becomes the stored document.
+
+    The fields from ``language`` to ``paywalled`` are the article's content: the stored
+    document holds each under its own name, in this order (``text`` is added after ``body``),
+    and a change to any of them makes a new version (see archive/document.py). A new content
+    field is declared here, in the schema and in the golden files, and nowhere else. The
+    fields from ``section`` on say where the article came from and how it was read.
+    """
 
     url: str
     profile: str  # which rule produced it: "ntv-2025", "ntv-legacy" or "generic"
-    title: str | None = None
+    # --- content
+    language: str | None = None
     kicker: str | None = None
+    title: str | None = None
     seo_title: str | None = None
     teaser: str | None = None
     body: list[Block] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
     dateline: str | None = None
-    section: str | None = None
-    language: str | None = None
     published_at: datetime | None = None
     modified_at: datetime | None = None
     keywords: list[str] = field(default_factory=list)
@@ -174,9 +181,17 @@ class ArticleFields:
     images: list[Image] = field(default_factory=list)
     kind: str = "article"
     paywalled: bool = False
+    # --- provenance: where it came from, how it was read
+    section: str | None = None
     publisher: str | None = None  # the site rule's name for the publisher, else the page's
     baseline: Baseline | None = None
     warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def content_names(cls) -> tuple[str, ...]:
+        """The content fields, in stored order (see the class doc)."""
+        names = [f.name for f in fields(cls)]
+        return tuple(names[names.index("language") : names.index("paywalled") + 1])
 
     @property
     def text(self) -> str:
