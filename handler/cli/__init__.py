@@ -31,6 +31,7 @@ from handler.cli.args import (
     verbosity,
     web_url,
 )
+from handler.cli.output import print_progress, print_summary
 from handler.cli.read import add_read_commands
 from handler.core.config import (
     DEFAULT_CONCURRENCY,
@@ -46,7 +47,7 @@ from handler.core.config import (
 )
 from handler.core.errors import ArchiveError, ExtractionError
 from handler.core.log import logger
-from handler.run.pipeline import ArticleOutcome, Pipeline, RunSummary
+from handler.run.pipeline import Pipeline
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         ),
     )
     show_progress = not args.quiet and not args.json and sys.stderr.isatty()
-    pipeline = Pipeline(settings, progress=_print_progress if show_progress else None)
+    pipeline = Pipeline(settings, progress=print_progress if show_progress else None)
     if args.feeds:
         from handler.ingest.feeds import load_feeds
 
@@ -100,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     elif not args.quiet:
-        _print_summary(summary)
+        print_summary(summary)
     for error in summary.errors:
         print(f"ntv-archive: error: {error}", file=sys.stderr)
     failed = summary.failures or summary.feed_errors or summary.errors
@@ -174,46 +175,6 @@ class LocalContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def _print_summary(summary: RunSummary) -> None:
-    counts = summary.counts
-    source = summary.feed_url or f"{len(summary.feeds) + len(summary.feed_errors)} feeds"
-    print(f"ntv-archive: {source} -> {summary.store}")
-    for feed in summary.feeds:
-        print(f"  feed {feed['url']}: {feed['items']} items, {feed.get('new', 0)} new"
-              + (" (not modified)" if feed["not_modified"] else ""))  # fmt: skip
-    for error in summary.feed_errors:
-        print(f"  feed failed {error['feed']}: {error['reason']}")
-    if summary.not_modified:
-        print("  feed not modified (HTTP 304); only due retries were fetched")
-    line = ", ".join(f"{counts[k]} {k}" for k in ("new", "updated", "unchanged", "failed"))
-    skipped = f", {counts['skipped']} not articles" if counts["skipped"] else ""
-    fallback = f", {counts['fallback']} by fallback extraction" if counts["fallback"] else ""
-    disagree = (f", {counts['disagreement']} disagreeing with trafilatura"
-                if counts["disagreement"] else "")  # fmt: skip
-    print(f"  {summary.items} items: {line}{skipped}{fallback}{disagree} in "
-          f"{summary.duration_s:.1f} s")  # fmt: skip
-    if summary.pending:
-        print(f"  {summary.pending} still pending a retry (see: ntv-archive status)")
-    if summary.events_failed:
-        print(f"  {summary.events_failed} change events not sent (stored and in the manifest;"
-              " is the event bus there? see the log line 'event not sent')")  # fmt: skip
-    for failure in summary.failures:
-        print(f"  failed {failure.id}: {failure.reason}")
-    for outcome in summary.outcomes:
-        if outcome.status == "skipped":
-            print(f"  skipped {outcome.id}: {outcome.reason}")
-
-
-def _print_progress(done: int, total: int, outcome: ArticleOutcome) -> None:
-    end = "\n" if done == total else ""
-    print(
-        f"\r  {done}/{total} articles ({outcome.status}: {outcome.id})\x1b[K",
-        end=end,
-        file=sys.stderr,
-        flush=True,
-    )
 
 
 def _parser() -> argparse.ArgumentParser:
