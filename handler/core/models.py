@@ -154,10 +154,10 @@ class Image:
 class ArticleFields:
     """What extraction found on one page, before it becomes the stored document.
 
-    The fields from ``language`` to ``paywalled`` are the article's content: the stored
+    The fields between ``profile`` and ``section`` are the article's content: the stored
     document holds each under its own name, in this order (``text`` is added after ``body``),
     and a change to any of them makes a new version (see archive/document.py). A new content
-    field is declared here, in the schema and in the golden files, and nowhere else. The
+    field is declared among them, in the schema and in the golden files, and nowhere else. The
     fields from ``section`` on say where the article came from and how it was read.
     """
 
@@ -191,7 +191,7 @@ class ArticleFields:
     def content_names(cls) -> tuple[str, ...]:
         """The content fields, in stored order (see the class doc)."""
         names = [f.name for f in fields(cls)]
-        return tuple(names[names.index("language") : names.index("paywalled") + 1])
+        return tuple(names[names.index("profile") + 1 : names.index("section")])
 
     @property
     def text(self) -> str:
