@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass, replace
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
 from handler import __version__
 from handler.core.models import ArticleFields, FeedItem, article_id, canonical_url, url_id
-from handler.store.layout import raw_key
+from handler.store.layout import article_key, raw_key
 
 SCHEMA_VERSION = "1.1.0"
 
@@ -31,6 +31,98 @@ def _content_names() -> tuple[str, ...]:
 CONTENT_FIELDS = ("id", "url", "source", *_content_names())
 
 
+@dataclass(frozen=True)
+class Document:
+    """One version of one article, typed, from extraction to the store edge. Code reads its
+    attributes; ``to_json`` (and ``encode``) is the one place it becomes the stored JSON."""
+
+    fields: ArticleFields
+    id: str
+    url: str  # canonical
+    status: str  # the extraction's: "ok" or "fallback"
+    fetched_at: datetime
+    feed_url: str | None = None
+    feed: dict[str, Any] | None = None  # the feed item's own view of the article
+    capture: dict[str, Any] | None = None  # HTTP status and final URL; None: no capture
+    reprocessed_at: datetime | None = None
+
+    @property
+    def fallback(self) -> bool:
+        return self.status == "fallback"
+
+    @property
+    def agrees(self) -> bool:
+        """The site rule's text agrees with trafilatura's (or was not compared)."""
+        return self.fields.baseline is None or self.fields.baseline.agrees
+
+    @property
+    def content_sha256(self) -> str:
+        return str(self._json["content_sha256"])
+
+    @property
+    def key(self) -> str:
+        """Where the current version lives in the store."""
+        return article_key(self._json)
+
+    def bound_to(self, served_url: str) -> Document:
+        """The document of a page served by a host that is not ntv.de (another site's feed):
+        its ``url`` must be on the host that served it, and its id is that URL's hash, never an
+        ``ntv-`` id. Otherwise a page elsewhere that declares an ntv.de canonical URL (or
+        merely has an ntv-like path) would replace that ntv article's document."""
+        served_host = (urlsplit(served_url).hostname or "").lower()
+        url = self.url
+        if (urlsplit(url).hostname or "").lower() != served_host:
+            url = canonical_url(served_url)
+        return replace(self, url=url, id=url_id(url))
+
+    def reprocessed(
+        self, feed: dict[str, Any] | None, capture: dict[str, Any], at: datetime
+    ) -> Document:
+        """This extraction as a re-extraction of a stored capture: the original's feed context
+        and capture, and when it was made."""
+        return replace(self, feed=feed, capture=capture, reprocessed_at=at)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored document (a fresh dict each call)."""
+        return json.loads(json.dumps(self._json))
+
+    def encode(self) -> bytes:
+        return encode(self._json)
+
+    @cached_property
+    def _json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "id": self.id,
+            "url": self.url,
+            "source": {"publisher": self.fields.publisher, "feed": self.feed_url,
+                       "section": self.fields.section},
+            "feed": self.feed,
+            **content_of(self.fields),
+            "fetched_at": iso(self.fetched_at, "milliseconds"),
+        }  # fmt: skip
+        doc["content_sha256"] = content_hash(doc)
+        if self.reprocessed_at is not None and self.capture is not None:
+            doc["capture"] = dict(self.capture)  # the stored capture, raw_key and all
+        else:
+            has_capture = self.capture is not None
+            doc["capture"] = {**(self.capture or {}),
+                              "raw_key": raw_key(doc) if has_capture else None}  # fmt: skip
+        doc["extraction"] = {
+            "profile": self.fields.profile,
+            "status": self.status,
+            "warnings": list(self.fields.warnings),
+            "library": "trafilatura",
+            "version": _version_of("trafilatura"),
+            "baseline": self.fields.baseline.to_json() if self.fields.baseline else None,
+            "extractor": f"ntv-archive/{__version__}",
+            "libraries": {name: _version_of(name) for name in ("trafilatura", "lxml")},
+        }
+        if self.reprocessed_at is not None:
+            doc["reprocessed_at"] = iso(self.reprocessed_at, "milliseconds")
+        return doc
+
+
 def build_document(
     fields: ArticleFields,
     *,
@@ -39,31 +131,19 @@ def build_document(
     feed_url: str | None = None,
     feed_item: FeedItem | None = None,
     capture: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Turn extracted fields into the stored document (a JSON-ready dict)."""
+) -> Document:
+    """Turn extracted fields into the document of this version."""
     url = canonical_url(fields.url)
-    doc: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "id": article_id(url),
-        "url": url,
-        "source": {"publisher": fields.publisher, "feed": feed_url, "section": fields.section},
-        "feed": _feed_context(feed_url, feed_item),
-        **content_of(fields),
-        "fetched_at": iso(fetched_at, "milliseconds"),
-    }
-    doc["content_sha256"] = content_hash(doc)
-    doc["capture"] = {**(capture or {}), "raw_key": raw_key(doc) if capture else None}
-    doc["extraction"] = {
-        "profile": fields.profile,
-        "status": status,
-        "warnings": list(fields.warnings),
-        "library": "trafilatura",
-        "version": _version_of("trafilatura"),
-        "baseline": fields.baseline.to_json() if fields.baseline else None,
-        "extractor": f"ntv-archive/{__version__}",
-        "libraries": {name: _version_of(name) for name in ("trafilatura", "lxml")},
-    }
-    return doc
+    return Document(
+        fields=fields,
+        id=article_id(url),
+        url=url,
+        status=status,
+        fetched_at=fetched_at,
+        feed_url=feed_url,
+        feed=_feed_context(feed_url, feed_item),
+        capture=capture,
+    )
 
 
 def content_of(fields: ArticleFields) -> dict[str, Any]:
@@ -87,20 +167,6 @@ def _json_ready(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
     return value
-
-
-def bind_to_host(doc: dict[str, Any], served_url: str) -> dict[str, Any]:
-    """The document of a page served by a host that is not ntv.de (another site's feed): its
-    ``url`` must be on the host that served it, and its id is that URL's hash, never an
-    ``ntv-`` id. Otherwise a page elsewhere that declares an ntv.de canonical URL (or merely
-    has an ntv-like path) would replace that ntv article's document."""
-    served_host = (urlsplit(served_url).hostname or "").lower()
-    url = doc["url"]
-    if (urlsplit(url).hostname or "").lower() != served_host:
-        url = canonical_url(served_url)
-    bound = {**doc, "url": url, "id": url_id(url)}
-    bound["content_sha256"] = content_hash(bound)
-    return bound
 
 
 def content_hash(doc: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from handler.archive.document import build_document
+from handler.archive.document import Document, build_document
 from handler.core.errors import ExtractionError, NotAnArticleError
 from handler.core.models import ArticleFields, FeedItem
 from handler.extract.agreement import compare, disagreement
@@ -37,6 +37,30 @@ MAX_TEXT_CHARS = 400_000
 _EXTRACTION_LOCK = threading.Lock()
 
 
+def extract_document(
+    html: str | bytes,
+    url: str,
+    *,
+    fetched_at: datetime | None = None,
+    feed_url: str | None = None,
+    feed_item: FeedItem | None = None,
+    capture: dict[str, Any] | None = None,
+    charset: str | None = None,
+    profile: str = "ntv",
+) -> Document:
+    """The typed document for one page; NotAnArticleError for a page that is not an article,
+    ExtractionError when it holds no article text.
+
+    ``charset`` is the one the HTTP response declared, if any (see ``page.decode_html``);
+    ``profile`` is the feed's site profile (``generic``: trafilatura alone). Thread-safe:
+    callers in a thread pool are served one at a time (see ``_EXTRACTION_LOCK``).
+    """
+    with _EXTRACTION_LOCK:
+        return _extract_article(html, url, fetched_at=fetched_at, feed_url=feed_url,
+                                feed_item=feed_item, capture=capture, charset=charset,
+                                profile=profile)  # fmt: skip
+
+
 def extract_article(
     html: str | bytes,
     url: str,
@@ -48,17 +72,10 @@ def extract_article(
     charset: str | None = None,
     profile: str = "ntv",
 ) -> dict[str, Any]:
-    """The normalised document for one page; NotAnArticleError for a page that is not an
-    article, ExtractionError when it holds no article text.
-
-    ``charset`` is the one the HTTP response declared, if any (see ``page.decode_html``);
-    ``profile`` is the feed's site profile (``generic``: trafilatura alone). Thread-safe:
-    callers in a thread pool are served one at a time (see ``_EXTRACTION_LOCK``).
-    """
-    with _EXTRACTION_LOCK:
-        return _extract_article(html, url, fetched_at=fetched_at, feed_url=feed_url,
-                                feed_item=feed_item, capture=capture, charset=charset,
-                                profile=profile)  # fmt: skip
+    """The stored JSON of ``extract_document``'s document (``ntv-archive extract``, readers)."""
+    return extract_document(html, url, fetched_at=fetched_at, feed_url=feed_url,
+                            feed_item=feed_item, capture=capture, charset=charset,
+                            profile=profile).to_json()  # fmt: skip
 
 
 def _extract_article(
@@ -71,7 +88,7 @@ def _extract_article(
     capture: dict[str, Any] | None,
     charset: str | None,
     profile: str,
-) -> dict[str, Any]:
+) -> Document:
     tags = html.count(b"<") if isinstance(html, bytes) else html.count("<")
     if tags > MAX_TAGS:  # before parsing: the tree, not the bytes, is what takes the memory
         raise ExtractionError(
@@ -141,4 +158,4 @@ def checked(fields: ArticleFields, reading: Reading) -> ArticleFields:
     return fields
 
 
-__all__ = ["extract_article", "extract_fields"]
+__all__ = ["extract_article", "extract_document", "extract_fields"]

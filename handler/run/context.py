@@ -13,12 +13,11 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
 from urllib.parse import urlsplit
 
 from handler.archive.catalog import Catalog
-from handler.archive.document import bind_to_host
-from handler.archive.extraction import extract_article
+from handler.archive.document import Document
+from handler.archive.extraction import extract_document
 from handler.archive.state import StateStore
 from handler.archive.versions import Intent, save_version
 from handler.core.config import RunSettings
@@ -30,7 +29,6 @@ from handler.ingest.fetch import HostAllowlist, HttpClient, Response
 from handler.run.notify import ChangeEvents
 from handler.run.outcomes import ArticleOutcome, Progress, RunSummary, Status
 from handler.store import BlobStore, open_store
-from handler.store.layout import article_key
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 RemainingSeconds = Callable[[], float]
@@ -101,7 +99,7 @@ class RunContext:
             response = self.client_for(feed).get(
                 item.link, accept=HTML_TYPES, deadline=self.deadline()
             )
-            doc = extract_article(
+            doc = extract_document(
                 response.body,
                 response.final_url,
                 fetched_at=response.fetched_at,
@@ -112,7 +110,7 @@ class RunContext:
                 profile=feed.profile if feed else "ntv",
             )
             if not self.ntv_hosts.allows(urlsplit(response.final_url).hostname or ""):
-                doc = bind_to_host(doc, response.final_url)
+                doc = doc.bound_to(response.final_url)
             status = self.commit(doc, response, force=force, poll_run_id=poll_run_id)
         except NotAnArticleError as exc:
             return self.skipped(item.id, item.link, exc)
@@ -125,13 +123,15 @@ class RunContext:
 
     def commit(
         self,
-        doc: dict[str, Any],
+        document: Document,
         response: Response | None,
         force: bool = False,
         poll_run_id: str | None = None,
     ) -> Status:
         """Store a version; a new or updated one goes into the manifest and is announced.
-        The catalog's intent marker is written just before the document (see Catalog)."""
+        The catalog's intent marker is written just before the document (see Catalog). Here
+        the typed document meets the store: its JSON is what versions and catalog write."""
+        doc = document.to_json()
         markers: list[tuple[str, Status]] = []
 
         def intend(intent: Intent) -> None:
@@ -175,21 +175,17 @@ class RunContext:
             return False
         return self.remaining_s() < self.settings.min_remaining_s
 
-    def stored(self, doc: dict[str, Any], url: str, status: Status) -> ArticleOutcome:
-        extraction = doc["extraction"]
-        fallback = extraction["status"] == "fallback"
-        disagreement = not (extraction.get("baseline") or {}).get("agrees", True)
-        key = article_key(doc)
-        outcome = ArticleOutcome(id=doc["id"], url=url, status=status, key=key,
-                                 fallback=fallback, disagreement=disagreement)  # fmt: skip
-        logger.info(f"article {status}", extra={**self.ids(doc["id"]), "key": key})
-        if fallback:
-            logger.warning("fallback extraction", extra={**self.ids(doc["id"]), "url": url})
-        if disagreement:
+    def stored(self, doc: Document, url: str, status: Status) -> ArticleOutcome:
+        outcome = ArticleOutcome(id=doc.id, url=url, status=status, key=doc.key,
+                                 fallback=doc.fallback, disagreement=not doc.agrees)  # fmt: skip
+        logger.info(f"article {status}", extra={**self.ids(doc.id), "key": doc.key})
+        if doc.fallback:
+            logger.warning("fallback extraction", extra={**self.ids(doc.id), "url": url})
+        if not doc.agrees:
+            baseline = doc.fields.baseline.to_json() if doc.fields.baseline else None
             logger.warning("extraction disagrees with trafilatura",
-                           extra={**self.ids(doc["id"]), "url": url,
-                                  "baseline": extraction["baseline"],
-                                  "warnings": extraction["warnings"]})  # fmt: skip
+                           extra={**self.ids(doc.id), "url": url, "baseline": baseline,
+                                  "warnings": doc.fields.warnings})  # fmt: skip
         return outcome
 
     def failed(

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from handler.archive.document import iso
-from handler.archive.extraction import extract_article
+from handler.archive.extraction import extract_document
 from handler.archive.reader import article_keys
 from handler.archive.warc import read_capture
 from handler.core.errors import ArchiveError, NotAnArticleError
@@ -43,15 +42,13 @@ def reprocess_one(ctx: RunContext, key: str, now: datetime) -> ArticleOutcome:
         if raw is None:
             return ctx.failed(article_id, url, f"{key}: its raw capture {raw_key} is missing")
         response = read_capture(raw, raw_key)
-        doc = extract_article(
+        doc = extract_document(
             response.body,
             response.final_url,
             fetched_at=datetime.fromisoformat(current["fetched_at"]),
             feed_url=current["source"]["feed"],
             charset=response.charset,
-        )
-        doc.update(feed=current["feed"], capture=current["capture"])
-        doc["reprocessed_at"] = iso(now, "milliseconds")
+        ).reprocessed(feed=current["feed"], capture=current["capture"], at=now)
         status = ctx.commit(doc, None)
     except NotAnArticleError as exc:  # today's rules know the page is none: keep what is stored
         return ctx.skipped(article_id, url, exc)
