@@ -349,3 +349,16 @@ def test_max_bytes_is_configurable_on_the_command_line(site, tmp_path, capsys):
     # The two ntv pages are over 2000 bytes; the small generic page is not.
     assert len(reasons) == 2 and all("larger than 2000 bytes (size cap)" in r for r in reasons)
     assert summary["new"] == 1
+
+
+def test_a_failure_keeps_its_context_in_the_state(site, tmp_path, capsys):
+    """The retry record holds the error class and HTTP status as data, beside the reason."""
+    site.add("/politik/Weg-id40000099.html", None)  # in the feed, answered with 404
+    site.serve()
+    assert run(site, str(tmp_path)) == 1
+    capsys.readouterr()
+    assert main(["status", "--store", str(tmp_path), "--json"]) == 0
+    [pending] = json.loads(capsys.readouterr().out)["pending"]
+    attempt = pending["last_attempt"]
+    assert (attempt["error"], attempt["http_status"]) == ("FetchError", 404)
+    assert attempt["reason"].endswith("HTTP 404 NOT FOUND")

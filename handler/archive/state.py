@@ -78,15 +78,27 @@ class StateStore:
         first, self._loaded = self._loaded, None
         return compare_and_swap(self.store, STATE_KEY, _decode, _encode, change, first)
 
-    def record_failure(self, state: RunState, item: FeedItem, feed_url: str | None,
-                       reason: str, now: datetime, run_id: str = "") -> None:  # fmt: skip
+    def record_failure(
+        self,
+        state: RunState,
+        item: FeedItem,
+        feed_url: str | None,
+        reason: str,
+        now: datetime,
+        run_id: str = "",
+        error: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
         entry = state.pending.get(item.id) or Pending(item=item, feed_url=feed_url)
         if run_id and any(r.get("run") == run_id for r in entry.reasons):
             # This run's failure is in already: its state write landed although it was answered
             # with an error, and the compare-and-swap retry is folding the run in again.
             return
         entry.attempts += 1
-        attempt = {"at": now.isoformat(timespec="seconds"), "reason": reason}
+        attempt: dict[str, Any] = {"at": now.isoformat(timespec="seconds"), "reason": reason}
+        # The failure's context as data (error class, HTTP status) for whoever decides on it
+        # later: `ntv-archive status`, failed/<id>.json, a revisit policy.
+        attempt |= {k: v for k, v in (("error", error), ("http_status", http_status)) if v}
         entry.reasons.append({**attempt, "run": run_id} if run_id else attempt)
         if entry.attempts >= self.policy.max_attempts:
             self.park(entry, now)

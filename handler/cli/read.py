@@ -52,7 +52,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     pending = [
         {"id": p.item.id, "url": p.item.link, "feed_url": p.feed_url, "attempts": p.attempts,
          "next_retry_at": p.next_retry_at or "next run",
-         "last_reason": p.reasons[-1]["reason"] if p.reasons else "deferred (time budget)"}
+         "last_reason": p.reasons[-1]["reason"] if p.reasons else "deferred (time budget)",
+         "last_attempt": p.reasons[-1] if p.reasons else None}
         for p in state.pending.values()
     ]  # fmt: skip
     if args.json:

@@ -95,7 +95,8 @@ def record(
     for item, outcome in results:
         if outcome.status == "failed":
             ctx.state.record_failure(state, item, feed_url, outcome.reason or "", now,
-                                     run_id=ctx.run_id)  # fmt: skip
+                                     run_id=ctx.run_id, error=outcome.error,
+                                     http_status=outcome.http_status)  # fmt: skip
         elif outcome.status == "deferred":
             state.pending.setdefault(item.id, Pending(item=item, feed_url=feed_url))
         else:
