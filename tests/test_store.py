@@ -280,3 +280,27 @@ def test_every_compare_and_swap_shares_one_retry_policy(tmp_path, monkeypatch):
             write()
         assert len(tries) == conflicts.MAX_ATTEMPTS, name
         assert raised.value.key == tries[0], name
+
+
+def test_runs_probing_a_fresh_local_store_at_once_both_start(tmp_path):
+    """The writability probe used to make the store's folders and remove them again, so a
+    second run probing at the same moment could see the folder vanish under it and fail with
+    'File exists' (seen in the parallel-pollers soak test). Now it makes no folder."""
+    failures: list[Exception] = []
+    for round_no in range(40):
+        root = tmp_path / f"r{round_no}" / "archive"
+        barrier = threading.Barrier(4)
+
+        def probe(root=root, barrier=barrier) -> None:
+            barrier.wait()
+            try:
+                LocalStore(root).check_writable()
+            except StoreError as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=probe) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []

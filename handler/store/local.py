@@ -52,20 +52,19 @@ class LocalStore:
         return str(self.root)
 
     def check_writable(self) -> None:
-        # Folders made for the probe are removed again: a run that then writes nothing (an
-        # unreachable feed, say) leaves no trace.
-        made = [d for d in (self.root, *self.root.parents) if not d.exists()]
+        # The probe goes into the nearest folder that exists (the store itself, or the one it
+        # will be made in): no folder is made for it, so nothing is left behind by a run that
+        # then writes nothing, and two runs probing a fresh store at once cannot pull a folder
+        # out from under each other.
+        target = next(d for d in (self.root, *self.root.parents) if d.exists())
+        if not target.is_dir():
+            raise StoreError(f"{self.root}: cannot write here: {target} is not a directory")
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, probe = tempfile.mkstemp(dir=self.root, prefix=".probe-")
+            fd, probe = tempfile.mkstemp(dir=target, prefix=".probe-")
             os.close(fd)
             Path(probe).unlink()
         except OSError as exc:
             raise StoreError(f"{self.root}: cannot write here: {exc.strerror}") from exc
-        finally:
-            for folder in made:  # innermost first
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
 
     def get(self, key: str) -> bytes | None:
         try:
