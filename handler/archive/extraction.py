@@ -61,21 +61,10 @@ def extract_document(
                                 profile=profile)  # fmt: skip
 
 
-def extract_article(
-    html: str | bytes,
-    url: str,
-    *,
-    fetched_at: datetime | None = None,
-    feed_url: str | None = None,
-    feed_item: FeedItem | None = None,
-    capture: dict[str, Any] | None = None,
-    charset: str | None = None,
-    profile: str = "ntv",
-) -> dict[str, Any]:
-    """The stored JSON of ``extract_document``'s document (``ntv-archive extract``, readers)."""
-    return extract_document(html, url, fetched_at=fetched_at, feed_url=feed_url,
-                            feed_item=feed_item, capture=capture, charset=charset,
-                            profile=profile).to_json()  # fmt: skip
+def extract_article(html: str | bytes, url: str, **options: Any) -> dict[str, Any]:
+    """The stored JSON of ``extract_document``'s document (same options): what
+    ``ntv-archive extract`` prints and what readers get."""
+    return extract_document(html, url, **options).to_json()
 
 
 def _extract_article(
