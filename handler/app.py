@@ -34,7 +34,8 @@ from handler.run.events import (
     parse_event,
     parse_sqs_event,
 )
-from handler.run.pipeline import STATUSES, Pipeline, RunSummary
+from handler.run.outcomes import STATUSES, RunSummary
+from handler.run.pipeline import Pipeline
 from handler.run.worker import DeadLetters, process_batch
 
 T = TypeVar("T")

@@ -190,6 +190,17 @@ def test_liveticker_entry_heading(heading, entry):
     assert parse_ticker_entry(heading) == entry
 
 
+def test_liveticker_heading_of_hostile_length_is_read_in_one_pass():
+    """A bold paragraph is tried as a ticker heading, and a page may hold one as long as the
+    text cap: a run of "+" in it once made the pattern backtrack quadratically (minutes)."""
+    heading = "+++ 12:00 Ein Titel " + "+" * 200_000 + " und weiter"
+    assert parse_ticker_entry(heading) == ("12:00", heading[10:])
+    assert parse_ticker_entry("+++ 12:00 " + "+" * 200_000) == (
+        "12:00",
+        "+++ 12:00 " + "+" * 200_000,
+    )
+
+
 @pytest.mark.parametrize(
     ("value", "offset_hours"),
     [("2023-04-28 18:11:01.0", 2), ("2023-01-28 18:11:01.0", 1), ("2025-12-12T05:07:47+01:00", 1)],

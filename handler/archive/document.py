@@ -6,12 +6,13 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, is_dataclass, replace
 from datetime import UTC, datetime
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
 from handler import __version__
 from handler.core.models import ArticleFields, FeedItem, article_id, canonical_url, url_id
+from handler.core.packages import installed_version
 from handler.store.layout import article_key, raw_key
 
 SCHEMA_VERSION = "1.1.0"
@@ -34,7 +35,7 @@ CONTENT_FIELDS = ("id", "url", "source", *_content_names())
 @dataclass(frozen=True)
 class Document:
     """One version of one article, typed, from extraction to the store edge. Code reads its
-    attributes; ``to_json`` (and ``encode``) is the one place it becomes the stored JSON."""
+    attributes; ``to_json`` is the one place it becomes the stored JSON."""
 
     fields: ArticleFields
     id: str
@@ -54,10 +55,6 @@ class Document:
     def agrees(self) -> bool:
         """The site rule's text agrees with trafilatura's (or was not compared)."""
         return self.fields.baseline is None or self.fields.baseline.agrees
-
-    @property
-    def content_sha256(self) -> str:
-        return str(self._json["content_sha256"])
 
     @property
     def key(self) -> str:
@@ -86,9 +83,6 @@ class Document:
         """The stored document (a fresh dict each call)."""
         return json.loads(json.dumps(self._json))
 
-    def encode(self) -> bytes:
-        return encode(self._json)
-
     @cached_property
     def _json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -113,10 +107,10 @@ class Document:
             "status": self.status,
             "warnings": list(self.fields.warnings),
             "library": "trafilatura",
-            "version": _version_of("trafilatura"),
+            "version": installed_version("trafilatura"),
             "baseline": self.fields.baseline.to_json() if self.fields.baseline else None,
             "extractor": f"ntv-archive/{__version__}",
-            "libraries": {name: _version_of(name) for name in ("trafilatura", "lxml")},
+            "libraries": {name: installed_version(name) for name in ("trafilatura", "lxml")},
         }
         if self.reprocessed_at is not None:
             doc["reprocessed_at"] = iso(self.reprocessed_at, "milliseconds")
@@ -206,13 +200,3 @@ def _feed_context(feed_url: str | None, item: FeedItem | None) -> dict[str, Any]
         "category": item.category,
         "published": iso(item.published),
     }
-
-
-@cache
-def _version_of(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version  # 20 ms, needed once a run
-
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "unknown"

@@ -105,12 +105,10 @@ def _extract_article(
 def extract_fields(page: Page, site: Site | None) -> tuple[ArticleFields, str]:
     """(fields, status): the site's layout rule checked against trafilatura ("ok"), else
     trafilatura's reading under the site's conventions ("fallback")."""
-    if site is not None:
-        reason = site.not_an_article(page)
-        if reason:
-            raise NotAnArticleError(page.url, reason)
+    rule, refusal = site.recognise(page) if site else (None, None)
+    if refusal:
+        raise NotAnArticleError(page.url, refusal)
     reading = read_page(page)
-    rule = site.layout_for(page) if site else None
     if rule is not None:
         fields = rule.extract(page)
         if fields.body:

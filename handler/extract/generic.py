@@ -7,10 +7,10 @@ Site-neutral: nothing here knows a publisher. A site rule adds structure on top 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from handler.core.models import ArticleFields, Block
+from handler.core.packages import installed_version
 from handler.extract import metadata
 from handler.extract.page import Page, clean_text, parse_timestamp
 
@@ -48,14 +48,14 @@ def read_page(page: Page) -> Reading:
         include_tables=False,
     )
     if found is None:
-        return Reading(version=trafilatura_version())
+        return Reading(version=installed_version("trafilatura"))
     data = found.as_dict() if hasattr(found, "as_dict") else dict(found)
     title = clean_text(data.get("title")) or None
     lines = [clean_text(line) for line in (data.get("text") or "").splitlines()]
     if lines and lines[0] == title:  # trafilatura keeps the page's h1 as the first line
         lines = lines[1:]
     return Reading(
-        version=trafilatura_version(),
+        version=installed_version("trafilatura"),
         title=title,
         description=clean_text(data.get("description")) or None,
         lines=tuple(line for line in lines if line),
@@ -95,13 +95,3 @@ def generic_fields(page: Page, reading: Reading, profile: str = "generic") -> Ar
         publisher=metadata.publisher(page),
         keywords=list(reading.tags),
     )
-
-
-@cache
-def trafilatura_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version  # 20 ms, needed once a run
-
-    try:
-        return version("trafilatura")
-    except PackageNotFoundError:
-        return "unknown"

@@ -7,7 +7,8 @@ from handler.ingest.feeds import FeedConfig
 from handler.ingest.feeds import configured_feeds as feeds_of
 from handler.run.events import Event, Poll, Replay, Reprocess, ScheduledPoll
 from handler.run.fanout import fanout_poll
-from handler.run.pipeline import Pipeline, RunSummary
+from handler.run.outcomes import RunSummary
+from handler.run.pipeline import Pipeline
 from handler.run.reprocess import reprocess
 
 

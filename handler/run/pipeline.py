@@ -9,10 +9,8 @@ from collections.abc import Iterable
 from handler.ingest.feeds import FeedConfig
 from handler.run import poll as polling
 from handler.run import replay as replaying
-from handler.run.context import HTML_TYPES, RemainingSeconds, RunContext
-from handler.run.outcomes import STATUSES, ArticleOutcome, Progress, RunSummary, Status
-from handler.run.poll import plan_poll
-from handler.run.replay import item_for_url
+from handler.run.context import RunContext
+from handler.run.outcomes import RunSummary
 
 
 class Pipeline(RunContext):
@@ -28,15 +26,4 @@ class Pipeline(RunContext):
         return replaying.replay(self, urls, force)
 
 
-__all__ = [
-    "HTML_TYPES",
-    "STATUSES",
-    "ArticleOutcome",
-    "Pipeline",
-    "Progress",
-    "RemainingSeconds",
-    "RunSummary",
-    "Status",
-    "item_for_url",
-    "plan_poll",
-]
+__all__ = ["Pipeline"]

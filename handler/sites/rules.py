@@ -40,11 +40,10 @@ class Site:
     not_articles: tuple[PageRecogniser, ...]
     conventions: Callable[[ArticleFields, Page], ArticleFields]
 
-    def layout_for(self, page: Page) -> LayoutRule | None:
-        return next((rule for rule in self.layouts if rule.matches(page)), None)
-
-    def not_an_article(self, page: Page) -> str | None:
-        """Why the page is not an article, or None when it may be one."""
-        if self.layout_for(page) is not None:
-            return None
-        return next((kind.reason for kind in self.not_articles if kind.matches(page)), None)
+    def recognise(self, page: Page) -> tuple[LayoutRule | None, str | None]:
+        """(the layout rule that matches, why the page is not an article): at most one is set.
+        The non-article recognisers are asked only when no layout matched."""
+        layout = next((rule for rule in self.layouts if rule.matches(page)), None)
+        if layout is not None:
+            return layout, None
+        return None, next((kind.reason for kind in self.not_articles if kind.matches(page)), None)

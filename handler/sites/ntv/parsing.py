@@ -20,8 +20,10 @@ _BYLINE_PREFIX = re.compile(r"^(?:(?:ein|eine)\s+[\w-]+\s+)?von\s+", re.IGNORECA
 _INTERVIEW_CREDIT = re.compile(r"^Mit\s+(.+?)\s+sprach(?:en)?\s+(.+?)\.?$")
 _PERSON_NAME = re.compile(r"^[A-ZÄÖÜ][\w.'-]*(?:\s+[\w.'-]+){0,3}$")
 # "+++ 14:32 Kiew meldet Angriffe +++": one liveticker entry's heading; the time as printed.
-_TICKER_ENTRY = re.compile(r"^\+{2,3}\s*(\d{1,2}[:.]\d{2})(?:\s*Uhr)?\s*(.*?)\s*\+*$")
-_TICKER_TIME = re.compile(r"^(\d{1,2}[:.]\d{2})\s*Uhr()$")
+# Only the head is a pattern; the title is the rest with the closing "+++" stripped (a lazy
+# ".*?" before "\+*$" would take quadratic time on a long run of "+").
+_TICKER_ENTRY = re.compile(r"^\+{2,3}\s*(\d{1,2}[:.]\d{2})(?:\s*Uhr)?\s*")
+_TICKER_TIME = re.compile(r"^(\d{1,2}[:.]\d{2})\s*Uhr$")
 _CREDIT = re.compile(r"\s*\((?:Foto|Fotos|Bild|Bilder|Grafik|Video|Quelle):\s*([^()]*)\)\s*$")
 _SOURCE_PREFIX = re.compile(r"^Quelle:\s*(?:n-?tv\.de|ntv)\s*,?\s*", re.IGNORECASE)
 
@@ -108,11 +110,18 @@ def parse_interview_credit(line: str | None) -> list[str]:
 def parse_ticker_entry(heading: str | None) -> tuple[str, str] | None:
     """ "+++ 14:32 Kiew meldet Angriffe +++" -> ("14:32", "Kiew meldet Angriffe"); a heading
     that is only a time ("20:15 Uhr", today's liveticker) -> ("20:15", "20:15 Uhr")."""
-    match = _TICKER_ENTRY.match(clean_text(heading)) or _TICKER_TIME.match(clean_text(heading))
-    if not match:
-        return None
-    time = match.group(1).replace(".", ":").zfill(5)
-    return time, match.group(2) or clean_text(heading)
+    text = clean_text(heading)
+    head = _TICKER_ENTRY.match(text)
+    if head:
+        title = text[head.end() :].rstrip("+").strip()
+        return _clock(head.group(1)), title or text
+    alone = _TICKER_TIME.match(text)
+    return (_clock(alone.group(1)), text) if alone else None
+
+
+def _clock(time: str) -> str:
+    """ "9.05" -> "09:05"."""
+    return time.replace(".", ":").zfill(5)
 
 
 def parse_source_line(line: str | None) -> tuple[list[str], list[str]]:
