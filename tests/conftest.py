@@ -58,6 +58,24 @@ class Article:
     title: str = "Kicker: Schlagzeile"
     pub_date: str = "Fri, 14 Mar 2025 09:30:05 +0100"
     listed: bool = True  # False: still served, but no longer in the feed
+    # When set, the page carries them and answers 304 to a request naming them.
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def respond(self, request: Request) -> Response:
+        validators = {k: v for k, v in (("ETag", self.etag),
+                                        ("Last-Modified", self.last_modified)) if v}  # fmt: skip
+        etag_matches = self.etag and request.headers.get("If-None-Match") == self.etag
+        date_matches = (self.last_modified and not self.etag and
+                        request.headers.get("If-Modified-Since") == self.last_modified)  # fmt: skip
+        if etag_matches or date_matches:
+            return Response(status=304, headers=validators)
+        assert self.html is not None
+        return Response(
+            gzip.compress(self.html),
+            headers={"Content-Encoding": "gzip", **validators},
+            content_type="text/html; charset=utf-8",
+        )
 
 
 @dataclass
@@ -103,11 +121,7 @@ class Site:
             if article.html is None:
                 self.server.expect_request(article.path).respond_with_data("gone", status=404)
                 continue
-            self.server.expect_request(article.path).respond_with_data(
-                gzip.compress(article.html),
-                headers={"Content-Encoding": "gzip"},
-                content_type="text/html; charset=utf-8",
-            )
+            self.server.expect_request(article.path).respond_with_handler(article.respond)
 
     def _feed_response(self, request: Request) -> Response:
         if self.etag and request.headers.get("If-None-Match") == self.etag:

@@ -17,7 +17,7 @@ from handler.archive.catalog import Catalog, manifest_line
 from handler.archive.extraction import extract_article
 from handler.archive.reader import get_article, iter_articles
 from handler.cli import main
-from handler.schema import manifest_line_schema
+from handler.schema import article_schema, manifest_line_schema
 from handler.store import LocalStore, S3Store
 
 PAGES = {
@@ -113,11 +113,19 @@ def test_manifest_lines_and_events_once_per_new_version(site, archive, capsys):
     assert received(queue) == [] and len(store.get(manifest).splitlines()) == 3
 
     site.articles[0].html = page("ntv2025_article.html").replace(b"im Herbst", b"im Winter")
+    site.articles[0].title = "Dachzeile: Schlagzeile, neu"  # the feed item changes with it
     site.serve()
     assert poll(site, dest, capsys)["updated"] == 1
     [event] = received(queue)
     assert (event["detail"]["id"], event["detail"]["status"]) == ("ntv-40000001", "updated")
-    assert len(store.get(manifest).splitlines()) == 4
+    [line] = store.get(manifest).splitlines()[3:]
+    assert json.loads(line) == {k: v for k, v in event["detail"].items() if k != "run_id"}
+    # The line and the event say what changed: a word in the body, no field besides it.
+    changes = json.loads(line)["changes"]
+    jsonschema.validate(changes, article_schema()["$defs"]["changes"])
+    assert changes["fields"] == ["body"] and changes["body"]["paragraphs_edited"] == 1
+    [edit] = changes["body"]["edits"]
+    assert (edit["removed"], edit["added"]) == ("Herbst", "Winter")
 
 
 def test_bad_dates_and_unknown_ids_exit_2(tmp_path, capsys):

@@ -122,10 +122,14 @@ def test_archives_every_article_then_writes_nothing_on_a_second_run(site, backen
     assert payload == page("ntv2025_article.html")
     assert http_headers.get_header("X-Archive-Orig-Content-Encoding") == "gzip"
 
+    # The feed lists the same items, saying the same of them: no article is fetched again
+    # (their revisits are on the schedule, not due yet), and nothing is written.
     assert run(site, backend.dest) == 0
     second = json.loads(capsys.readouterr().out)
-    assert (second["new"], second["updated"], second["unchanged"]) == (0, 0, 3)
+    assert (second["items"], second["new"], second["updated"], second["unchanged"]) == (0, 0, 0, 0)
+    assert all(site.requests_to(path) == 1 for path in LAYOUT_PAGES)
     assert backend.read_all() == stored
+    assert len([k for k in stored if k.startswith("index/revisit/")]) == 3
 
 
 def test_changed_page_is_a_new_version_and_the_old_one_is_kept(site, backend, capsys):
@@ -133,6 +137,7 @@ def test_changed_page_is_a_new_version_and_the_old_one_is_kept(site, backend, ca
     assert run(site, backend.dest) == 0
     path = next(iter(LAYOUT_PAGES))
     site.articles[0].html = page("ntv2025_article.html").replace(b"im Herbst", b"im Winter")
+    site.articles[0].title = "Dachzeile: Schlagzeile, aktualisiert"  # the feed says so too
     site.serve()
     assert run(site, backend.dest) == 0
     capsys.readouterr()
@@ -251,10 +256,11 @@ def test_unchanged_feed_costs_one_conditional_request(site, tmp_path, capsys):
     [(request, response)] = site.server.log[before:]  # exactly one HTTP request
     assert request.headers["If-None-Match"] == '"feed-v1"' and response.status_code == 304
 
-    site.etag = '"feed-v2"'  # the feed changed: a full poll again
+    site.etag = '"feed-v2"'  # the feed changed, but says the same of every item
     assert run(site, str(tmp_path)) == 0
     third = json.loads(capsys.readouterr().out)
-    assert (third["not_modified"], third["unchanged"]) == (False, 3)
+    assert (third["not_modified"], third["items"]) == (False, 0)
+    assert all(site.requests_to(path) == 1 for path in LAYOUT_PAGES)
 
 
 def test_a_failed_article_is_retried_even_when_the_feed_answers_304(site, tmp_path, capsys):
@@ -282,7 +288,7 @@ def test_an_article_that_left_the_feed_is_still_retried(site, tmp_path, capsys):
     site.serve()
     assert run(site, str(tmp_path), "--retry-delay", "0") == 0
     summary = json.loads(capsys.readouterr().out.splitlines()[-1])
-    assert (summary["new"], summary["unchanged"], summary["pending"]) == (1, 3, 0)
+    assert (summary["new"], summary["unchanged"], summary["pending"]) == (1, 0, 0)
     assert (tmp_path / "articles/2025/11/03/ntv-40000004.json").exists()
 
 
@@ -293,7 +299,7 @@ def test_retries_wait_for_their_delay(site, tmp_path, capsys):
     assert run(site, str(tmp_path)) == 1  # default delay: 10 minutes
     assert run(site, str(tmp_path)) == 0
     summary = json.loads(capsys.readouterr().out.splitlines()[-1])
-    assert (summary["items"], summary["pending"]) == (3, 1)
+    assert (summary["items"], summary["pending"]) == (0, 1)
     assert site.requests_to("/politik/Weg-id40000099.html") == 1
 
     assert main(["status", "--store", str(tmp_path), "--json"]) == 0

@@ -13,7 +13,7 @@ import json
 import random
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from faultserver import Fault, FaultServer
@@ -102,11 +102,27 @@ class Evolving:
         ).encode()
 
 
+# Each poll is ten simulated minutes; every archived article is revisited at every poll (a step
+# per poll), so page edits the feed does not mention are found by the revisit schedule, through
+# the same faults as everything else.
+POLL_EVERY = timedelta(minutes=10)
+REVISITS = tuple(POLL_EVERY * step for step in range(1, POLLS + 10))
+
+
 def soak_settings(store: str, feed_url: str):
     settings = local_settings(store, feed_url)
     fetch = settings.fetch.__class__(**{**settings.fetch.__dict__, "read_timeout": 0.3})
     retry = RetryPolicy(max_attempts=60, first_delay=timedelta(0))
-    return settings.__class__(**{**settings.__dict__, "fetch": fetch, "retry": retry})
+    return settings.__class__(**{**settings.__dict__, "fetch": fetch, "retry": retry,
+                                 "revisit_after": REVISITS})  # fmt: skip
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 @pytest.fixture
@@ -127,11 +143,13 @@ def stored_versions(store_dir, article_id: str) -> list[dict]:
 def test_evolving_feed_with_random_faults_loses_nothing(soak_site, tmp_path):
     truth, server = soak_site
     settings = soak_settings(str(tmp_path), server.url("/rss"))
+    clock = Clock()
     feed_failures = article_failures = updates = 0
     for _ in range(POLLS):
         truth.step()
+        clock.now += POLL_EVERY
         try:
-            counts = Pipeline(settings).poll().counts
+            counts = Pipeline(settings, clock=clock).poll().counts
         except FeedError:
             feed_failures += 1  # the next poll tries again; nothing was written
             continue
@@ -139,7 +157,8 @@ def test_evolving_feed_with_random_faults_loses_nothing(soak_site, tmp_path):
         updates += counts["updated"]
     truth.faults_on = False
     for _ in range(3):
-        Pipeline(settings).poll()
+        clock.now += POLL_EVERY
+        Pipeline(settings, clock=clock).poll()
 
     assert len(truth.texts) >= 15, "the soak should have seen most of the pool"
     # The run must really have been hurt and have changed: otherwise it proves nothing.

@@ -47,6 +47,7 @@ def manifest_line(doc: dict[str, Any], status: str) -> dict[str, Any]:
         "published_at": doc.get("published_at"),
         "version": version_time(doc),
         "content_sha256": doc["content_sha256"],
+        "changes": doc.get("changes"),
     }
 
 

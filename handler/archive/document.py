@@ -15,7 +15,7 @@ from handler.core.models import ArticleFields, FeedItem, article_id, canonical_u
 from handler.core.packages import installed_version
 from handler.store.layout import article_key, raw_key
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 
 # The fields whose change makes a new article version: the article's content as the model
@@ -96,6 +96,7 @@ class Document:
             "fetched_at": iso(self.fetched_at, "milliseconds"),
         }  # fmt: skip
         doc["content_sha256"] = content_hash(doc)
+        doc["changes"] = None  # filled when stored over an earlier version (archive/changes.py)
         if self.reprocessed_at is not None and self.capture is not None:
             doc["capture"] = dict(self.capture)  # the stored capture, raw_key and all
         else:

@@ -11,10 +11,15 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from handler.archive.catalog import Catalog
+from handler.archive.catalog import Catalog, version_time
 from handler.core.errors import ArchiveError, StoreError
 from handler.store import BlobStore
-from handler.store.layout import ARTICLES_PREFIX, articles_day_prefix, id_pointer_key
+from handler.store.layout import (
+    ARTICLES_PREFIX,
+    articles_day_prefix,
+    id_pointer_key,
+    versions_prefix,
+)
 
 MAX_DAYS = 3660  # a range longer than ten years is a typo, not a request
 
@@ -65,6 +70,28 @@ def get_article(store: BlobStore, article_id: str) -> dict[str, Any]:
     if data is None or key is None:
         raise NotFoundError(f"no article {article_id!r} in {store.describe()}")
     return document(data, key)
+
+
+def article_versions(store: BlobStore, article_id: str) -> list[dict[str, Any]]:
+    """Every stored version of an article, oldest first, the current one last (NotFoundError
+    when there is none). Versions are ordered by when they were made (fetch or re-extraction
+    time); a superseded copy equal to the current version (a crash's leftover) is not doubled."""
+    current = get_article(store, article_id)
+    found = {version_time(current): current}
+    for key in store.list(versions_prefix(article_id)):
+        data = store.get(key)
+        if data is not None and key.endswith(".json"):
+            doc = document(data, key)
+            found.setdefault(version_time(doc), doc)
+    return [found[when] for when in sorted(found, key=_moment)]
+
+
+def _moment(iso_time: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(iso_time)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def article_keys(

@@ -1,6 +1,12 @@
 """What the archive remembers between runs: one object, ``state/run-state.json``.
 
 - ``feeds``: each feed's HTTP validators (ETag, Last-Modified) for conditional polls.
+- ``seen``: each feed's listed items and their fingerprints (what the feed said about them at
+  the last run that archived them); an item is fetched again when its fingerprint changes.
+- ``next_revisit_at``: when the revisit schedule next has something due (see schedule.py), so a
+  poll with nothing due does not even list it. Missing: unknown (list). Every run that writes
+  an entry lowers it; should that write fail, the entry is late by at most the hint's distance
+  (an empty schedule is looked at again one first step later), never lost.
 - ``pending``: articles that failed or were deferred, with attempts, the next retry time and
   every reason. They are retried on later runs even after they left the feed; after
   ``RetryPolicy.max_attempts`` failures an article is parked under ``failed/<id>.json``.
@@ -52,6 +58,33 @@ class RunState:
     pending: dict[str, Pending] = field(default_factory=dict)
     # id -> when it was parked; polls skip these until a replay archives them.
     parked: dict[str, str] = field(default_factory=dict)
+    seen: dict[str, dict[str, str]] = field(default_factory=dict)  # feed -> id -> fingerprint
+    next_revisit_at: str | None = None
+
+    def revisits_may_be_due(self, now: datetime) -> bool:
+        """Whether the schedule must be listed at ``now`` (unknown counts as maybe)."""
+        if self.next_revisit_at is None:
+            return True
+        try:
+            return datetime.fromisoformat(self.next_revisit_at) <= now
+        except ValueError:
+            return True
+
+    def expect_revisit(self, due: datetime | None) -> None:
+        """An entry due at ``due`` was written: the hint may only move earlier."""
+        if due is None or self.next_revisit_at is None:
+            return  # unknown already means "list"
+        if self.revisits_may_be_due(due):
+            self.next_revisit_at = due.isoformat()
+
+    def listed_revisits(self, next_due: datetime, loaded: str | None) -> None:
+        """A run listed the schedule when the hint was ``loaded``; it should look again at
+        ``next_due``. Another run may have lowered the hint since (an entry it added after our
+        listing), so a changed hint is only ever lowered, never replaced."""
+        if self.next_revisit_at == loaded:
+            self.next_revisit_at = next_due.isoformat()
+        else:
+            self.expect_revisit(next_due)
 
     def validators(self, feed_url: str) -> FeedValidators:
         return self.feeds.get(feed_url, FeedValidators())
@@ -199,7 +232,7 @@ def utcnow() -> datetime:
 
 
 def _encode(state: RunState) -> bytes:
-    document = {
+    document: dict[str, Any] = {
         "feeds": {url: asdict(v) for url, v in sorted(state.feeds.items())},
         "pending": {
             key: {
@@ -209,7 +242,10 @@ def _encode(state: RunState) -> bytes:
             for key, p in sorted(state.pending.items())
         },
         "parked": dict(sorted(state.parked.items())),
+        "seen": {url: dict(sorted(ids.items())) for url, ids in sorted(state.seen.items())},
     }
+    if state.next_revisit_at is not None:
+        document["next_revisit_at"] = state.next_revisit_at
     return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True).encode()
 
 
@@ -221,10 +257,17 @@ def _decode(data: bytes | None) -> RunState:
         feeds = {url: FeedValidators(**v) for url, v in raw.get("feeds", {}).items()}
         pending = {key: _pending(p) for key, p in raw.get("pending", {}).items()}
         parked = {str(k): str(v) for k, v in raw.get("parked", {}).items()}
+        seen = {
+            str(url): {str(k): str(v) for k, v in ids.items()}
+            for url, ids in raw.get("seen", {}).items()
+        }
+        hint = raw.get("next_revisit_at")
+        next_revisit_at = str(hint) if hint is not None else None
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         # Never overwrite what we cannot read: that would lose the pending articles.
         raise StoreError(f"{STATE_KEY} is not readable ({exc}); fix or move it aside") from exc
-    return RunState(feeds=feeds, pending=pending, parked=parked)
+    return RunState(feeds=feeds, pending=pending, parked=parked, seen=seen,
+                    next_revisit_at=next_revisit_at)  # fmt: skip
 
 
 def _pending(raw: dict[str, Any]) -> Pending:

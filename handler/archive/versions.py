@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from handler.archive.changes import changes
 from handler.archive.document import encode
 from handler.archive.warc import capture_warc
 from handler.core.errors import ConflictError, StoreError
@@ -64,6 +65,9 @@ def save_version(
                 store.delete(raw_key(doc))
             return "unchanged"
         superseded = version_key(previous) if previous is not None else None
+        # What changed since the version it replaces, against the one actually read (a lost
+        # race re-reads and compares again with the winner's).
+        doc["changes"] = changes(previous, doc) if previous is not None else None
         if before_writes is not None:
             capture = raw_key(doc) if response is not None else None
             status: SaveOutcome = "new" if previous is None else "updated"

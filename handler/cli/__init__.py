@@ -27,10 +27,12 @@ from handler.cli.args import (
     EXIT_OK,
     host_name,
     positive,
+    revisit_spec,
     seconds,
     verbosity,
     web_url,
 )
+from handler.cli.history import add_history_commands
 from handler.cli.output import print_progress, print_summary
 from handler.cli.read import add_read_commands
 from handler.core.config import (
@@ -40,10 +42,12 @@ from handler.core.config import (
     DEFAULT_MAX_BYTES,
     DEFAULT_RECOVER_AFTER_S,
     DEFAULT_RETRY_DELAY_S,
+    DEFAULT_REVISIT_AFTER,
     DEFAULT_STORE,
     FetchSettings,
     RetryPolicy,
     RunSettings,
+    revisit_steps,
 )
 from handler.core.errors import ArchiveError, ExtractionError
 from handler.core.log import logger
@@ -81,6 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         fetch=FetchSettings(extra_hosts=frozenset(args.allow_host), max_bytes=args.max_bytes),
         event_bus=args.event_bus,
         pending_grace_s=args.recover_after,
+        revisit_after=revisit_steps(args.revisit_after),
         retry=RetryPolicy(
             max_attempts=args.max_attempts, first_delay=timedelta(seconds=args.retry_delay)
         ),
@@ -239,6 +244,14 @@ def _parser() -> argparse.ArgumentParser:
         help="wait before the first retry of a failed article; doubles each time (%(default)s)",
     )
     run.add_argument(
+        "--revisit-after",
+        type=revisit_spec,
+        default=DEFAULT_REVISIT_AFTER,
+        metavar="STEPS",
+        help="fetch archived articles again (conditionally) this long after their first "
+        "archiving; 'off' for never (%(default)s)",
+    )
+    run.add_argument(
         "--event-bus", metavar="NAME", help="announce new versions on this EventBridge bus"
     )
     run.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
@@ -246,6 +259,7 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(command=cmd_run)
 
     add_read_commands(commands)
+    add_history_commands(commands)
 
     invoke = commands.add_parser(
         "invoke", help="run the Lambda entry on an event file (see events/) and print its response"

@@ -87,3 +87,15 @@ def host_name(value: str) -> str:
             f"{value!r} is not a bare host name or IP address (no scheme, port or path)"
         )
     return parsed.host
+
+
+def revisit_spec(value: str) -> str:
+    """A revisit schedule ("30m,2h,6h,24h,3d,7d" or "off"), checked here, kept as written."""
+    from handler.core.config import revisit_steps
+    from handler.core.errors import ConfigError
+
+    try:
+        revisit_steps(value, "--revisit-after")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return value

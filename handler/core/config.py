@@ -24,9 +24,31 @@ DEFAULT_RETRY_DELAY_S = 600.0
 DEFAULT_MAX_RECEIVES = 5
 DEFAULT_RECOVER_AFTER_S = 900.0
 DEFAULT_MODE = "inline"
+# When an archived article is looked at again, counted from when it was first archived.
+DEFAULT_REVISIT_AFTER = "30m,2h,6h,24h,3d,7d"
 
 # Domains whose hosts (the domain itself and every subdomain) may be fetched by default.
 NTV_DOMAINS: tuple[str, ...] = ("n-tv.de", "ntv.de")
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def revisit_steps(spec: str, where: str = "revisit schedule") -> tuple[timedelta, ...]:
+    """``"30m,2h,6h,24h,3d,7d"`` as increasing delays; ``"off"`` (or empty): no revisits.
+    ConfigError names ``where`` and the part that is wrong."""
+    if spec.strip().lower() in ("", "off", "none"):
+        return ()
+    steps: list[timedelta] = []
+    for part in (p.strip().lower() for p in spec.split(",")):
+        number, unit = part[:-1], part[-1:]
+        if unit not in _UNITS or not number.isdigit() or int(number) < 1:
+            raise ConfigError(f"{where}: {part!r} is not a delay like 30m, 2h or 3d (s, m, h, d)")
+        step = timedelta(seconds=int(number) * _UNITS[unit])
+        if steps and step <= steps[-1]:
+            raise ConfigError(f"{where}: {part!r} is not later than the step before it")
+        steps.append(step)
+    return tuple(steps)
 
 
 @dataclass(frozen=True)
@@ -85,6 +107,9 @@ class RunSettings:
     # An intent marker older than this belongs to a run that died (see catalog.Catalog); more
     # than any run lives between a marker and its commit (Lambda's limit is 15 minutes).
     pending_grace_s: float = DEFAULT_RECOVER_AFTER_S
+    # After an article is first archived it is fetched again (conditionally) this long after;
+    # empty: never (only feed changes bring it back).
+    revisit_after: tuple[timedelta, ...] = revisit_steps(DEFAULT_REVISIT_AFTER)
 
 
 def settings_from_env(env: Mapping[str, str]) -> RunSettings:
@@ -109,6 +134,10 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
         dead_letter_url=env.get("DEAD_LETTER_URL", "").strip() or None,
         max_receives=_number(env, "MAX_RECEIVES", int, DEFAULT_MAX_RECEIVES),
         pending_grace_s=_number(env, "RECOVER_AFTER_SECONDS", float, DEFAULT_RECOVER_AFTER_S),
+        revisit_after=revisit_steps(
+            env.get("REVISIT_AFTER", "").strip() or DEFAULT_REVISIT_AFTER,
+            "environment variable REVISIT_AFTER",
+        ),
         retry=RetryPolicy(
             max_attempts=_number(env, "MAX_ATTEMPTS", int, DEFAULT_MAX_ATTEMPTS),
             first_delay=timedelta(
@@ -153,6 +182,7 @@ ENV_DEFAULTS: dict[str, object] = {
     "RECOVER_AFTER_SECONDS": DEFAULT_RECOVER_AFTER_S,
     "MODE": DEFAULT_MODE,
     "MAX_RECEIVES": DEFAULT_MAX_RECEIVES,
+    "REVISIT_AFTER": DEFAULT_REVISIT_AFTER,
 }
 FLAG_DEFAULTS: dict[str, object] = {
     "--feed-url": DEFAULT_FEED_URL,
@@ -162,4 +192,5 @@ FLAG_DEFAULTS: dict[str, object] = {
     "--max-attempts": DEFAULT_MAX_ATTEMPTS,
     "--retry-delay": DEFAULT_RETRY_DELAY_S,
     "--recover-after": DEFAULT_RECOVER_AFTER_S,
+    "--revisit-after": DEFAULT_REVISIT_AFTER,
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
@@ -54,6 +55,13 @@ class FeedItem:
     teaser: str | None
     category: str | None
     published: datetime | None
+
+    def fingerprint(self) -> str:
+        """What the feed says about the item (link, title, teaser, category, date); when it
+        changes, the article may have changed and is looked at again at the next run."""
+        said = [self.link, self.title, self.teaser, self.category,
+                self.published.isoformat() if self.published else None]  # fmt: skip
+        return hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (the run state and fan-out messages carry items this way)."""

@@ -13,7 +13,7 @@ from handler.core.errors import FeedError, FetchError, UrlError
 from handler.core.log import logger
 from handler.core.models import FeedItem, article_id
 from handler.core.urls import parse_web_url
-from handler.ingest.fetch import HttpClient
+from handler.ingest.fetch import HttpClient, Validators
 
 FEED_CONTENT_TYPES = (
     "application/rss+xml",
@@ -43,20 +43,8 @@ _ASCII_COMPATIBLE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class FeedValidators:
-    """The feed's HTTP validators from its last answer, sent back to get a 304 when unchanged."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-    def request_headers(self) -> dict[str, str]:
-        headers = {}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
-        if self.last_modified:
-            headers["If-Modified-Since"] = self.last_modified
-        return headers
+# A feed's validators are the same pair an article's capture keeps (see ingest/fetch.py).
+FeedValidators = Validators
 
 
 @dataclass(frozen=True)
@@ -87,9 +75,7 @@ def read_feed(
         raise FeedError(f"feed {exc}") from exc
     if response.status == 304:
         return FeedFetch(items=[], validators=known, not_modified=True)
-    validators = FeedValidators(
-        etag=response.header("ETag"), last_modified=response.header("Last-Modified")
-    )
+    validators = Validators.of(response)
     return FeedFetch(items=parse_feed(response.body, feed_url), validators=validators)
 
 

@@ -64,6 +64,27 @@ class Response:
         return None
 
 
+@dataclass(frozen=True)
+class Validators:
+    """A response's HTTP validators (ETag, Last-Modified), sent back on the next request for
+    the same URL so that an unchanged resource answers 304 with no body."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @classmethod
+    def of(cls, response: Response) -> Validators:
+        return cls(etag=response.header("ETag"), last_modified=response.header("Last-Modified"))
+
+    def request_headers(self) -> dict[str, str]:
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+
 class HostAllowlist:
     """ntv.de hosts by default (domain + subdomains); exact extra hosts added by configuration."""
 

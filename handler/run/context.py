@@ -12,26 +12,39 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from handler.archive.catalog import Catalog
 from handler.archive.document import Document
 from handler.archive.extraction import extract_document
-from handler.archive.state import StateStore
+from handler.archive.schedule import DueRevisits, Revisit, RevisitSchedule
+from handler.archive.state import StateStore, utcnow
 from handler.archive.versions import Intent, save_version
 from handler.core.config import RunSettings
-from handler.core.errors import ArchiveError, NotAnArticleError
+from handler.core.errors import ArchiveError, NotAnArticleError, StoreError
 from handler.core.log import logger
 from handler.core.models import FeedItem
 from handler.ingest.feeds import FeedConfig
-from handler.ingest.fetch import HostAllowlist, HttpClient, Response
+from handler.ingest.fetch import HostAllowlist, HttpClient, Response, Validators
 from handler.run.notify import ChangeEvents
 from handler.run.outcomes import ArticleOutcome, Progress, RunSummary, Status
 from handler.store import BlobStore, open_store
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+GONE_STATUSES = frozenset({404, 410})  # a revisit that meets these ends the article's schedule
 RemainingSeconds = Callable[[], float]
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Work:
+    """One article to archive: a feed item (from ``feed``), or a scheduled ``revisit``."""
+
+    item: FeedItem
+    feed: FeedConfig | None = None
+    revisit: Revisit | None = None
 
 
 class RunContext:
@@ -44,8 +57,11 @@ class RunContext:
         store: BlobStore | None = None,
         progress: Progress | None = None,
         remaining_s: RemainingSeconds | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
+        # What "now" is for the revisit schedule and retries; a simulation (bench/day.py) moves it.
+        self.clock: Clock = clock or utcnow
         self.store = store if store is not None else open_store(settings.store)
         self.store.check_writable()  # before anything is fetched: no work done for nothing
         # One client per set of allowlist additions: a feed's extra hosts are its own.
@@ -57,6 +73,10 @@ class RunContext:
         self.run_id = uuid.uuid4().hex[:12]
         self.catalog = Catalog(self.store, self.run_id, grace_s=settings.pending_grace_s)
         self.events = ChangeEvents(settings.event_bus)
+        self.schedule = RevisitSchedule(self.store, settings.revisit_after)
+        self._scheduled: list[datetime] = []  # due times of entries this run wrote
+        self._scheduled_lock = threading.Lock()
+        self._listed = False  # a run lists the schedule at most once
         # ntv.de and the hosts configured to stand in for it (ALLOWED_HOSTS / --allow-host); a
         # page any other host served (a feed's own allow_hosts) is bound to that host.
         self.ntv_hosts = HostAllowlist(settings.fetch.allowed_domains, settings.fetch.extra_hosts)
@@ -73,11 +93,19 @@ class RunContext:
     def archive_items(
         self, items: Iterable[FeedItem], feed: FeedConfig | None = None, force: bool = False
     ) -> list[ArticleOutcome]:
-        todo = list(items)
+        return self.archive_work([Work(item, feed) for item in items], force)
+
+    def archive_work(self, work: Iterable[Work], force: bool = False) -> list[ArticleOutcome]:
+        """Archive each piece of work on the run's thread pool; outcomes in the same order."""
+        todo = list(work)
         done: list[ArticleOutcome] = []
         workers = max(1, min(self.settings.concurrency, len(todo) or 1))
+
+        def one(w: Work) -> ArticleOutcome:
+            return self.archive_one(w.item, w.feed, force, revisit=w.revisit)
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="article") as pool:
-            for outcome in pool.map(lambda item: self.archive_one(item, feed, force), todo):
+            for outcome in pool.map(one, todo):
                 done.append(outcome)
                 if self.progress is not None:
                     self.progress(len(done), len(todo), outcome)
@@ -89,23 +117,52 @@ class RunContext:
         feed: FeedConfig | None = None,
         force: bool = False,
         poll_run_id: str | None = None,
+        revisit: Revisit | None = None,
     ) -> ArticleOutcome:
         """Fetch, extract and store one article; never raises. ``poll_run_id``: the poller run
-        that queued it (fan-out), carried into the change event."""
+        that queued it (fan-out), carried into the change event. ``revisit``: the schedule
+        entry this is the revisit of (fetched conditionally, then advanced)."""
         if self.out_of_time():
             logger.info("article deferred: time budget", extra=self.ids(item.id))
-            return ArticleOutcome(id=item.id, url=item.link, status="deferred")
+            return ArticleOutcome(id=item.id, url=item.link, status="deferred",
+                                  revisit=revisit is not None)  # fmt: skip
+        outcome, validators = self._archive(item, feed, force, poll_run_id, revisit)
+        if revisit is not None:
+            self._revisited(revisit, outcome, validators)
+        elif outcome.status == "new" and self.schedule.enabled:
+            self._schedule_first(item, feed, validators)
+        return outcome
+
+    def _archive(
+        self,
+        item: FeedItem,
+        feed: FeedConfig | None,
+        force: bool,
+        poll_run_id: str | None,
+        revisit: Revisit | None,
+    ) -> tuple[ArticleOutcome, Validators | None]:
+        conditional = revisit.validators.request_headers() if revisit and not force else None
         try:
             response = self.client_for(feed).get(
-                item.link, accept=HTML_TYPES, deadline=self.deadline()
+                item.link, accept=HTML_TYPES, headers=conditional, deadline=self.deadline()
             )
+            validators = Validators.of(response)
+            if response.status == 304:  # unchanged since the capture: no extraction, no write
+                logger.info("article not modified", extra=self.ids(item.id))
+                return ArticleOutcome(id=item.id, url=item.link, status="unchanged",
+                                      revisit=True, not_modified=True), validators  # fmt: skip
             doc = extract_document(
                 response.body,
                 response.final_url,
                 fetched_at=response.fetched_at,
                 feed_url=feed.url if feed else None,
                 feed_item=item if feed else None,
-                capture={"status": response.status, "final_url": response.final_url},
+                capture={
+                    "status": response.status,
+                    "final_url": response.final_url,
+                    "etag": validators.etag,
+                    "last_modified": validators.last_modified,
+                },
                 charset=response.charset,
                 profile=feed.profile if feed else "ntv",
             )
@@ -113,13 +170,67 @@ class RunContext:
                 doc = doc.bound_to(response.final_url)
             status = self.commit(doc, response, force=force, poll_run_id=poll_run_id)
         except NotAnArticleError as exc:
-            return self.skipped(item.id, item.link, exc)
+            return self.skipped(item.id, item.link, exc, revisit is not None), None
         except ArchiveError as exc:
-            return self.failed(item.id, item.link, str(exc), exc)
+            return self.failed(item.id, item.link, str(exc), exc, revisit is not None), None
         except Exception as exc:  # a bug must not cost the other articles
             logger.exception("internal error", extra=self.ids(item.id))
-            return self.failed(item.id, item.link, f"internal error: {type(exc).__name__}: {exc}")
-        return self.stored(doc, item.link, status)
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            return self.failed(item.id, item.link, reason, revisit=revisit is not None), None
+        return self.stored(doc, item.link, status, revisit is not None), validators
+
+    def _schedule_first(
+        self, item: FeedItem, feed: FeedConfig | None, validators: Validators | None
+    ) -> None:
+        """A first version is stored: its first revisit goes on the schedule. A failure here
+        costs that article its revisits, never its version (said, and counted as an error)."""
+        try:
+            entry = self.schedule.start(item, feed.url if feed else None,
+                                        feed.profile if feed else "ntv",
+                                        validators or Validators(), self.clock())  # fmt: skip
+        except ArchiveError as exc:
+            logger.error("revisit not scheduled", extra={**self.ids(item.id), "reason": str(exc)})
+            return
+        if entry is not None:
+            self._note_scheduled(entry.due)
+
+    def _revisited(
+        self, entry: Revisit, outcome: ArticleOutcome, validators: Validators | None
+    ) -> None:
+        """Move the schedule on after a revisit: the next step, or no more revisits when the
+        page is gone or no longer an article. A deferred revisit stays due."""
+        if outcome.status == "deferred":
+            return
+        try:
+            if outcome.status == "skipped" or outcome.http_status in GONE_STATUSES:
+                self.schedule.drop(entry)
+                return
+            following = self.schedule.advance(entry, self.clock(), validators)
+        except ArchiveError as exc:
+            # The entry stays due: the next run revisits it again (at least once, never lost).
+            logger.error("revisit not advanced", extra={**self.ids(entry.id), "reason": str(exc)})
+            return
+        if following is not None:
+            self._note_scheduled(following.due)
+
+    def _note_scheduled(self, due: datetime) -> None:
+        with self._scheduled_lock:
+            self._scheduled.append(due)
+
+    def take_scheduled(self) -> datetime | None:
+        """The earliest due time of the entries this run wrote since the last call (for the
+        run state's hint, see RunState.next_revisit_at)."""
+        with self._scheduled_lock:
+            written, self._scheduled = self._scheduled, []
+        return min(written, default=None)
+
+    def due_revisits(self, may_be_due: bool = True) -> DueRevisits | None:
+        """The schedule's due entries, listed once per run (None on a second call, and when
+        the run state says nothing can be due, so nothing is listed)."""
+        if self._listed or not self.schedule.enabled or not may_be_due:
+            return None
+        self._listed = True
+        return self.schedule.due(self.clock())
 
     def commit(
         self,
@@ -175,9 +286,17 @@ class RunContext:
             return False
         return self.remaining_s() < self.settings.min_remaining_s
 
-    def stored(self, doc: Document, url: str, status: Status) -> ArticleOutcome:
+    def next_look(self, listing: DueRevisits) -> datetime:
+        """When the schedule must be listed again: at its next due entry, or, when it is
+        empty, one first step from now (an entry whose hint was lost waits no longer)."""
+        return listing.next_due or self.clock() + self.settings.revisit_after[0]
+
+    def stored(
+        self, doc: Document, url: str, status: Status, revisit: bool = False
+    ) -> ArticleOutcome:
         outcome = ArticleOutcome(id=doc.id, url=url, status=status, key=doc.key,
-                                 fallback=doc.fallback, disagreement=not doc.agrees)  # fmt: skip
+                                 fallback=doc.fallback, disagreement=not doc.agrees,
+                                 revisit=revisit)  # fmt: skip
         logger.info(f"article {status}", extra={**self.ids(doc.id), "key": doc.key})
         if doc.fallback:
             logger.warning("fallback extraction", extra={**self.ids(doc.id), "url": url})
@@ -189,7 +308,12 @@ class RunContext:
         return outcome
 
     def failed(
-        self, article_id: str, url: str, reason: str, error: ArchiveError | None = None
+        self,
+        article_id: str,
+        url: str,
+        reason: str,
+        error: ArchiveError | None = None,
+        revisit: bool = False,
     ) -> ArticleOutcome:
         """A failure with its context (error class, HTTP status) as data, so a reader of the
         summary tells a 404 from a timeout without parsing ``reason``."""
@@ -204,13 +328,17 @@ class RunContext:
             reason=reason,
             error=type(error).__name__ if error else None,
             http_status=error.status if error else None,
+            revisit=revisit,
         )
 
-    def skipped(self, article_id: str, url: str, error: NotAnArticleError) -> ArticleOutcome:
+    def skipped(
+        self, article_id: str, url: str, error: NotAnArticleError, revisit: bool = False
+    ) -> ArticleOutcome:
         """A page that is not an article: said once, not written, not retried."""
         logger.info("not an article", extra={**self.ids(article_id), "url": url,
                                              "reason": error.reason})  # fmt: skip
-        return ArticleOutcome(id=article_id, url=url, status="skipped", reason=str(error))
+        return ArticleOutcome(id=article_id, url=url, status="skipped", reason=str(error),
+                              revisit=revisit)  # fmt: skip
 
     def summary(self, feed_url: str | None) -> RunSummary:
         return RunSummary(run_id=self.run_id, feed_url=feed_url, store=self.store.describe())
@@ -232,10 +360,23 @@ class RunContext:
 
     def finish(self, summary: RunSummary, started: float) -> RunSummary:
         self.settle_catalog()
+        self.announce_scheduled()
         summary.duration_s = time.monotonic() - started
         summary.events_failed = self.events.failed
         logger.info("run finished", extra={"run_id": self.run_id, **summary.counts})
         return summary
+
+    def announce_scheduled(self) -> None:
+        """Lower the run state's revisit hint for entries this run wrote and no fold of its
+        own has told the state of (a replay's new articles)."""
+        due = self.take_scheduled()
+        if due is None:
+            return
+        try:
+            self.state.update(lambda state: state.expect_revisit(due))
+        except StoreError as exc:  # bounded lateness, see RunState.next_revisit_at
+            logger.error("revisit hint not written", extra={"run_id": self.run_id,
+                                                            "reason": str(exc)})  # fmt: skip
 
     def ids(self, article_id: str) -> dict[str, str]:
         return {"run_id": self.run_id, "article_id": article_id}

@@ -8,12 +8,13 @@ fingerprint, so the same version queued twice within SQS's 5-minute window is dr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from typing import Any
 
+from handler.archive.schedule import Revisit
 from handler.archive.state import FeedState, load_feed_state, update_feed_state
 from handler.core.aws import SqsQueue
 from handler.core.errors import ArchiveError, ConfigError, EventError, FeedError
@@ -29,25 +30,31 @@ SQS_BATCH = 10
 _RUN_ID = re.compile(r"^[0-9a-f]{1,32}$")
 
 
-def item_fingerprint(item: FeedItem) -> str:
-    """What the feed says about an item; a change means the article may have changed."""
-    said = [item.link, item.title, item.teaser, item.category,
-            item.published.isoformat() if item.published else None]  # fmt: skip
-    return hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()
-
-
 @dataclass(frozen=True)
 class WorkMessage:
-    feed: FeedConfig
+    feed: FeedConfig | None  # None: a revisit of an article that came from no feed (replay)
     item: FeedItem
     # The poller's run: the worker logs it and puts it in the change event, so one article can
     # be followed from the poll through the queue and the worker to a consumer.
     run_id: str | None = None
+    revisit: Revisit | None = None  # the schedule entry, when this is a revisit
 
     def to_body(self) -> str:
-        feed = {**asdict(self.feed), "allow_hosts": sorted(self.feed.allow_hosts)}
-        body = {"feed": feed, "item": self.item.to_json(), "run_id": self.run_id}
+        feed = None
+        if self.feed is not None:
+            feed = {**asdict(self.feed), "allow_hosts": sorted(self.feed.allow_hosts)}
+        body: dict[str, Any] = {"feed": feed, "item": self.item.to_json(), "run_id": self.run_id}
+        if self.revisit is not None:
+            body["revisit"] = self.revisit.to_json()
         return json.dumps(body, ensure_ascii=False)
+
+    @property
+    def deduplication_id(self) -> str:
+        """The same feed version (or the same revisit) queued twice within SQS's window is
+        dropped by the queue."""
+        if self.revisit is not None:
+            return f"{self.item.id}-r{self.revisit.key.rsplit('/', 1)[-1][:19]}"
+        return f"{self.item.id}-{self.item.fingerprint()[:64]}"
 
     @classmethod
     def from_body(cls, body: str) -> WorkMessage:
@@ -56,21 +63,46 @@ class WorkMessage:
         its own configuration, see ``trusted_feed``)."""
         try:
             raw = json.loads(body)
-            if not isinstance(raw, dict) or not isinstance(raw.get("feed"), dict):
+            revisit_raw = raw.get("revisit") if isinstance(raw, dict) else None
+            if not isinstance(raw, dict) or not (
+                isinstance(raw.get("feed"), dict) or (raw.get("feed") is None and revisit_raw)
+            ):
                 raise ValueError("expected {'feed': {...}, 'item': {...}}")
             run_id = raw.get("run_id")
             if run_id is not None and not (isinstance(run_id, str) and _RUN_ID.match(run_id)):
                 raise ValueError(f"run_id must be a run id, got {run_id!r}")
-            feed = parse_feed_entry({**raw["feed"], "allow_hosts": []}, "feed")
+            feed = None
+            if raw["feed"] is not None:
+                feed = parse_feed_entry({**raw["feed"], "allow_hosts": []}, "feed")
             item = FeedItem.from_untrusted(raw.get("item"))
-            return cls(feed=feed, item=item, run_id=run_id)
+            revisit = _untrusted_revisit(revisit_raw, item) if revisit_raw is not None else None
+            return cls(feed=feed, item=item, run_id=run_id, revisit=revisit)
         except (ValueError, ConfigError, RecursionError) as exc:
             raise EventError(f"work message is not a feed item ({exc})") from exc
 
 
-def trusted_feed(named: FeedConfig, configured: list[FeedConfig]) -> FeedConfig:
+def _untrusted_revisit(raw: Any, item: FeedItem) -> Revisit:
+    """A message's schedule entry, checked: its item is the message's (already checked) and
+    its times and step are what they claim to be."""
+    if not isinstance(raw, dict):
+        raise ValueError("revisit must be an object")
+    try:
+        entry = Revisit.from_json({**raw, "item": item.to_json()})
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"revisit is not a schedule entry ({exc})") from exc
+    if entry.first_seen.tzinfo is None or entry.due.tzinfo is None or entry.step < 0:
+        raise ValueError("revisit times must carry a UTC offset and its step be >= 0")
+    for name in ("etag", "last_modified", "feed_url"):
+        if raw.get(name) is not None and not isinstance(raw[name], str):
+            raise ValueError(f"revisit {name} must be a string or null")
+    return entry
+
+
+def trusted_feed(named: FeedConfig | None, configured: list[FeedConfig]) -> FeedConfig | None:
     """The worker's own configuration of the feed a message names (its extra hosts and
     profile), or the message's feed with no extra hosts when none is configured so."""
+    if named is None:
+        return None
     for feed in configured:
         if (feed.name, feed.url) == (named.name, named.url):
             return feed
@@ -88,7 +120,7 @@ class WorkQueue(SqsQueue):
                     "Id": str(n),
                     "MessageBody": m.to_body(),
                     "MessageGroupId": m.item.id,
-                    "MessageDeduplicationId": f"{m.item.id}-{item_fingerprint(m.item)[:64]}",
+                    "MessageDeduplicationId": m.deduplication_id,
                 }
                 for n, m in enumerate(batch)
             ]
@@ -130,6 +162,7 @@ def fanout_poll(
                                 "not_modified": fetched.not_modified})  # fmt: skip
         if total.feed_errors and not total.feeds:
             raise all_feeds_failed(total.feed_errors)
+        total.queued += _queue_revisits(ctx, queue, feeds)
         total.not_modified = all(f["not_modified"] for f in total.feeds) and not total.feed_errors
     return total
 
@@ -137,7 +170,7 @@ def fanout_poll(
 def _fan_out_feed(ctx: RunContext, queue: WorkQueue, feed: FeedConfig) -> tuple[int, FeedFetch]:
     state = load_feed_state(ctx.store, feed.url)
     fetched = read_feed(ctx.client_for(feed), feed.url, state.validators, ctx.deadline())
-    changed = [i for i in fetched.items if state.seen.get(i.id) != item_fingerprint(i)]
+    changed = [i for i in fetched.items if state.seen.get(i.id) != i.fingerprint()]
     queue.send([WorkMessage(feed, item, ctx.run_id) for item in changed])
     counts = {"listed": len(fetched.items), "queued": len(changed)}
     logger.info("feed fanned out", extra={"run_id": ctx.run_id, "feed": feed.name, **counts})
@@ -145,9 +178,29 @@ def _fan_out_feed(ctx: RunContext, queue: WorkQueue, feed: FeedConfig) -> tuple[
     return len(changed), fetched
 
 
+def _queue_revisits(ctx: RunContext, queue: WorkQueue, feeds: list[FeedConfig]) -> int:
+    """Queue the schedule's due revisits (the worker advances each entry once it is done; an
+    entry still due at the next poll is queued again, and SQS drops the copy in its window)."""
+    listing = ctx.due_revisits()
+    if listing is None or not listing.entries:
+        return 0
+    by_url = {feed.url: feed for feed in feeds}
+    messages = []
+    for entry in listing.entries:
+        feed = None
+        if entry.feed_url is not None:
+            feed = by_url.get(entry.feed_url) or FeedConfig(
+                name="revisit", url=entry.feed_url, profile=entry.profile
+            )
+        messages.append(WorkMessage(feed, entry.item, ctx.run_id, entry))
+    queue.send(messages)
+    logger.info("revisits queued", extra={"run_id": ctx.run_id, "queued": len(messages)})
+    return len(messages)
+
+
 def _remember(state: FeedState, fetched: FeedFetch) -> None:
     """Only after the messages are queued: a failed send leaves them to the next poll."""
     if not fetched.not_modified:
-        state.seen = {i.id: item_fingerprint(i) for i in fetched.items}
+        state.seen = {i.id: i.fingerprint() for i in fetched.items}
     if fetched.validators.request_headers():
         state.validators = fetched.validators

@@ -24,6 +24,8 @@ class ArticleOutcome:
     disagreement: bool = False  # the site rule's text and trafilatura's disagree (a warning)
     error: str | None = None  # a failure's error class: FetchError, ExtractionError, StoreError
     http_status: int | None = None  # a failure's HTTP status, when the server answered one
+    revisit: bool = False  # a scheduled revisit (not a feed item, retry or replay)
+    not_modified: bool = False  # the page answered 304 to the conditional fetch: no work done
 
 
 @dataclass
@@ -49,6 +51,8 @@ class RunSummary:
             counts[outcome.status] += 1
         counts["fallback"] = sum(o.fallback for o in self.outcomes)
         counts["disagreement"] = sum(o.disagreement for o in self.outcomes)
+        counts["revisited"] = sum(o.revisit for o in self.outcomes)
+        counts["unmodified"] = sum(o.not_modified for o in self.outcomes)
         return counts
 
     @property

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from handler.archive.state import Pending, RunState, utcnow
+from handler.archive.schedule import Revisit
+from handler.archive.state import Pending, RunState
 from handler.core.errors import FeedError, StoreError
 from handler.core.log import logger
 from handler.core.models import FeedItem
 from handler.ingest.feed import FeedValidators, read_feed
 from handler.ingest.feeds import FeedConfig
-from handler.run.context import RunContext
+from handler.run.context import RunContext, Work
 from handler.run.outcomes import ArticleOutcome, RunSummary
 
 
@@ -42,30 +43,86 @@ def feed_failed(ctx: RunContext, feed: FeedConfig, exc: FeedError) -> dict[str, 
 
 
 def poll(ctx: RunContext, feed: FeedConfig | None = None) -> RunSummary:
-    """Read the feed and archive its items; FeedError if the feed cannot be read."""
+    """Read the feed and archive what it lists new or changed, the retries owed and the
+    revisits due; FeedError if the feed cannot be read."""
     feed = feed or FeedConfig(name="default", url=ctx.settings.feed_url)
     url = feed.url
     with ctx.summarised(url) as summary:
         state = ctx.state.load()
+        hint = state.next_revisit_at  # as loaded: the fold tells our listing from others' hints
         fetched = read_feed(ctx.client_for(feed), url, state.validators(url), ctx.deadline())
-        now = utcnow()
+        now = ctx.clock()
         listed = fetched.items[: ctx.settings.max_items]
-        todo = plan_poll(listed, list(state.pending_for(url)), set(state.parked), now)
+        todo = plan_poll(listed, list(state.pending_for(url)), set(state.parked), now,
+                         state.seen.get(url, {}))  # fmt: skip
+        listing = ctx.due_revisits(state.revisits_may_be_due(now))
+        work = plan_work(todo, listing.entries if listing else [], feed, listed)
         logger.info(
             "feed read",
             extra={"run_id": ctx.run_id, "feed": url, "not_modified": fetched.not_modified,
-                   "listed": len(listed), "todo": len(todo)},
+                   "listed": len(listed), "todo": len(todo),
+                   "revisits": sum(w.revisit is not None for w in work)},
         )  # fmt: skip
         summary.not_modified = fetched.not_modified
-        summary.items = len(todo)
-        summary.outcomes = ctx.archive_items(todo, feed=feed)
+        summary.items = len(work)
+        summary.outcomes = ctx.archive_work(work)
         # Items cut by --max-items were never looked at: keep the feed unconditional until a
         # run has seen all of it. Failed and deferred ones are owed by the state instead.
         seen_all = len(listed) == len(fetched.items) and not fetched.not_modified
         validators = fetched.validators if seen_all else None
-        results = list(zip(todo, summary.outcomes, strict=True))
-        save_state(ctx, summary, url, lambda s: record(ctx, s, url, results, validators, now))
+        results = list(zip(work, summary.outcomes, strict=True))
+        seen = None if fetched.not_modified else seen_after(listed, results, state.seen.get(url))
+        scheduled = ctx.take_scheduled()
+
+        def fold(s: RunState) -> None:
+            record(ctx, s, url, results, validators, now)
+            if seen is not None:
+                s.seen[url] = seen
+            if listing is not None:
+                s.listed_revisits(ctx.next_look(listing), hint)
+            s.expect_revisit(scheduled)
+
+        save_state(ctx, summary, url, fold)
     return summary
+
+
+def plan_work(
+    todo: list[FeedItem], due: list[Revisit], feed: FeedConfig, listed: list[FeedItem]
+) -> list[Work]:
+    """The run's work: the feed's items, then the revisits due. A due article the feed lists
+    is revisited once, with the feed's item (fresh) and the feed's configuration; a revisit
+    of another feed's article gets that feed's URL and profile but no extra hosts (stored
+    data never widens the allowlist)."""
+    fresh = {item.id: item for item in listed}
+    revisit_ids = {entry.id for entry in due}
+    work = [Work(item, feed) for item in todo if item.id not in revisit_ids]
+    for entry in due:
+        if entry.feed_url == feed.url:
+            work.append(Work(fresh.get(entry.id, entry.item), feed, entry))
+        elif entry.feed_url is None:
+            work.append(Work(entry.item, None, entry))
+        else:
+            other = FeedConfig(name="revisit", url=entry.feed_url, profile=entry.profile)
+            work.append(Work(entry.item, other, entry))
+    return work
+
+
+def seen_after(
+    listed: list[FeedItem],
+    results: list[tuple[Work, ArticleOutcome]],
+    before: dict[str, str] | None,
+) -> dict[str, str]:
+    """The feed's items as this run leaves them: an item archived (or found unchanged) keeps
+    its fingerprint; one that failed or was deferred has none, so a later run fetches it; one
+    not looked at (parked, waiting for a retry) keeps what it had."""
+    done = {w.item.id: o.status not in ("failed", "deferred") for w, o in results}
+    seen: dict[str, str] = {}
+    for item in listed:
+        if done.get(item.id):
+            seen[item.id] = item.fingerprint()
+        elif item.id not in done and before and item.id in before:
+            seen[item.id] = before[item.id]
+    return seen
 
 
 def save_state(
@@ -87,13 +144,18 @@ def record(
     ctx: RunContext,
     state: RunState,
     feed_url: str,
-    results: list[tuple[FeedItem, ArticleOutcome]],
+    results: list[tuple[Work, ArticleOutcome]],
     validators: FeedValidators | None,
     now: datetime,
 ) -> None:
-    """Fold one run's outcomes into the run state (called again on a write conflict)."""
-    for item, outcome in results:
-        if outcome.status == "failed":
+    """Fold one run's outcomes into the run state (called again on a write conflict). A
+    revisit owes nothing when it fails: its schedule entry holds the next attempt."""
+    for work, outcome in results:
+        item = work.item
+        if work.revisit is not None:
+            if outcome.key:  # archived after all: nothing owed for it any more
+                ctx.state.record_success(state, item.id)
+        elif outcome.status == "failed":
             ctx.state.record_failure(state, item, feed_url, outcome.reason or "", now,
                                      run_id=ctx.run_id, error=outcome.error,
                                      http_status=outcome.http_status)  # fmt: skip
@@ -132,11 +194,24 @@ def merge_summaries(
 
 
 def plan_poll(
-    listed: list[FeedItem], pending: list[Pending], parked: set[str], now: datetime
+    listed: list[FeedItem],
+    pending: list[Pending],
+    parked: set[str],
+    now: datetime,
+    seen: dict[str, str] | None = None,
 ) -> list[FeedItem]:
-    """This run's work: listed items neither parked nor waiting out a retry delay, then due
-    retries of items no longer listed (leaving the feed is no reason to lose an article)."""
+    """This run's feed work: listed items that are new or whose fingerprint changed (``seen``:
+    what the feed said of them when they were last archived) and are neither parked nor
+    waiting out a retry delay, then due retries of items no longer listed (leaving the feed is
+    no reason to lose an article). An owed item is retried when due, changed or not."""
+    seen = seen or {}
     waiting = parked | {p.item.id for p in pending if not p.due(now)}
+    owed = {p.item.id for p in pending if p.due(now)}
     listed_ids = {item.id for item in listed}
     retries = [p.item for p in pending if p.due(now) and p.item.id not in listed_ids]
-    return [item for item in listed if item.id not in waiting] + retries
+    changed = [
+        item
+        for item in listed
+        if item.id not in waiting and (item.id in owed or seen.get(item.id) != item.fingerprint())
+    ]
+    return changed + retries

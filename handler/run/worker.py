@@ -102,7 +102,8 @@ def process_batch(
         try:
             message = WorkMessage.from_body(record.body)
             feed = trusted_feed(message.feed, configured)
-            work.append((record, WorkMessage(feed, message.item, message.run_id)))
+            work.append((record, WorkMessage(feed, message.item, message.run_id,
+                                             message.revisit)))  # fmt: skip
         except EventError as exc:
             # Retrying cannot fix a malformed message; if it cannot be dead-lettered here, the
             # queue's redrive must move it, so it is reported rather than acknowledged.
@@ -126,7 +127,8 @@ def _archive(ctx: RunContext, record: QueuedRecord, message: WorkMessage) -> Art
     logger.info("work received", extra={**ctx.ids(message.item.id),
                 "poll_run_id": message.run_id, "message_id": record.message_id,
                 "receive_count": record.receive_count})  # fmt: skip
-    return ctx.archive_one(message.item, message.feed, poll_run_id=message.run_id)
+    return ctx.archive_one(message.item, message.feed, poll_run_id=message.run_id,
+                           revisit=message.revisit)  # fmt: skip
 
 
 def _given_up(

@@ -8,6 +8,7 @@ archive writes is built here, nowhere else.
     index/YYYY/MM/DD.jsonl                              the manifest: a line per version, by day
     index/ids/<id>.json                                 where an id's current document is
     index/pending/<written>-<run>-<id>-<version>        intent markers (see archive/catalog.py)
+    index/revisit/<due>-<id>.json                       the next revisit of an article (schedule)
     state/run-state.json                                retries owed, parked ids, feed validators
     state/feeds/<sha256 of the feed URL>.json           fan-out: one feed's validators and items
     failed/<id>.json                                    an article parked after its last attempt
@@ -39,11 +40,17 @@ def version_key(doc: dict[str, Any]) -> str:
     return f"versions/{_id(doc)}/{stamp(doc['fetched_at'])}{again}.json"
 
 
+def versions_prefix(article_id: str) -> str:
+    """The folder of an article's superseded versions."""
+    return f"versions/{_id({'id': article_id})}/"
+
+
 def raw_key(doc: dict[str, Any]) -> str:
     return f"raw/{_day(doc)}/{_id(doc)}/{stamp(doc['fetched_at'])}.warc.gz"
 
 
 PENDING_PREFIX = "index/pending/"
+REVISIT_PREFIX = "index/revisit/"
 ID_POINTER_PREFIX = "index/ids/"
 ARTICLES_PREFIX = "articles/"
 STATE_KEY = "state/run-state.json"
@@ -83,6 +90,21 @@ def pending_key(doc: dict[str, Any], run_id: str, written_at: datetime) -> str:
     if not re.match(r"^[0-9a-f]{1,32}$", run_id):
         raise StoreError(f"refusing unsafe run id {run_id!r} in a store key")
     return f"{PENDING_PREFIX}{written}-{run_id}-{_id(doc)}-{version}"
+
+
+def revisit_key(due: datetime, article_id: str) -> str:
+    """A revisit entry: named by when it is due, so a listing meets the due ones first and a
+    run reads no entry that is not due yet."""
+    return f"{REVISIT_PREFIX}{stamp(due.isoformat())}-{_id({'id': article_id})}.json"
+
+
+def revisit_due_at(key: str) -> datetime | None:
+    """When the revisit entry ``key`` is due; None for a name this layout did not make."""
+    name = key.removeprefix(REVISIT_PREFIX)
+    try:
+        return datetime.strptime(name[:18], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def pending_written_at(key: str) -> datetime | None:
