@@ -263,3 +263,63 @@ def test_fanout_mode_needs_a_queue(monkeypatch):
     assert lambda_handler({"source": "aws.events"}, LocalContext(60)) == {
         "error": "MODE=fanout needs QUEUE_URL (the queue the workers read)"
     }
+
+
+def test_fanout_queues_due_revisits_and_the_worker_advances_them(
+    site, queues, monkeypatch, tmp_path
+):
+    from datetime import UTC, datetime, timedelta
+
+    import handler.run.context as context
+
+    sqs, work, _ = queues
+    for path, name in ARTICLES.items():
+        site.add(path, page(name)).etag = '"v1"'
+    site.serve()
+    monkeypatch.setenv("FEED_URL", site.feed_url)
+    lambda_handler({"source": "aws.events"}, LocalContext(300))
+    records = receive(sqs, work)
+    settle(sqs, work, records, worker_handler({"Records": records}, LocalContext(300)))
+    revisits = tmp_path / "archive/index/revisit"
+    first = sorted(p.name for p in revisits.glob("*.json"))
+    assert len(first) == 3
+
+    later = datetime.now(UTC) + timedelta(hours=1)  # the 30-minute revisits are due
+    monkeypatch.setattr(context, "utcnow", lambda: later)
+    polled = lambda_handler({"source": "aws.events"}, LocalContext(300))
+    assert polled["queued"] == 3  # the feed is unchanged: these are the revisits
+    records = receive(sqs, work)
+    bodies = [json.loads(r["body"]) for r in records]
+    assert all(b["revisit"]["etag"] == '"v1"' for b in bodies)
+    response = worker_handler({"Records": records}, LocalContext(300))
+    assert response == {"batchItemFailures": []}
+    settle(sqs, work, records, response)
+    after = sorted(p.name for p in revisits.glob("*.json"))
+    assert len(after) == 3 and not set(after) & set(first)  # each moved to its 2 h step
+    statuses = [
+        answer.status_code for asked, answer in site.server.log if asked.path != "/politik/rss"
+    ]
+    assert statuses[-3:] == [304, 304, 304]  # revisited conditionally: no page re-sent
+
+
+@pytest.mark.parametrize(
+    ("revisit", "said"),
+    [
+        ("yes", "revisit must be an object"),
+        ({"first_seen": "2025-03-14T09:00:00", "step": 0, "due": "2025-03-14T09:30:00+00:00"},
+         "UTC offset"),
+        ({"first_seen": "2025-03-14T09:00:00+00:00", "step": 0}, "not a schedule entry"),
+        ({"first_seen": "2025-03-14T09:00:00+00:00", "step": 0,
+          "due": "2025-03-14T09:30:00+00:00", "etag": 5}, "etag must be a string"),
+    ],
+)  # fmt: skip
+def test_a_revisit_message_is_checked_like_any_message(revisit, said):
+    from handler.core.errors import EventError
+    from handler.run.fanout import WorkMessage
+
+    item = {"id": "ntv-40000001", "link": "https://www.n-tv.de/politik/x-id40000001.html",
+            "title": "K: T", "kicker": "K", "headline": "T", "teaser": None, "category": None,
+            "published": None}  # fmt: skip
+    body = json.dumps({"feed": None, "item": item, "revisit": revisit})
+    with pytest.raises(EventError, match=said):
+        WorkMessage.from_body(body)

@@ -74,7 +74,7 @@ class RunState:
         """An entry due at ``due`` was written: the hint may only move earlier."""
         if due is None or self.next_revisit_at is None:
             return  # unknown already means "list"
-        if self.revisits_may_be_due(due):
+        if not self.revisits_may_be_due(due):  # due is earlier than the hint
             self.next_revisit_at = due.isoformat()
 
     def listed_revisits(self, next_due: datetime, loaded: str | None) -> None:
