@@ -137,6 +137,10 @@ def _publish(summary: RunSummary) -> None:
     # Pages whose site rule and trafilatura disagree: a layout change on the site (alarmed).
     metrics.add_metric(name="ExtractionDisagreement", unit=MetricUnit.Count,
                        value=counts["disagreement"])  # fmt: skip
+    # Revisits done, and how many the server answered 304 (no extraction, no write).
+    metrics.add_metric(name="ArticlesRevisited", unit=MetricUnit.Count, value=counts["revisited"])
+    metrics.add_metric(name="ArticlesNotModified", unit=MetricUnit.Count,
+                       value=counts["unmodified"])  # fmt: skip
     metrics.add_metric(name="ArticlesPending", unit=MetricUnit.Count, value=summary.pending)
     metrics.add_metric(name="ItemsQueued", unit=MetricUnit.Count, value=summary.queued)
     metrics.add_metric(name="FeedsFailed", unit=MetricUnit.Count, value=len(summary.feed_errors))

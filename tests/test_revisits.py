@@ -327,3 +327,33 @@ def test_a_revisit_entry_round_trips_with_its_validators():
     entry = Revisit(item(7), "https://www.n-tv.de/politik/rss", "ntv", START, 2,
                     START + timedelta(hours=6), Validators('"e"', "Fri, 14 Mar 2025"))  # fmt: skip
     assert Revisit.from_json(json.loads(json.dumps(entry.to_json()))) == entry
+
+
+def test_a_run_dying_before_its_state_write_leaves_no_entry_behind_the_hint(
+    site, archive, monkeypatch
+):
+    import handler.run.poll as polling
+
+    serve(site)
+    clock = Clock()
+    poll(site, archive, clock)
+    poll(site, archive, clock.at(timedelta(minutes=31)))  # revisited: the next is due at 2 h
+    state = json.loads((archive / "state/run-state.json").read_text())
+    assert state["next_revisit_at"] == (START + timedelta(hours=2)).isoformat()
+
+    site.add(OTHER, page("ntv_legacy_article.html"), title="Dachzeile: Neu")
+    site.etag = '"feed-v2"'
+    site.serve()
+
+    def die(*_args, **_kwargs):
+        raise SystemExit("killed before the state write")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(polling, "save_state", die)
+        with pytest.raises(SystemExit):
+            poll(site, archive, clock.at(timedelta(minutes=40)))
+    assert "20250314T101000000Z-ntv-30000002.json" in entries(archive)  # written, then death
+    # The run lowered the hint before its work, so the entry is not hidden until 2 h.
+    summary = poll(site, archive, clock.at(timedelta(minutes=71)))
+    revisited = [a["id"] for a in summary["articles"] if a["revisit"]]
+    assert revisited == ["ntv-30000002"]

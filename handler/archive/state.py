@@ -4,9 +4,9 @@
 - ``seen``: each feed's listed items and their fingerprints (what the feed said about them at
   the last run that archived them); an item is fetched again when its fingerprint changes.
 - ``next_revisit_at``: when the revisit schedule next has something due (see schedule.py), so a
-  poll with nothing due does not even list it. Missing: unknown (list). Every run that writes
-  an entry lowers it; should that write fail, the entry is late by at most the hint's distance
-  (an empty schedule is looked at again one first step later), never lost.
+  poll with nothing due does not even list it. Missing: unknown (list). A run that may write
+  entries due before the hint lowers it first (run/poll.py, run/replay.py), so an entry is
+  never hidden behind the hint, even by a run that dies before its own state write.
 - ``pending``: articles that failed or were deferred, with attempts, the next retry time and
   every reason. They are retried on later runs even after they left the feed; after
   ``RetryPolicy.max_attempts`` failures an article is parked under ``failed/<id>.json``.
@@ -70,11 +70,15 @@ class RunState:
         except ValueError:
             return True
 
+    def revisits_later_than(self, moment: datetime) -> bool:
+        """Whether the hint says nothing is due until after ``moment``."""
+        return not self.revisits_may_be_due(moment)
+
     def expect_revisit(self, due: datetime | None) -> None:
         """An entry due at ``due`` was written: the hint may only move earlier."""
         if due is None or self.next_revisit_at is None:
             return  # unknown already means "list"
-        if not self.revisits_may_be_due(due):  # due is earlier than the hint
+        if self.revisits_later_than(due):
             self.next_revisit_at = due.isoformat()
 
     def listed_revisits(self, next_due: datetime, loaded: str | None) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from handler.archive.catalog import Catalog
@@ -23,7 +23,7 @@ from handler.archive.schedule import DueRevisits, Revisit, RevisitSchedule
 from handler.archive.state import StateStore, utcnow
 from handler.archive.versions import Intent, save_version
 from handler.core.config import RunSettings
-from handler.core.errors import ArchiveError, NotAnArticleError, StoreError
+from handler.core.errors import ArchiveError, NotAnArticleError
 from handler.core.log import logger
 from handler.core.models import FeedItem
 from handler.ingest.feeds import FeedConfig
@@ -288,8 +288,8 @@ class RunContext:
 
     def next_look(self, listing: DueRevisits) -> datetime:
         """When the schedule must be listed again: at its next due entry, or, when it is
-        empty, one first step from now (an entry whose hint was lost waits no longer)."""
-        return listing.next_due or self.clock() + self.settings.revisit_after[0]
+        empty, one last step from now (runs that write entries lower it, see poll)."""
+        return listing.next_due or self.clock() + self.settings.revisit_after[-1]
 
     def stored(
         self, doc: Document, url: str, status: Status, revisit: bool = False
@@ -360,23 +360,23 @@ class RunContext:
 
     def finish(self, summary: RunSummary, started: float) -> RunSummary:
         self.settle_catalog()
-        self.announce_scheduled()
         summary.duration_s = time.monotonic() - started
         summary.events_failed = self.events.failed
         logger.info("run finished", extra={"run_id": self.run_id, **summary.counts})
         return summary
 
-    def announce_scheduled(self) -> None:
-        """Lower the run state's revisit hint for entries this run wrote and no fold of its
-        own has told the state of (a replay's new articles)."""
-        due = self.take_scheduled()
-        if due is None:
+    @property
+    def first_step(self) -> timedelta:
+        return self.settings.revisit_after[0] if self.schedule.enabled else timedelta(0)
+
+    def expect_first_revisits(self) -> None:
+        """Before a run that may archive new articles: the run state's revisit hint comes no
+        later than the first step from now, so the entries the run writes are found even if
+        it dies before its own state write (see RunState.next_revisit_at)."""
+        if not self.schedule.enabled:
             return
-        try:
-            self.state.update(lambda state: state.expect_revisit(due))
-        except StoreError as exc:  # bounded lateness, see RunState.next_revisit_at
-            logger.error("revisit hint not written", extra={"run_id": self.run_id,
-                                                            "reason": str(exc)})  # fmt: skip
+        early = self.clock() + self.settings.revisit_after[0]
+        self.state.update(lambda state: state.expect_revisit(early))
 
     def ids(self, article_id: str) -> dict[str, str]:
         return {"run_id": self.run_id, "article_id": article_id}

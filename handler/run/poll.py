@@ -56,6 +56,8 @@ def poll(ctx: RunContext, feed: FeedConfig | None = None) -> RunSummary:
         todo = plan_poll(listed, list(state.pending_for(url)), set(state.parked), now,
                          state.seen.get(url, {}))  # fmt: skip
         listing = ctx.due_revisits(state.revisits_may_be_due(now))
+        if todo and listing is None and state.revisits_later_than(now + ctx.first_step):
+            ctx.expect_first_revisits()  # new articles' entries must not outlive a crash unseen
         work = plan_work(todo, listing.entries if listing else [], feed, listed)
         logger.info(
             "feed read",

@@ -14,6 +14,8 @@ def replay(ctx: RunContext, urls: Iterable[str], force: bool = False) -> RunSumm
     """Fetch and archive these URLs (allowlist applies); ``force`` rewrites unchanged ones."""
     items = [item_for_url(url) for url in urls]
     with ctx.summarised(None) as summary:
+        if items:
+            ctx.expect_first_revisits()  # new articles get entries: no hint may hide them
         summary.items = len(items)
         summary.outcomes = ctx.archive_items(items, force=force)
         archived = [i.id for i, o in zip(items, summary.outcomes, strict=True) if o.key]
