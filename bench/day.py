@@ -373,13 +373,14 @@ def _order(name: str, steps: list[str]) -> int:
 def idle_poll(
     site: Site, run_settings: RunSettings, server: Server, clock: Clock, poll_every: timedelta
 ) -> dict:
-    """The feed unchanged (it answers 304 to its ETag) and nothing due: what one poll costs."""
+    """The feed unchanged (it answers 304 to its ETag) and nothing due: what one poll costs.
+    (A poll whose hint has come due lists the schedule: one request more, and its state write.)"""
     site.frozen_feed = site.now
     site.now += poll_every
     Pipeline(run_settings, clock=clock).poll()  # learns the frozen feed's ETag
     store = CountingStore(LocalStore(run_settings.store))
     before_http = server.feed_requests + sum(server.fetches.values())
-    site.now += poll_every
+    site.now += timedelta(minutes=1)  # the next poll, with nothing come due since
     summary = Pipeline(run_settings, store=store, clock=clock).poll()
     http_requests = server.feed_requests + sum(server.fetches.values()) - before_http
     return {"http_requests": http_requests, "store_requests": store.requests,

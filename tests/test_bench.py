@@ -30,3 +30,16 @@ def test_cold_start_and_extraction_scripts_report_their_ratios():
     assert start["import_app_ms"] > 0 and start["import_ratio"] > 0
     extraction = last_json("extraction.py", "--rounds", "1")
     assert extraction["fixture_ratio"] > 0
+
+
+def test_simulated_day_catches_every_edit_with_fewer_fetches_than_before():
+    figures = last_json("day.py", "--articles", "12", "--polls-per-day", "12", "--feed-size",
+                        "6", "--edited", "0.5", "--edit-window-days", "0.2",
+                        "--revisit-after", "1h,3h,6h")  # fmt: skip
+    assert figures["edits"] == 6 and figures["edits_caught"] == figures["edits_eligible"] == 6
+    assert figures["schedule"]["article_fetches"] <= figures["fetch_bound"]
+    assert figures["schedule"]["article_fetches"] < figures["today"]["article_fetches"]
+    assert figures["schedule"]["not_modified"] > 0  # revisits answered 304
+    idle = figures["idle_poll"]
+    assert (idle["http_requests"], idle["items"], idle["not_modified"]) == (1, 0, True)
+    assert idle["store_requests"] <= 2

@@ -317,6 +317,18 @@ def test_two_runs_revisiting_at_once_store_one_version_and_one_next_entry(site, 
     assert [e.split("-", 1)[0] for e in entries(archive)] == ["20250314T110000000Z"] * 2
 
 
+def test_status_says_what_is_scheduled(site, archive, capsys):
+    from handler.cli import main
+
+    serve(site)
+    poll(site, archive, Clock())
+    assert main(["status", "--store", str(archive), "--json"]) == 0
+    said = json.loads(capsys.readouterr().out)["revisits"]
+    assert said == {"scheduled": 1, "next_due": "2025-03-14T09:30:00+00:00"}
+    assert main(["status", "--store", str(archive)]) == 0
+    assert "1 revisits scheduled, next due 2025-03-14T09:30:00+00:00" in capsys.readouterr().out
+
+
 def test_revisits_off_schedules_nothing(site, archive):
     serve(site)
     poll(site, archive, Clock(), revisit_after=())

@@ -164,3 +164,8 @@ class RevisitSchedule:
             logger.warning("unreadable revisit entry removed", extra=said)
             self.store.delete(key)
             return None
+
+
+def scheduled_revisits(store: BlobStore) -> list[datetime]:
+    """When each scheduled revisit is due, soonest first (one listing, no entry read)."""
+    return [due for key in store.list(REVISIT_PREFIX) if (due := revisit_due_at(key)) is not None]

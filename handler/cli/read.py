@@ -45,10 +45,13 @@ def add_read_commands(commands: Any) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from handler.archive.schedule import scheduled_revisits
     from handler.archive.state import StateStore
 
-    states = StateStore(open_archive(args.store))
+    store = open_archive(args.store)
+    states = StateStore(store)
     state, parked = states.load(), states.parked()
+    revisits = scheduled_revisits(store)
     pending = [
         {"id": p.item.id, "url": p.item.link, "feed_url": p.feed_url, "attempts": p.attempts,
          "next_retry_at": p.next_retry_at or "next run",
@@ -56,10 +59,14 @@ def cmd_status(args: argparse.Namespace) -> int:
          "last_attempt": p.reasons[-1] if p.reasons else None}
         for p in state.pending.values()
     ]  # fmt: skip
+    schedule = {"scheduled": len(revisits),
+                "next_due": revisits[0].isoformat() if revisits else None}  # fmt: skip
     if args.json:
-        print(json.dumps({"pending": pending, "parked": parked}, ensure_ascii=False))
+        print(json.dumps({"pending": pending, "parked": parked, "revisits": schedule},
+                         ensure_ascii=False))  # fmt: skip
         return EXIT_OK
     print(f"{len(pending)} pending, {len(parked)} parked in {args.store}")
+    print(f"  {schedule['scheduled']} revisits scheduled, next due {schedule['next_due'] or '-'}")
     for entry in pending:
         print(f"  pending {entry['id']}: attempt {entry['attempts']}, next {entry['next_retry_at']}"
               f" - {entry['last_reason']}")  # fmt: skip
