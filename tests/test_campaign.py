@@ -87,11 +87,17 @@ class ChangingSite:
         return Response(html, content_type="text/html; charset=utf-8")
 
 
+# Edits do not show in the feed: the revisit schedule finds them. A step a second for ten minutes
+# revisits every article on every run, so kills land among schedule writes too.
+REVISIT_EVERY_SECOND = ",".join(f"{n}s" for n in range(1, 601))
+
+
 def run_command(site: ChangingSite, store: str, *extra: str) -> list[str]:
     return [
         sys.executable, "-c", "import sys; from handler.cli import main; sys.exit(main())",
         "run", "--feed-url", site.feed_url, "--allow-host", "127.0.0.1", "--store", store,
-        "--concurrency", "4", "--retry-delay", "0", "--json", *extra,
+        "--concurrency", "4", "--retry-delay", "0", "--revisit-after", REVISIT_EVERY_SECOND,
+        "--json", *extra,
     ]  # fmt: skip
 
 
@@ -139,7 +145,7 @@ def assert_catalog_invariant(store: BlobStore) -> dict[str, int]:
         stored[(doc["id"], doc.get("reprocessed_at") or doc["fetched_at"])] += 1
     lines: Counter[tuple[str, str]] = Counter()
     for key in store.list("index/"):
-        if key.startswith(("index/ids/", "index/pending/")):
+        if key.startswith(("index/ids/", "index/pending/", "index/revisit/")):
             continue
         for raw in (store.get(key) or b"").splitlines():
             line = json.loads(raw)
@@ -158,6 +164,10 @@ def assert_catalog_invariant(store: BlobStore) -> dict[str, int]:
         assert pointer.get("key") == key, f"{article_id}: pointer {pointer} is not {key}"
     assert list(store.list("index/pending/")) == [], "markers left pending"
     assert len(current) == ARTICLES
+    # The schedule: every article has its one next revisit, whatever the kills left.
+    scheduled = Counter(key.rsplit("-", 2)[-2] + "-" + key.rsplit("-", 1)[-1].removesuffix(".json")
+                        for key in store.list("index/revisit/"))  # fmt: skip
+    assert scheduled == Counter(dict.fromkeys(current, 1)), scheduled
     return {"articles": len(current), "versions": len(stored)}
 
 

@@ -369,3 +369,16 @@ def test_a_run_dying_before_its_state_write_leaves_no_entry_behind_the_hint(
     summary = poll(site, archive, clock.at(timedelta(minutes=71)))
     revisited = [a["id"] for a in summary["articles"] if a["revisit"]]
     assert revisited == ["ntv-30000002"]
+
+
+def test_advancing_removes_what_a_run_that_died_mid_advance_left(tmp_path):
+    schedule = RevisitSchedule(LocalStore(str(tmp_path)), STEPS)
+    first = schedule.start(item(1), None, "ntv", Validators(), START)
+    assert first is not None
+    # A run wrote the 2 h entry and died before deleting the 30 min one.
+    orphan = Revisit(first.item, None, "ntv", START, 1, START + timedelta(hours=2))
+    schedule._write(orphan)
+    # The next run, 7 hours on, advances the old entry past both: one entry is left.
+    following = schedule.advance(first, START + timedelta(hours=7))
+    assert following is not None
+    assert entries(tmp_path) == [following.key.rsplit("/", 1)[-1]]

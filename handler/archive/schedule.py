@@ -139,6 +139,11 @@ class RevisitSchedule:
             following = replace(entry, step=step, due=due,
                                 validators=validators or entry.validators)  # fmt: skip
             self._write(following)
+        # Entries of the steps skipped over: a run that died between writing the next entry
+        # and deleting this one left one of them, which would otherwise revisit in parallel.
+        last = following.step if following is not None else len(self.steps)
+        for skipped in range(entry.step + 1, last):
+            self.store.delete(revisit_key(entry.first_seen + self.steps[skipped], entry.id))
         if following is None or following.key != entry.key:
             self.store.delete(entry.key)
         return following
