@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Every benchmark in one go (``make bench`` / ``python3 tasks.py bench``).
 
-Runs bench/quality.py (when the corpus is there), extraction.py, runs.py and cold_start.py,
+Runs bench/quality.py (when the corpus is there), extraction.py, warc_gzip.py, runs.py,
+cold_start.py, fanout.py and day.py (the simulated day, about 5 minutes),
 prints each one's report, then the monthly cost table built from the measured figures, and
 ends with one JSON line holding all the figures.
 """
@@ -18,7 +19,7 @@ sys.path.insert(0, str(HERE))
 
 from cost import print_table  # noqa: E402
 
-SCRIPTS = ["extraction.py", "warc_gzip.py", "runs.py", "cold_start.py", "fanout.py"]
+SCRIPTS = ["extraction.py", "warc_gzip.py", "runs.py", "cold_start.py", "fanout.py", "day.py"]
 
 
 def run(script: str) -> dict:
@@ -43,7 +44,8 @@ def main() -> int:
             if key in legacy:
                 figures[f"legacy_{key}"] = legacy[key]
     for script in SCRIPTS:
-        figures |= run(script)
+        result = run(script)
+        figures |= {"day": result} if script == "day.py" else result  # its keys are its own
     print("\n== cost per month at the default schedule")
     figures |= print_table(figures)
     print(json.dumps(figures))
