@@ -67,8 +67,7 @@ def months(figures: dict[str, Any]) -> list[Month]:
         http_requests=POLLS_PER_MONTH + new + revisits,
         s3_gets=POLLS_PER_MONTH * figures["idle_store_requests"] + new + revisits,
         s3_puts=new * writes_per_new + revisits * 2 + new,  # + a state write per new item
-        gb_seconds=(POLLS_PER_MONTH * idle_s + new * per_article_s + revisits * idle_s)
-        * MEMORY_GB,
+        gb_seconds=(POLLS_PER_MONTH * idle_s + new * per_article_s + revisits * idle_s) * MEMORY_GB,
     )
     return [idle, busy]
 

@@ -382,3 +382,27 @@ def test_advancing_removes_what_a_run_that_died_mid_advance_left(tmp_path):
     following = schedule.advance(first, START + timedelta(hours=7))
     assert following is not None
     assert entries(tmp_path) == [following.key.rsplit("/", 1)[-1]]
+
+
+def test_a_revisit_gets_its_own_feeds_configuration_never_more_hosts():
+    from handler.ingest.feeds import FeedConfig
+    from handler.run.poll import plan_work
+
+    polled = FeedConfig("politik", "https://www.n-tv.de/politik/rss")
+    other = FeedConfig("blog", "https://blog.example/rss", "generic",
+                       allow_hosts=frozenset({"blog.example"}))  # fmt: skip
+
+    def due(number: int, feed_url: str | None) -> Revisit:
+        return Revisit(item(number), feed_url, "generic", START, 0, START)
+
+    entries_due = [due(1, polled.url), due(2, other.url), due(3, "https://gone.example/rss"),
+                   due(4, None)]  # fmt: skip
+    fresh = FeedItem("ntv-1", item(1).link, "K: T neu", "K", "T neu", None, None, None)
+    work = plan_work([fresh], entries_due, polled, [fresh], {other.url: other})
+    assert [(w.item.id, w.revisit is not None) for w in work] == [
+        ("ntv-1", True), ("ntv-2", True), ("ntv-3", True), ("ntv-4", True),
+    ]  # fmt: skip
+    assert work[0].item is fresh and work[0].feed is polled  # revisited once, with the fresh item
+    assert work[1].feed is other  # its own extra hosts, from this run's configuration
+    assert work[2].feed is not None and work[2].feed.allow_hosts == frozenset()
+    assert work[3].feed is None

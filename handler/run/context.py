@@ -77,6 +77,8 @@ class RunContext:
         self._scheduled: list[datetime] = []  # due times of entries this run wrote
         self._scheduled_lock = threading.Lock()
         self._listed = False  # a run lists the schedule at most once
+        # The feeds this run polls, by URL: a revisit gets its own feed's configuration.
+        self.configured_feeds: dict[str, FeedConfig] = {}
         # ntv.de and the hosts configured to stand in for it (ALLOWED_HOSTS / --allow-host); a
         # page any other host served (a feed's own allow_hosts) is bound to that host.
         self.ntv_hosts = HostAllowlist(settings.fetch.allowed_domains, settings.fetch.extra_hosts)

@@ -21,6 +21,7 @@ def poll_feeds(ctx: RunContext, feeds: list[FeedConfig]) -> RunSummary:
     """Poll each feed; one feed failing never stops the others (FeedError if all fail)."""
     summaries: list[RunSummary] = []
     errors: list[dict[str, str]] = []
+    ctx.configured_feeds = {feed.url: feed for feed in feeds}  # for revisits of their articles
     for feed in feeds:
         try:
             summaries.append(poll(ctx, feed))
@@ -58,7 +59,8 @@ def poll(ctx: RunContext, feed: FeedConfig | None = None) -> RunSummary:
         listing = ctx.due_revisits(state.revisits_may_be_due(now))
         if todo and listing is None and state.revisits_later_than(now + ctx.first_step):
             ctx.expect_first_revisits()  # new articles' entries must not outlive a crash unseen
-        work = plan_work(todo, listing.entries if listing else [], feed, listed)
+        due = listing.entries if listing else []
+        work = plan_work(todo, due, feed, listed, ctx.configured_feeds)
         logger.info(
             "feed read",
             extra={"run_id": ctx.run_id, "feed": url, "not_modified": fetched.not_modified,
@@ -89,23 +91,29 @@ def poll(ctx: RunContext, feed: FeedConfig | None = None) -> RunSummary:
 
 
 def plan_work(
-    todo: list[FeedItem], due: list[Revisit], feed: FeedConfig, listed: list[FeedItem]
+    todo: list[FeedItem],
+    due: list[Revisit],
+    feed: FeedConfig,
+    listed: list[FeedItem],
+    configured: dict[str, FeedConfig] | None = None,
 ) -> list[Work]:
     """The run's work: the feed's items, then the revisits due. A due article the feed lists
-    is revisited once, with the feed's item (fresh) and the feed's configuration; a revisit
-    of another feed's article gets that feed's URL and profile but no extra hosts (stored
-    data never widens the allowlist)."""
+    is revisited once, with the feed's item (fresh). A revisit gets the configuration of the
+    feed it came from when this run has it (``configured``), else that feed's URL and profile
+    but no extra hosts: stored data never widens the allowlist."""
+    configured = {**(configured or {}), feed.url: feed}
     fresh = {item.id: item for item in listed}
     revisit_ids = {entry.id for entry in due}
     work = [Work(item, feed) for item in todo if item.id not in revisit_ids]
     for entry in due:
-        if entry.feed_url == feed.url:
-            work.append(Work(fresh.get(entry.id, entry.item), feed, entry))
-        elif entry.feed_url is None:
-            work.append(Work(entry.item, None, entry))
-        else:
-            other = FeedConfig(name="revisit", url=entry.feed_url, profile=entry.profile)
-            work.append(Work(entry.item, other, entry))
+        item = fresh.get(entry.id, entry.item)
+        if entry.feed_url is None:
+            work.append(Work(item, None, entry))
+            continue
+        own = configured.get(entry.feed_url) or FeedConfig(
+            name="revisit", url=entry.feed_url, profile=entry.profile
+        )
+        work.append(Work(item, own, entry))
     return work
 
 
