@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,7 @@ def stack_for(
     name: str,
     mode: str,
     edit: Callable[[dict[str, Any]], None] | None = None,
+    **parameters: str,
 ) -> Stack:
     return deploy(
         moto,
@@ -92,6 +94,7 @@ def stack_for(
         FeedUrl=f"{site.base}/politik/rss",
         AllowedHosts="127.0.0.1",
         MaxReceiveCount="2",
+        **parameters,
     )
 
 
@@ -232,6 +235,26 @@ def test_replay_and_reprocess_events_as_shipped(inline, site, bundle, python):
     assert invocation_problems(reprocessed) == []
     assert (reprocessed.response["failed"], reprocessed.response["unchanged"]) == (0, 1)
     assert reprocessed.emf[0]["action"] == "reprocess"
+
+
+def test_a_revisit_as_shipped_advances_and_ends_its_schedule(
+    moto, site, bundle_zip, bundle, python
+):
+    """A one-second schedule: the second poll revisits, and the entry's delete (the role's
+    DeleteObject on index/revisit/) must be allowed, or the entry would stay for ever."""
+    stack = stack_for(moto, site, bundle_zip, "revisits", "inline", RevisitAfter="1s")
+    path = article(site, 131)
+    site.feed({path: "Rehearsal: Nochmal"})
+    first = run(stack, "PollerFunction", stack.schedule_input(), bundle, python)
+    assert invocation_problems(first) == [] and first.response["new"] == 1
+    assert len(stack.keys("index/revisit/")) == 1
+    time.sleep(1.5)  # the one step comes due (time passing, not speed)
+    second = run(stack, "PollerFunction", stack.schedule_input(), bundle, python)
+    assert invocation_problems(second) == []
+    assert (second.response["revisited"], second.response["unchanged"]) == (1, 1)
+    assert second.emf[0]["ArticlesRevisited"] == [1.0]
+    assert stack.keys("index/revisit/") == []  # its last step done: the entry is deleted
+    assert not [line for line in second.logs if line.get("message") == "revisit not advanced"]
 
 
 def test_a_refused_event_answers_with_an_error_and_a_metric(inline, bundle, python):
