@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -68,6 +70,29 @@ def entries(root: Path) -> list[str]:
 
 def article_requests(site: Site, path: str = PATH) -> list:
     return [request for request, _ in site.server.log if request.path == path]
+
+
+def archived_then_edited(site: Site, archive: Path) -> Clock:
+    """The article archived at START, then edited on the site (a new ETag with it)."""
+    serve(site)
+    clock = Clock()
+    poll(site, archive, clock)
+    edited = page("ntv2025_article.html").replace(b"im Herbst", b"im Winter")
+    site.articles[0].html, site.articles[0].etag = edited, '"v2"'
+    site.serve()
+    return clock
+
+
+@contextmanager
+def dying_at(monkeypatch, owner: object, name: str) -> Iterator[None]:
+    """The run dies (SystemExit, as a kill would end it) when it reaches ``owner.name``."""
+
+    def die(*_args, **_kwargs):
+        raise SystemExit(f"killed at {name}")
+
+    with monkeypatch.context() as patched, pytest.raises(SystemExit):
+        patched.setattr(owner, name, die)
+        yield
 
 
 @pytest.fixture
@@ -186,12 +211,7 @@ def test_a_new_article_is_revisited_on_schedule_with_a_conditional_fetch(site, a
 
 
 def test_an_edit_is_caught_by_the_revisit_and_the_new_etag_kept(site, archive):
-    serve(site)
-    clock = Clock()
-    poll(site, archive, clock)
-    edited = page("ntv2025_article.html").replace(b"im Herbst", b"im Winter")
-    site.articles[0].html, site.articles[0].etag = edited, '"v2"'
-    site.serve()
+    clock = archived_then_edited(site, archive)
     summary = poll(site, archive, clock.at(timedelta(minutes=45)))
     assert (summary["updated"], summary["revisited"], summary["unmodified"]) == (1, 1, 0)
     doc = json.loads(next(archive.glob("articles/*/*/*/ntv-40000001.json")).read_text())
@@ -264,20 +284,10 @@ def test_a_page_gone_404_ends_its_schedule(site, archive):
 def test_a_crash_between_the_fetch_and_the_schedule_update_revisits_again(
     site, archive, monkeypatch
 ):
-    serve(site)
-    clock = Clock()
-    poll(site, archive, clock)
-    edited = page("ntv2025_article.html").replace(b"im Herbst", b"im Winter")
-    site.articles[0].html, site.articles[0].etag = edited, '"v2"'
-    site.serve()
+    clock = archived_then_edited(site, archive)
 
-    def die(*_args, **_kwargs):
-        raise SystemExit("killed between the fetch and the schedule update")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(RevisitSchedule, "advance", die)
-        with pytest.raises(SystemExit):
-            poll(site, archive, clock.at(timedelta(minutes=31)))
+    with dying_at(monkeypatch, RevisitSchedule, "advance"):
+        poll(site, archive, clock.at(timedelta(minutes=31)))
     # The new version is stored; the entry was not advanced, so the next run revisits again.
     assert len(list(archive.glob("versions/ntv-40000001/*.json"))) == 1
     assert entries(archive) == ["20250314T093000000Z-ntv-40000001.json"]
@@ -357,13 +367,8 @@ def test_a_run_dying_before_its_state_write_leaves_no_entry_behind_the_hint(
     site.etag = '"feed-v2"'
     site.serve()
 
-    def die(*_args, **_kwargs):
-        raise SystemExit("killed before the state write")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(polling, "save_state", die)
-        with pytest.raises(SystemExit):
-            poll(site, archive, clock.at(timedelta(minutes=40)))
+    with dying_at(monkeypatch, polling, "save_state"):
+        poll(site, archive, clock.at(timedelta(minutes=40)))
     assert "20250314T101000000Z-ntv-30000002.json" in entries(archive)  # written, then death
     # The run lowered the hint before its work, so the entry is not hidden until 2 h.
     summary = poll(site, archive, clock.at(timedelta(minutes=71)))

@@ -100,16 +100,16 @@ def revisit_key(due: datetime, article_id: str) -> str:
 
 def revisit_due_at(key: str) -> datetime | None:
     """When the revisit entry ``key`` is due; None for a name this layout did not make."""
-    name = key.removeprefix(REVISIT_PREFIX)
-    try:
-        return datetime.strptime(name[:18], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
-    except ValueError:
-        return None
+    return _leading_stamp(key.removeprefix(REVISIT_PREFIX))
 
 
 def pending_written_at(key: str) -> datetime | None:
     """When the marker ``key`` was written; None for a name this layout did not make."""
-    name = key.removeprefix(PENDING_PREFIX)
+    return _leading_stamp(key.removeprefix(PENDING_PREFIX))
+
+
+def _leading_stamp(name: str) -> datetime | None:
+    """The ``stamp`` a key name starts with (``20251212T040747123Z-…``), as a UTC time."""
     try:
         return datetime.strptime(name[:18], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
     except ValueError:
