@@ -11,6 +11,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import Site, corpus_dir, corpus_page, local_settings
 from handler.archive.changes import changes, paragraph_changes, word_diff
@@ -210,3 +212,30 @@ def test_diff_refuses_versions_that_are_not_there(site: Site, tmp_path, capsys):
     assert err.startswith("ntv-archive: error: ntv-30134161 has no version at '1999-01-01'")
     assert main(["history", "ntv-404", "--store", str(root)]) == 2
     assert "no article 'ntv-404'" in capsys.readouterr().err
+
+
+words = st.lists(st.sampled_from(["Die", "Regierung", "sagt", "nein", "ja", "heute", "Kiew"]),
+                 max_size=12).map(" ".join)  # fmt: skip
+paragraphs = st.lists(words.filter(bool), max_size=8)
+
+
+@given(words, words)
+def test_word_operations_rebuild_both_versions(before, after):
+    ops = word_diff(before, after)
+    kept_and_added = " ".join(text for op, text in ops if op != "removed").split()
+    kept_and_removed = " ".join(text for op, text in ops if op != "added").split()
+    assert (kept_and_removed, kept_and_added) == (before.split(), after.split())
+
+
+@given(paragraphs, paragraphs)
+def test_paragraph_counts_add_up_and_no_change_says_so(before, after):
+    found = paragraph_changes(before, after)
+    added = sum(p.op == "added" for p in found)
+    removed = sum(p.op == "removed" for p in found)
+    assert len(after) == len(before) + added - removed
+    assert all(after[p.index] == p.after for p in found if p.op != "removed")
+    assert all(before[p.index] == p.before for p in found if p.op == "removed")
+    doc = {"id": "ntv-1", "fetched_at": "2025-01-01T00:00:00+00:00",
+           "body": [{"type": "paragraph", "text": t} for t in before]}  # fmt: skip
+    same = changes(doc, doc)
+    assert (same["fields"], same["summary"]) == ([], "no content change")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Site, local_settings, page
+from conftest import Site, assert_valid, local_settings, page
 from handler.archive.schedule import Revisit, RevisitSchedule
 from handler.archive.state import RunState
 from handler.core.config import revisit_steps
@@ -217,6 +217,7 @@ def test_an_edit_is_caught_by_the_revisit_and_the_new_etag_kept(site, archive):
     doc = json.loads(next(archive.glob("articles/*/*/*/ntv-40000001.json")).read_text())
     assert doc["capture"]["etag"] == '"v2"'
     assert doc["changes"]["summary"] == "body: 1 paragraph edited (+1 -1 words)"
+    assert_valid(doc)  # the published schema describes changes and the capture's validators
     [entry] = (archive / "index/revisit").glob("*.json")
     assert json.loads(entry.read_text())["etag"] == '"v2"'
 
