@@ -20,6 +20,7 @@ MEMORY_GB = 1.0  # the template's default MemorySize (1024 MB)
 POLLS_PER_MONTH = 6 * 24 * 30  # every 10 minutes
 NEW_PER_DAY = 100
 REVISITS_PER_ARTICLE = 6  # the default steps: 30m, 2h, 6h, 24h, 3d, 7d
+FEED_ITEMS = 50  # what a changed poll re-fetched before the revisit schedule
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,8 @@ def months(figures: dict[str, Any]) -> list[Month]:
     )
     # Per day: NEW_PER_DAY new articles fetched and stored in full (per article: one GET and
     # the writes a cold run makes, plus the schedule entry), and each one's revisits: mostly a
-    # conditional GET answered 304 (bench/day.py: 590 of 600), which costs the entry's read, the
-    # next entry's write and one listing of the schedule at most, and about a poll's time.
+    # conditional GET answered 304 (bench/day.py: 590 of 600), which costs the entry's read and
+    # the next entry's write, and about a poll's time.
     per_article_s = figures["cold_wall_s"] / 50
     new = NEW_PER_DAY * 30
     revisits = new * REVISITS_PER_ARTICLE
@@ -66,10 +67,23 @@ def months(figures: dict[str, Any]) -> list[Month]:
         invocations=POLLS_PER_MONTH,
         http_requests=POLLS_PER_MONTH + new + revisits,
         s3_gets=POLLS_PER_MONTH * figures["idle_store_requests"] + new + revisits,
-        s3_puts=new * writes_per_new + revisits * 2 + new,  # + a state write per new item
+        # Each revisit writes the next entry; a poll with revisits due lists the schedule and
+        # writes the state once (at most one of each per poll); a new item writes the state.
+        s3_puts=new * writes_per_new + revisits + min(revisits, POLLS_PER_MONTH) * 2 + new,
         gb_seconds=(POLLS_PER_MONTH * idle_s + new * per_article_s + revisits * idle_s) * MEMORY_GB,
     )
-    return [idle, busy]
+    # The same month before the schedule: a live feed changes on every poll, and each changed
+    # poll fetched, extracted and compared all FEED_ITEMS listed items (one store read each).
+    refetches = POLLS_PER_MONTH * FEED_ITEMS
+    before = Month(
+        "the same, before the schedule",
+        invocations=POLLS_PER_MONTH,
+        http_requests=POLLS_PER_MONTH + refetches,
+        s3_gets=POLLS_PER_MONTH * figures["idle_store_requests"] + refetches,
+        s3_puts=new * (writes_per_new - 1) + new,
+        gb_seconds=(POLLS_PER_MONTH * idle_s + refetches * per_article_s) * MEMORY_GB,
+    )
+    return [idle, busy, before]
 
 
 def print_table(figures: dict[str, Any]) -> dict[str, float]:
@@ -87,4 +101,5 @@ def print_table(figures: dict[str, Any]) -> dict[str, float]:
     return {
         "usd_month_idle": round(rows[0].dollars, 2),
         "usd_month_100_per_day": round(rows[1].dollars, 2),
+        "usd_month_100_per_day_before_schedule": round(rows[2].dollars, 2),
     }
