@@ -660,11 +660,17 @@ def test_ctrl_c_ends_a_run_quietly_with_130(faults, tmp_path):
                "run", "--feed-url", faults.url("/rss"), "--allow-host", "127.0.0.1",
                "--store", str(tmp_path / "a")]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while faults.hits["/rss"] == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    _out, err = process.communicate(timeout=30)
+    assert faults.hits["/rss"] == 1, "the run never asked for its feed"
+    process.send_signal(signal.SIGINT)  # while it waits for the feed's answer
+    try:
+        _out, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _out, err = process.communicate()
+        pytest.fail(f"still running 30 s after Ctrl-C (feed asked {faults.hits['/rss']}x): {err}")
     assert process.returncode == 130 and "Traceback" not in err
     assert "interrupted" in err
 

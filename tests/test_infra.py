@@ -120,7 +120,9 @@ def test_iam_policy_is_least_privilege(cfn):
             if action == ["s3:ListBucket"]:
                 assert resource == {"Fn::GetAtt": ["ArchiveBucket", "Arn"]}
             elif action == ["s3:DeleteObject"]:  # never documents, versions or manifests
-                assert text.endswith(('/raw/*"}', '/failed/*"}', '/index/pending/*"}')), text
+                assert text.endswith(
+                    ('/raw/*"}', '/failed/*"}', '/index/pending/*"}', '/index/revisit/*"}')
+                ), text
             elif action == ["events:PutEvents"]:
                 assert resource == {"Fn::GetAtt": ["ChangeEventBus", "Arn"]}
             elif statement["Sid"] == "ReadConfiguration":
