@@ -659,7 +659,15 @@ def test_ctrl_c_ends_a_run_quietly_with_130(faults, tmp_path):
     command = [sys.executable, "-c", "import sys; from handler.cli import main; sys.exit(main())",
                "run", "--feed-url", faults.url("/rss"), "--allow-host", "127.0.0.1",
                "--store", str(tmp_path / "a")]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    # As from a terminal: a shell starts background jobs with SIGINT ignored, and a child
+    # inherits that (Python then keeps it ignored), so a CI runner in the background would
+    # otherwise test nothing.
+    def as_from_a_terminal() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=as_from_a_terminal)  # fmt: skip
     deadline = time.monotonic() + 60
     while faults.hits["/rss"] == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
