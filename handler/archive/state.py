@@ -3,6 +3,9 @@
 - ``feeds``: each feed's HTTP validators (ETag, Last-Modified) for conditional polls.
 - ``seen``: each feed's listed items and their fingerprints (what the feed said about them at
   the last run that archived them); an item is fetched again when its fingerprint changes.
+- ``newest``: the newest publication date each feed has listed; a feed whose oldest item is
+  newer than that has a gap the news sitemap fills (run/catchup.py). It moves only when new
+  items appear, so it costs an idle poll no write.
 - ``next_revisit_at``: when the revisit schedule next has something due (see schedule.py), so a
   poll with nothing due does not even list it. Missing: unknown (list). A run that may write
   entries due before the hint lowers it first (run/poll.py, run/replay.py), so an entry is
@@ -59,6 +62,7 @@ class RunState:
     # id -> when it was parked; polls skip these until a replay archives them.
     parked: dict[str, str] = field(default_factory=dict)
     seen: dict[str, dict[str, str]] = field(default_factory=dict)  # feed -> id -> fingerprint
+    newest: dict[str, str] = field(default_factory=dict)  # feed -> newest item date it listed
     next_revisit_at: str | None = None
 
     def revisits_may_be_due(self, now: datetime) -> bool:
@@ -89,6 +93,19 @@ class RunState:
             self.next_revisit_at = next_due.isoformat()
         else:
             self.expect_revisit(next_due)
+
+    def newest_listed(self, feed_url: str) -> datetime | None:
+        try:
+            return datetime.fromisoformat(self.newest[feed_url])
+        except (KeyError, ValueError):
+            return None
+
+    def saw_listed(self, feed_url: str, dates: list[datetime]) -> None:
+        """Move the feed's newest listed date on (never back: concurrent runs only add)."""
+        known = self.newest_listed(feed_url)
+        latest = max(dates, default=None)
+        if latest is not None and (known is None or latest > known):
+            self.newest[feed_url] = latest.isoformat()
 
     def validators(self, feed_url: str) -> FeedValidators:
         return self.feeds.get(feed_url, FeedValidators())
@@ -247,6 +264,7 @@ def _encode(state: RunState) -> bytes:
         },
         "parked": dict(sorted(state.parked.items())),
         "seen": {url: dict(sorted(ids.items())) for url, ids in sorted(state.seen.items())},
+        "newest": dict(sorted(state.newest.items())),
     }
     if state.next_revisit_at is not None:
         document["next_revisit_at"] = state.next_revisit_at
@@ -265,12 +283,13 @@ def _decode(data: bytes | None) -> RunState:
             str(url): {str(k): str(v) for k, v in ids.items()}
             for url, ids in raw.get("seen", {}).items()
         }
+        newest = {str(k): str(v) for k, v in raw.get("newest", {}).items()}
         hint = raw.get("next_revisit_at")
         next_revisit_at = str(hint) if hint is not None else None
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         # Never overwrite what we cannot read: that would lose the pending articles.
         raise StoreError(f"{STATE_KEY} is not readable ({exc}); fix or move it aside") from exc
-    return RunState(feeds=feeds, pending=pending, parked=parked, seen=seen,
+    return RunState(feeds=feeds, pending=pending, parked=parked, seen=seen, newest=newest,
                     next_revisit_at=next_revisit_at)  # fmt: skip
 
 

@@ -43,6 +43,7 @@ from handler.core.config import (
     DEFAULT_RECOVER_AFTER_S,
     DEFAULT_RETRY_DELAY_S,
     DEFAULT_REVISIT_AFTER,
+    DEFAULT_SITEMAP_URL,
     DEFAULT_STORE,
     FetchSettings,
     RetryPolicy,
@@ -86,6 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         event_bus=args.event_bus,
         pending_grace_s=args.recover_after,
         revisit_after=revisit_steps(args.revisit_after),
+        sitemap_url=args.sitemap_url,
         retry=RetryPolicy(
             max_attempts=args.max_attempts, first_delay=timedelta(seconds=args.retry_delay)
         ),
@@ -250,6 +252,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="STEPS",
         help="fetch archived articles again (conditionally) this long after their first "
         "archiving; 'off' for never (%(default)s)",
+    )
+    run.add_argument(
+        "--sitemap-url",
+        type=web_url,
+        default=DEFAULT_SITEMAP_URL,
+        metavar="URL",
+        help="news sitemap read to catch up after a gap longer than the feed (%(default)s)",
     )
     run.add_argument(
         "--event-bus", metavar="NAME", help="announce new versions on this EventBridge bus"

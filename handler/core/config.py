@@ -24,6 +24,8 @@ DEFAULT_RETRY_DELAY_S = 600.0
 DEFAULT_MAX_RECEIVES = 5
 DEFAULT_RECOVER_AFTER_S = 900.0
 DEFAULT_MODE = "inline"
+# The news sitemap read to catch up after a gap longer than the feed's window.
+DEFAULT_SITEMAP_URL = "https://www.n-tv.de/news.xml"
 # When an archived article is looked at again, counted from when it was first archived.
 DEFAULT_REVISIT_AFTER = "30m,2h,6h,24h,3d,7d"
 
@@ -110,6 +112,7 @@ class RunSettings:
     # After an article is first archived it is fetched again (conditionally) this long after;
     # empty: never (only feed changes bring it back).
     revisit_after: tuple[timedelta, ...] = revisit_steps(DEFAULT_REVISIT_AFTER)
+    sitemap_url: str = DEFAULT_SITEMAP_URL
 
 
 def settings_from_env(env: Mapping[str, str]) -> RunSettings:
@@ -134,6 +137,7 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
         dead_letter_url=env.get("DEAD_LETTER_URL", "").strip() or None,
         max_receives=_number(env, "MAX_RECEIVES", int, DEFAULT_MAX_RECEIVES),
         pending_grace_s=_number(env, "RECOVER_AFTER_SECONDS", float, DEFAULT_RECOVER_AFTER_S),
+        sitemap_url=env.get("SITEMAP_URL", "").strip() or DEFAULT_SITEMAP_URL,
         revisit_after=revisit_steps(
             env.get("REVISIT_AFTER", "").strip() or DEFAULT_REVISIT_AFTER,
             "environment variable REVISIT_AFTER",
@@ -183,6 +187,7 @@ ENV_DEFAULTS: dict[str, object] = {
     "MODE": DEFAULT_MODE,
     "MAX_RECEIVES": DEFAULT_MAX_RECEIVES,
     "REVISIT_AFTER": DEFAULT_REVISIT_AFTER,
+    "SITEMAP_URL": DEFAULT_SITEMAP_URL,
 }
 FLAG_DEFAULTS: dict[str, object] = {
     "--feed-url": DEFAULT_FEED_URL,
@@ -193,4 +198,5 @@ FLAG_DEFAULTS: dict[str, object] = {
     "--retry-delay": DEFAULT_RETRY_DELAY_S,
     "--recover-after": DEFAULT_RECOVER_AFTER_S,
     "--revisit-after": DEFAULT_REVISIT_AFTER,
+    "--sitemap-url": DEFAULT_SITEMAP_URL,
 }

@@ -2,12 +2,14 @@
 
     {"feeds": [
       {"name": "politik", "url": "https://www.n-tv.de/politik/rss",
-       "profile": "ntv", "schedule": "default", "allow_hosts": []}
+       "profile": "ntv", "schedule": "default", "allow_hosts": [], "section": "politik"}
     ]}
 
 ``profile`` is the site rule family (``ntv``; ``generic`` skips site rules), ``schedule`` the
 class of schedule that polls it (the scheduled event polls class ``default``), ``allow_hosts``
-exact hosts added to the fetch allowlist for this feed's articles. Without a file the archive
+exact hosts added to the fetch allowlist for this feed's articles, ``section`` the URL folder
+its articles live under (catch-up keeps those of the news sitemap; default: the feed URL's
+first folder). Without a file the archive
 polls one feed, FEED_URL (default: the ntv.de politics feed). A file that does not fit is
 refused with one line naming the line or the field.
 """
@@ -18,13 +20,14 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from handler.core.errors import ConfigError, UrlError
 from handler.core.urls import parse_web_url
 
 PROFILES = frozenset({"ntv", "generic"})
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_FIELDS = {"name", "url", "profile", "schedule", "allow_hosts"}
+_FIELDS = {"name", "url", "profile", "schedule", "allow_hosts", "section"}
 DEFAULT_SCHEDULE = "default"
 
 
@@ -35,6 +38,17 @@ class FeedConfig:
     profile: str = "ntv"
     schedule: str = DEFAULT_SCHEDULE
     allow_hosts: frozenset[str] = field(default_factory=frozenset)
+    # The site section the feed covers, as the first folder of its article URLs ("politik");
+    # catch-up keeps the sitemap's entries under it. None: derived from the feed's own URL
+    # (https://www.n-tv.de/politik/rss -> "politik"; a feed at the site's root: every section).
+    section_name: str | None = None
+
+    @property
+    def section(self) -> str | None:
+        if self.section_name:
+            return self.section_name
+        folders = [part for part in urlsplit(self.url).path.split("/") if part]
+        return folders[0].lower() if len(folders) > 1 else None
 
 
 def default_feeds(feed_url: str) -> list[FeedConfig]:
@@ -99,7 +113,11 @@ def _feed(entry: Any, where: str) -> FeedConfig:
     hosts = entry.get("allow_hosts", [])
     if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
         raise ConfigError(f"{where}.allow_hosts: expected a list of host names")
-    return FeedConfig(name, url, profile, schedule, frozenset(h.lower() for h in hosts))
+    section = entry.get("section")
+    if section is not None and (not isinstance(section, str) or not _NAME.match(section)):
+        raise ConfigError(f"{where}.section: expected a URL folder name like 'politik', "
+                          f"got {section!r}")  # fmt: skip
+    return FeedConfig(name, url, profile, schedule, frozenset(h.lower() for h in hosts), section)
 
 
 def _read(source: str) -> bytes:

@@ -43,6 +43,8 @@ class WorkMessage:
         feed = None
         if self.feed is not None:
             feed = {**asdict(self.feed), "allow_hosts": sorted(self.feed.allow_hosts)}
+            section = feed.pop("section_name")  # spelled as in a feeds file
+            feed |= {"section": section} if section else {}
         body: dict[str, Any] = {"feed": feed, "item": self.item.to_json(), "run_id": self.run_id}
         if self.revisit is not None:
             body["revisit"] = self.revisit.to_json()

@@ -41,6 +41,7 @@ class RunSummary:
     feed_errors: list[dict[str, str]] = field(default_factory=list)  # feeds that failed
     queued: int = 0  # fan-out mode: items sent to the work queue
     errors: list[str] = field(default_factory=list)  # run-level failures after work was done
+    catchup: dict[str, Any] | None = None  # what a catch-up after a gap found (run/catchup.py)
     duration_s: float = 0.0
     outcomes: list[ArticleOutcome] = field(default_factory=list)
 
@@ -84,6 +85,7 @@ class RunSummary:
             **({"feed_errors": self.feed_errors} if self.feed_errors else {}),
             "queued": self.queued,
             **({"errors": self.errors} if self.errors else {}),
+            **({"catchup": self.catchup} if self.catchup else {}),
             "articles": [asdict(o) for o in self.outcomes],
         }
 

@@ -13,6 +13,7 @@ from handler.core.log import logger
 from handler.core.models import FeedItem
 from handler.ingest.feed import FeedValidators, read_feed
 from handler.ingest.feeds import FeedConfig
+from handler.run.catchup import catch_up, gap_since
 from handler.run.context import RunContext, Work
 from handler.run.outcomes import ArticleOutcome, RunSummary
 
@@ -56,6 +57,12 @@ def poll(ctx: RunContext, feed: FeedConfig | None = None) -> RunSummary:
         listed = fetched.items[: ctx.settings.max_items]
         todo = plan_poll(listed, list(state.pending_for(url)), set(state.parked), now,
                          state.seen.get(url, {}))  # fmt: skip
+        gap = None if fetched.not_modified else gap_since(state.newest_listed(url), listed)
+        if gap is not None:  # the feed no longer reaches back to what it listed last time
+            found = catch_up(ctx, feed, gap, listed)
+            summary.catchup = found.to_dict()
+            waiting = {i.id for i in todo} | set(state.parked)
+            todo += [item for item in found.items if item.id not in waiting]
         listing = ctx.due_revisits(state.revisits_may_be_due(now))
         if todo and listing is None and state.revisits_later_than(now + ctx.first_step):
             ctx.expect_first_revisits()  # new articles' entries must not outlive a crash unseen
@@ -80,6 +87,7 @@ def poll(ctx: RunContext, feed: FeedConfig | None = None) -> RunSummary:
 
         def fold(s: RunState) -> None:
             record(ctx, s, url, results, validators, now)
+            s.saw_listed(url, [i.published for i in listed if i.published is not None])
             if seen is not None:
                 s.seen[url] = seen
             if listing is not None:

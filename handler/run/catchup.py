@@ -1,0 +1,107 @@
+"""Catch-up after a gap: when the feed no longer reaches back to what it listed at the last
+read (an outage longer than its window), the site's news sitemap says what was published
+meanwhile.
+
+The sign: the feed's oldest listed item is newer than the newest item it listed before (the
+run state's ``newest``). Anything published between the two may have come and gone. Then the
+news sitemap (``SITEMAP_URL``; an index is followed, bounded) is read, and its entries kept
+that lie in the feed's section, were published since then (an hour's margin) and are not
+archived yet (one pointer read each). Those are archived with the feed's items, as feed items
+of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from handler.archive.catalog import Catalog
+from handler.core.errors import StoreError
+from handler.core.log import logger
+from handler.core.models import FeedItem, article_id
+from handler.ingest.feed import split_title
+from handler.ingest.feeds import FeedConfig
+from handler.ingest.sitemap import SitemapEntry, SitemapError, in_section, walk
+from handler.run.context import RunContext
+
+MARGIN = timedelta(hours=1)  # clocks and sitemap times disagree a little
+MAX_SITEMAPS = 20  # an index's children read at most, the index included
+
+
+@dataclass
+class CatchUp:
+    """What one catch-up found, for the run summary."""
+
+    sitemap: str
+    since: str
+    entries: int = 0  # entries in the sitemaps read
+    in_section: int = 0  # of those, in the feed's section and published since the last poll
+    archived_before: int = 0  # of those, already in the archive
+    off_allowlist: int = 0  # of those, on a host the archive may not fetch from
+    items: list[FeedItem] = field(default_factory=list)  # to archive now
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        found = {"sitemap": self.sitemap, "since": self.since, "entries": self.entries,
+                 "in_section": self.in_section, "archived_before": self.archived_before,
+                 "off_allowlist": self.off_allowlist, "to_archive": len(self.items)}  # fmt: skip
+        return {**found, "error": self.error} if self.error else found
+
+
+def gap_since(newest_before: datetime | None, listed: list[FeedItem]) -> datetime | None:
+    """The start of a gap the feed cannot cover: the newest date it listed before, when every
+    item it lists now is newer (None: the windows overlap, or nothing to tell it by)."""
+    dates = [item.published for item in listed if item.published is not None]
+    if newest_before is None or not dates or min(dates) <= newest_before:
+        return None
+    return newest_before
+
+
+def catch_up(ctx: RunContext, feed: FeedConfig, since: datetime, listed: list[FeedItem]) -> CatchUp:
+    """The articles of ``feed``'s section that the news sitemap lists since ``since`` and the
+    archive lacks; a sitemap that cannot be read is reported, never a failed poll."""
+    url = ctx.settings.sitemap_url
+    found = CatchUp(sitemap=url, since=since.isoformat())
+    listed_ids = {item.id for item in listed}
+    wanted: dict[str, SitemapEntry] = {}
+    try:
+        for sitemap in walk(ctx.client_for(feed), url, MAX_SITEMAPS, ctx.deadline()):
+            found.entries += len(sitemap.entries)
+            for entry in sitemap.entries:
+                when = entry.when
+                recent = when is None or when >= since - MARGIN
+                if recent and in_section(entry.loc, feed.section):
+                    wanted.setdefault(article_id(entry.loc), entry)
+    except SitemapError as exc:
+        found.error = str(exc)
+        logger.error("catch-up sitemap not read", extra={"run_id": ctx.run_id, "reason": str(exc)})
+        return found
+    found.in_section = len(wanted)
+    catalog = Catalog(ctx.store)
+    allowlist = ctx.client_for(feed).allowlist
+    for item_id, entry in wanted.items():
+        if item_id in listed_ids:
+            continue  # the feed has it: archived with the feed's items
+        if not allowlist.allows(urlsplit(entry.loc).hostname or ""):
+            found.off_allowlist += 1  # said, not fetched: a sitemap is no authority
+            continue
+        try:
+            archived = catalog.current_key(item_id) is not None
+        except (StoreError, ValueError, KeyError, TypeError):
+            archived = False  # an unreadable pointer: fetching again costs one page, at worst
+        if archived:
+            found.archived_before += 1
+        else:
+            found.items.append(item_of(entry))
+    logger.info("catch-up", extra={"run_id": ctx.run_id, **found.to_dict()})
+    return found
+
+
+def item_of(entry: SitemapEntry) -> FeedItem:
+    """A sitemap entry as the feed item it stands for (its news title split like a feed's)."""
+    title = entry.title or ""
+    kicker, headline = split_title(title)
+    return FeedItem(id=article_id(entry.loc), link=entry.loc, title=title, kicker=kicker,
+                    headline=headline, teaser=None, category=None,
+                    published=entry.when)  # fmt: skip
