@@ -2,7 +2,7 @@
 """Every benchmark in one go (``make bench`` / ``python3 tasks.py bench``).
 
 Runs bench/quality.py (when the corpus is there), extraction.py, warc_gzip.py, runs.py,
-cold_start.py, fanout.py and day.py (the simulated day, about 5 minutes),
+cold_start.py, fanout.py, outage.py and day.py (the simulated day, about 5 minutes),
 prints each one's report, then the monthly cost table built from the measured figures, and
 ends with one JSON line holding all the figures.
 """
@@ -19,7 +19,15 @@ sys.path.insert(0, str(HERE))
 
 from cost import print_table  # noqa: E402
 
-SCRIPTS = ["extraction.py", "warc_gzip.py", "runs.py", "cold_start.py", "fanout.py", "day.py"]
+SCRIPTS = [
+    "extraction.py",
+    "warc_gzip.py",
+    "runs.py",
+    "cold_start.py",
+    "fanout.py",
+    "outage.py",
+    "day.py",
+]
 
 
 def run(script: str) -> dict:
@@ -45,7 +53,8 @@ def main() -> int:
                 figures[f"legacy_{key}"] = legacy[key]
     for script in SCRIPTS:
         result = run(script)
-        figures |= {"day": result} if script == "day.py" else result  # its keys are its own
+        own = script in ("day.py", "outage.py")  # their keys are their own
+        figures |= {script.removesuffix(".py"): result} if own else result
     print("\n== cost per month at the default schedule")
     figures |= print_table(figures)
     print(json.dumps(figures))

@@ -43,3 +43,11 @@ def test_simulated_day_catches_every_edit_with_fewer_fetches_than_before():
     idle = figures["idle_poll"]
     assert (idle["http_requests"], idle["items"], idle["not_modified"]) == (1, 0, True)
     assert idle["store_requests"] <= 2
+
+
+def test_outage_catch_up_archives_the_section_and_nothing_else():
+    figures = last_json("outage.py", "--window", "5", "--politics", "12", "--others", "8")
+    assert figures["archived_by_section"] == {"politik": 13}  # 12 + the one archived before
+    assert (figures["politics_article_fetches"], figures["other_article_fetches"]) == (12, 0)
+    assert figures["sitemap_requests"] == 1 and figures["failed"] == 0
+    assert figures["catchup"]["to_archive"] == 12 - 5  # the feed itself lists the other five
