@@ -323,3 +323,31 @@ def test_a_revisit_message_is_checked_like_any_message(revisit, said):
     body = json.dumps({"feed": None, "item": item, "revisit": revisit})
     with pytest.raises(EventError, match=said):
         WorkMessage.from_body(body)
+
+
+def test_fanout_catches_up_after_a_gap_by_queueing_what_the_sitemap_lists(
+    site, queues, monkeypatch
+):
+    sqs, work, _ = queues
+    first = site.add("/politik/Vorher-id41008888.html", page("ntv2025_article.html"))
+    site.serve()
+    monkeypatch.setenv("FEED_URL", site.feed_url)
+    monkeypatch.setenv("SITEMAP_URL", site.url("/news.xml"))
+    assert lambda_handler({"source": "aws.events"}, LocalContext(300))["queued"] == 1
+    settle(sqs, work, receive(sqs, work), {"batchItemFailures": []})
+    first.listed = False
+    later = site.add("/politik/Spaeter-id41006666.html", page("ntv2025_byline.html"))
+    later.pub_date = "Mon, 17 Mar 2025 09:00:00 +0000"
+    site.serve()
+    missed = site.url("/politik/Dazwischen-id41007777.html")
+    sitemap = (
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url>'
+        f"<loc>{missed}</loc><lastmod>2025-03-15T10:00:00+00:00</lastmod></url>"
+        f"<url><loc>{site.url('/sport/Spiel-id42000001.html')}</loc>"
+        "<lastmod>2025-03-15T10:00:00+00:00</lastmod></url></urlset>"
+    )
+    site.server.expect_request("/news.xml").respond_with_data(sitemap, content_type="text/xml")
+    polled = lambda_handler({"source": "aws.events"}, LocalContext(300))
+    assert polled["queued"] == 2  # the feed's new item and the one the outage hid
+    queued = sorted(json.loads(r["body"])["item"]["link"] for r in receive(sqs, work))
+    assert queued == sorted([site.url(later.path), missed])

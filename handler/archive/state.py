@@ -102,10 +102,9 @@ class RunState:
 
     def saw_listed(self, feed_url: str, dates: list[datetime]) -> None:
         """Move the feed's newest listed date on (never back: concurrent runs only add)."""
-        known = self.newest_listed(feed_url)
-        latest = max(dates, default=None)
-        if latest is not None and (known is None or latest > known):
-            self.newest[feed_url] = latest.isoformat()
+        latest = newest_of(self.newest.get(feed_url), dates)
+        if latest is not None:
+            self.newest[feed_url] = latest
 
     def validators(self, feed_url: str) -> FeedValidators:
         return self.feeds.get(feed_url, FeedValidators())
@@ -196,6 +195,7 @@ class FeedState:
 
     validators: FeedValidators = field(default_factory=FeedValidators)
     seen: dict[str, str] = field(default_factory=dict)
+    newest: str | None = None  # the newest publication date the feed has listed (catch-up)
 
 
 def load_feed_state(store: BlobStore, feed_url: str) -> FeedState:
@@ -234,7 +234,10 @@ def compare_and_swap(
 
 
 def _encode_feed(state: FeedState) -> bytes:
-    record = {"validators": asdict(state.validators), "seen": dict(sorted(state.seen.items()))}
+    record: dict[str, Any] = {"validators": asdict(state.validators),
+                              "seen": dict(sorted(state.seen.items()))}  # fmt: skip
+    if state.newest is not None:
+        record["newest"] = state.newest
     return json.dumps(record, sort_keys=True).encode()
 
 
@@ -243,9 +246,23 @@ def _decode_feed(data: bytes | None) -> FeedState:
         return FeedState()
     try:
         raw = json.loads(data)
-        return FeedState(FeedValidators(**raw["validators"]), dict(raw["seen"]))
+        newest = raw.get("newest")
+        return FeedState(FeedValidators(**raw["validators"]), dict(raw["seen"]),
+                         str(newest) if newest is not None else None)  # fmt: skip
     except (ValueError, TypeError, KeyError) as exc:
         raise StoreError(f"feed state is not readable ({exc}); fix or move it aside") from exc
+
+
+def newest_of(known: str | None, dates: list[datetime]) -> str | None:
+    """The later of a stored newest date (ISO) and the newest of ``dates``, as ISO."""
+    try:
+        stored = datetime.fromisoformat(known) if known else None
+    except ValueError:
+        stored = None
+    latest = max(dates, default=None)
+    if latest is None or (stored is not None and latest <= stored):
+        return known
+    return latest.isoformat()
 
 
 def utcnow() -> datetime:

@@ -12,16 +12,18 @@ import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from handler.archive.schedule import Revisit
-from handler.archive.state import FeedState, load_feed_state, update_feed_state
+from handler.archive.state import FeedState, load_feed_state, newest_of, update_feed_state
 from handler.core.aws import SqsQueue
 from handler.core.errors import ArchiveError, ConfigError, EventError, FeedError
 from handler.core.log import logger
 from handler.core.models import FeedItem
 from handler.ingest.feed import FeedFetch, read_feed
 from handler.ingest.feeds import FeedConfig, parse_feed_entry
+from handler.run.catchup import catch_up, gap_since
 from handler.run.context import RunContext
 from handler.run.outcomes import RunSummary
 from handler.run.poll import all_feeds_failed, feed_failed
@@ -173,6 +175,10 @@ def _fan_out_feed(ctx: RunContext, queue: WorkQueue, feed: FeedConfig) -> tuple[
     state = load_feed_state(ctx.store, feed.url)
     fetched = read_feed(ctx.client_for(feed), feed.url, state.validators, ctx.deadline())
     changed = [i for i in fetched.items if state.seen.get(i.id) != i.fingerprint()]
+    newest = datetime.fromisoformat(state.newest) if state.newest else None
+    gap = None if fetched.not_modified else gap_since(newest, fetched.items)
+    if gap is not None:  # an outage longer than the feed's window: the sitemap fills it
+        changed += catch_up(ctx, feed, gap, fetched.items).items
     queue.send([WorkMessage(feed, item, ctx.run_id) for item in changed])
     counts = {"listed": len(fetched.items), "queued": len(changed)}
     logger.info("feed fanned out", extra={"run_id": ctx.run_id, "feed": feed.name, **counts})
@@ -204,5 +210,8 @@ def _remember(state: FeedState, fetched: FeedFetch) -> None:
     """Only after the messages are queued: a failed send leaves them to the next poll."""
     if not fetched.not_modified:
         state.seen = {i.id: i.fingerprint() for i in fetched.items}
+        state.newest = newest_of(
+            state.newest, [i.published for i in fetched.items if i.published is not None]
+        )
     if fetched.validators.request_headers():
         state.validators = fetched.validators
