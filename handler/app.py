@@ -27,6 +27,7 @@ from handler.core.log import logger
 from handler.run.actions import run_event
 from handler.run.events import (
     Event,
+    Import,
     Poll,
     Replay,
     Reprocess,
@@ -50,6 +51,7 @@ ACTIONS: dict[type, str] = {
     Poll: "poll",
     Replay: "replay",
     Reprocess: "reprocess",
+    Import: "import",
 }
 WORKER_ACTION = "worker"
 REFUSED_ACTION = "refused"  # an event or configuration the door would not run

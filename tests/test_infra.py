@@ -125,8 +125,8 @@ def test_iam_policy_is_least_privilege(cfn):
                 ), text
             elif action == ["events:PutEvents"]:
                 assert resource == {"Fn::GetAtt": ["ChangeEventBus", "Arn"]}
-            elif statement["Sid"] == "ReadConfiguration":
-                assert action == ["s3:GetObject"] and text.endswith('/config/*"}')
+            elif statement["Sid"] == "ReadConfigurationAndImports":  # read only
+                assert action == ["s3:GetObject"] and text.endswith(('/config/*"}', '/imports/*"}'))
             else:
                 assert text.endswith(tuple(f'/{p}"}}' for p in S3_PREFIXES)), text
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from handler.archive.changes import changes
 from handler.archive.document import encode
 from handler.archive.warc import capture_warc
-from handler.core.errors import ConflictError, StoreError
+from handler.core.errors import ConflictError, OlderCaptureError, StoreError
 from handler.ingest.fetch import Response
 from handler.store.base import JSON_CONTENT_TYPE, WARC_CONTENT_TYPE, BlobStore
 from handler.store.conflicts import attempts
@@ -47,10 +48,14 @@ def save_version(
     response: Response | None,
     force: bool = False,
     before_writes: Callable[[Intent], None] | None = None,
+    capture: bytes | None = None,
+    newer_only: bool = False,
 ) -> SaveOutcome:
     """Store ``doc`` unless the current version has the same content hash (or ``force``).
     ``before_writes`` hears of each attempt before it writes anything (the catalog writes its
-    intent marker there)."""
+    intent marker there). ``capture``: the raw capture as it is to be stored (an imported
+    record), instead of one made from ``response``. ``newer_only``: OlderCaptureError rather
+    than replace a current version fetched later."""
     key = article_key(doc)
     wrote_raw = False
     for current in attempts(store, key, "the current document"):
@@ -64,16 +69,21 @@ def save_version(
             if wrote_raw and raw_key(doc) != winner_capture:
                 store.delete(raw_key(doc))
             return "unchanged"
+        if newer_only and previous is not None and _later(previous, doc):
+            raise OlderCaptureError(
+                f"{key}: the capture of {doc['fetched_at']} is older than the archived version "
+                f"of {previous.get('fetched_at')}", key=key)  # fmt: skip
         superseded = version_key(previous) if previous is not None else None
         # What changed since the version it replaces, against the one actually read (a lost
         # race re-reads and compares again with the winner's).
         doc["changes"] = changes(previous, doc) if previous is not None else None
         if before_writes is not None:
-            capture = raw_key(doc) if response is not None else None
+            capture_key = raw_key(doc) if response is not None else None
             status: SaveOutcome = "new" if previous is None else "updated"
-            before_writes(Intent(status, capture, superseded, current.data))
+            before_writes(Intent(status, capture_key, superseded, current.data))
         if response is not None and not wrote_raw:
-            store.put(raw_key(doc), capture_warc(response), WARC_CONTENT_TYPE)
+            raw = capture if capture is not None else capture_warc(response)
+            store.put(raw_key(doc), raw, WARC_CONTENT_TYPE)
             wrote_raw = True
         try:
             store.put_if(key, encode(doc), JSON_CONTENT_TYPE, expected=current.version)
@@ -83,6 +93,16 @@ def save_version(
             store.put(superseded, current.data, JSON_CONTENT_TYPE)
         return "new" if previous is None else "updated"
     raise AssertionError("unreachable: attempts() raises when they run out")
+
+
+def _later(stored: dict[str, Any], doc: dict[str, Any]) -> bool:
+    """Whether the stored version was fetched after ``doc``."""
+    try:
+        return datetime.fromisoformat(stored["fetched_at"]) > datetime.fromisoformat(
+            doc["fetched_at"]
+        )
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _load(data: bytes, store: BlobStore, key: str) -> dict[str, Any]:

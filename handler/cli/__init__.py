@@ -33,6 +33,7 @@ from handler.cli.args import (
     web_url,
 )
 from handler.cli.history import add_history_commands
+from handler.cli.importer import add_import_command
 from handler.cli.output import print_progress, print_summary
 from handler.cli.read import add_read_commands
 from handler.core.config import (
@@ -269,6 +270,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_read_commands(commands)
     add_history_commands(commands)
+    add_import_command(commands)
 
     invoke = commands.add_parser(
         "invoke", help="run the Lambda entry on an event file (see events/) and print its response"

@@ -76,6 +76,11 @@ class NotAnArticleError(ExtractionError):
         self.reason = reason
 
 
+class OlderCaptureError(ArchiveError):
+    """An imported capture is older than the archived version and says something else: it is
+    history, and history never replaces what is current. Not a failure; nothing is written."""
+
+
 class StoreError(ArchiveError):
     """The store could not be read or written."""
 

@@ -68,6 +68,12 @@ class FeedItem:
         return {**asdict(self), "published": self.published.isoformat() if self.published else None}
 
     @classmethod
+    def for_url(cls, url: str) -> FeedItem:
+        """A URL reached without a feed (a replay, an import) as an item of its own."""
+        return cls(id=article_id(url), link=url, title="", kicker=None, headline="",
+                   teaser=None, category=None, published=None)  # fmt: skip
+
+    @classmethod
     def from_json(cls, raw: dict[str, Any]) -> FeedItem:
         """The item ``to_json`` wrote (the archive's own state)."""
         published = raw.get("published")

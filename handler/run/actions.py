@@ -5,8 +5,9 @@ from __future__ import annotations
 from handler.core.config import RunSettings
 from handler.ingest.feeds import FeedConfig
 from handler.ingest.feeds import configured_feeds as feeds_of
-from handler.run.events import Event, Poll, Replay, Reprocess, ScheduledPoll
+from handler.run.events import Event, Import, Poll, Replay, Reprocess, ScheduledPoll
 from handler.run.fanout import fanout_poll
+from handler.run.importing import import_sources
 from handler.run.outcomes import RunSummary
 from handler.run.pipeline import Pipeline
 from handler.run.reprocess import reprocess
@@ -30,3 +31,19 @@ def run_event(event: Event, pipeline: Pipeline) -> RunSummary:
             return pipeline.replay(urls, force=force)
         case Reprocess():
             return reprocess(pipeline, event)
+        case Import(keys=keys, section=section):
+            return import_sources(pipeline, import_urls(keys, pipeline.settings.store), section)
+
+
+def import_urls(keys: tuple[str, ...], store: str) -> list[str]:
+    """An import event's keys as s3:// URLs: a bare key is in the archive's own bucket."""
+    bucket = store.removeprefix("s3://").split("/", 1)[0] if store.startswith("s3://") else None
+    urls = []
+    for key in keys:
+        if key.startswith("s3://"):
+            urls.append(key)
+        elif bucket:
+            urls.append(f"s3://{bucket}/{key.lstrip('/')}")
+        else:
+            urls.append(key)  # a local archive (``ntv-archive invoke``): a local path
+    return urls

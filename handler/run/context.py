@@ -23,7 +23,7 @@ from handler.archive.schedule import DueRevisits, Revisit, RevisitSchedule
 from handler.archive.state import StateStore, utcnow
 from handler.archive.versions import Intent, save_version
 from handler.core.config import RunSettings
-from handler.core.errors import ArchiveError, NotAnArticleError
+from handler.core.errors import ArchiveError, NotAnArticleError, OlderCaptureError
 from handler.core.log import logger
 from handler.core.models import FeedItem
 from handler.ingest.feeds import FeedConfig
@@ -144,7 +144,8 @@ class RunContext:
         revisit: Revisit | None,
     ) -> tuple[ArticleOutcome, Validators | None]:
         conditional = revisit.validators.request_headers() if revisit and not force else None
-        try:
+
+        def fetch_and_keep() -> tuple[ArticleOutcome, Validators | None]:
             response = self.client_for(feed).get(
                 item.link, accept=HTML_TYPES, headers=conditional, deadline=self.deadline()
             )
@@ -153,33 +154,80 @@ class RunContext:
                 logger.info("article not modified", extra=self.ids(item.id))
                 return ArticleOutcome(id=item.id, url=item.link, status="unchanged",
                                       revisit=True, not_modified=True), validators  # fmt: skip
-            doc = extract_document(
-                response.body,
-                response.final_url,
-                fetched_at=response.fetched_at,
-                feed_url=feed.url if feed else None,
-                feed_item=item if feed else None,
-                capture={
-                    "status": response.status,
-                    "final_url": response.final_url,
-                    "etag": validators.etag,
-                    "last_modified": validators.last_modified,
-                },
-                charset=response.charset,
-                profile=feed.profile if feed else "ntv",
-            )
-            if not self.ntv_hosts.allows(urlsplit(response.final_url).hostname or ""):
-                doc = doc.bound_to(response.final_url)
-            status = self.commit(doc, response, force=force, poll_run_id=poll_run_id)
+            kept = self._keep(response, item, feed, force=force, poll_run_id=poll_run_id,
+                              revisit=revisit is not None)  # fmt: skip
+            return kept, validators
+
+        return self._guarded(item, revisit is not None, fetch_and_keep)
+
+    def archive_capture(self, response: Response, capture: bytes) -> ArticleOutcome:
+        """Archive a page another crawler captured (a WARC import): the record's time is the
+        fetch time and the record itself the capture. A capture older than the archived
+        version with other content is skipped: history never replaces what is current."""
+        item = FeedItem.for_url(response.url)
+        if self.out_of_time():
+            return ArticleOutcome(id=item.id, url=item.link, status="deferred")
+
+        def keep() -> tuple[ArticleOutcome, None]:
+            return self._keep(response, item, None, capture=capture, newer_only=True), None
+
+        return self._guarded(item, False, keep)[0]
+
+    def _guarded(
+        self,
+        item: FeedItem,
+        revisit: bool,
+        work: Callable[[], tuple[ArticleOutcome, Validators | None]],
+    ) -> tuple[ArticleOutcome, Validators | None]:
+        """The work's outcome, or the outcome its error makes: never raises."""
+        try:
+            return work()
         except NotAnArticleError as exc:
-            return self.skipped(item.id, item.link, exc, revisit is not None), None
+            return self.skipped(item.id, item.link, exc, revisit), None
+        except OlderCaptureError as exc:
+            logger.info("older capture skipped", extra={**self.ids(item.id), "reason": str(exc)})
+            return ArticleOutcome(id=item.id, url=item.link, status="skipped",
+                                  reason=str(exc)), None  # fmt: skip
         except ArchiveError as exc:
-            return self.failed(item.id, item.link, str(exc), exc, revisit is not None), None
+            return self.failed(item.id, item.link, str(exc), exc, revisit), None
         except Exception as exc:  # a bug must not cost the other articles
             logger.exception("internal error", extra=self.ids(item.id))
             reason = f"internal error: {type(exc).__name__}: {exc}"
-            return self.failed(item.id, item.link, reason, revisit=revisit is not None), None
-        return self.stored(doc, item.link, status, revisit is not None), validators
+            return self.failed(item.id, item.link, reason, revisit=revisit), None
+
+    def _keep(
+        self,
+        response: Response,
+        item: FeedItem,
+        feed: FeedConfig | None,
+        force: bool = False,
+        poll_run_id: str | None = None,
+        revisit: bool = False,
+        capture: bytes | None = None,
+        newer_only: bool = False,
+    ) -> ArticleOutcome:
+        """Extract a fetched (or imported) page and store its version; raises ArchiveError."""
+        validators = Validators.of(response)
+        doc = extract_document(
+            response.body,
+            response.final_url,
+            fetched_at=response.fetched_at,
+            feed_url=feed.url if feed else None,
+            feed_item=item if feed else None,
+            capture={
+                "status": response.status,
+                "final_url": response.final_url,
+                "etag": validators.etag,
+                "last_modified": validators.last_modified,
+            },
+            charset=response.charset,
+            profile=feed.profile if feed else "ntv",
+        )
+        if not self.ntv_hosts.allows(urlsplit(response.final_url).hostname or ""):
+            doc = doc.bound_to(response.final_url)
+        status = self.commit(doc, response, force=force, poll_run_id=poll_run_id,
+                             capture=capture, newer_only=newer_only)  # fmt: skip
+        return self.stored(doc, item.link, status, revisit)
 
     def _schedule_first(
         self, item: FeedItem, feed: FeedConfig | None, validators: Validators | None
@@ -240,6 +288,8 @@ class RunContext:
         response: Response | None,
         force: bool = False,
         poll_run_id: str | None = None,
+        capture: bytes | None = None,
+        newer_only: bool = False,
     ) -> Status:
         """Store a version; a new or updated one goes into the manifest and is announced.
         The catalog's intent marker is written just before the document (see Catalog). Here
@@ -252,7 +302,8 @@ class RunContext:
 
         try:
             status: Status = save_version(self.store, doc, response, force=force,
-                                          before_writes=intend)  # fmt: skip
+                                          before_writes=intend, capture=capture,
+                                          newer_only=newer_only)  # fmt: skip
         except ArchiveError:
             for marker, _ in markers:  # undo what the failed attempts half-wrote
                 self.catalog.confirm(marker)

@@ -4,6 +4,8 @@
     replay      {"action": "replay", "urls": [...], "force": false}
     reprocess   {"action": "reprocess", "since": "YYYY-MM-DD", "until": "...", "ids": [...]}
     poll        {"action": "poll", "feed_url": "..."}
+    import      {"action": "import", "keys": ["s3://bucket/key.warc.gz", "imports/x.warc"],
+                 "section": "politik"}     (a bare key is in the archive's own bucket)
 
 Anything else raises EventError with a message naming the problem.
 """
@@ -22,6 +24,9 @@ from handler.core.urls import parse_web_url
 _ID = re.compile(r"^[a-z]+-[0-9a-f]+$")
 _SCHEDULE_SOURCES = frozenset({"aws.events", "aws.scheduler"})
 MAX_REPLAY_URLS = 500
+MAX_IMPORT_KEYS = 100
+_KEY = re.compile(r"^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/)?[^\s]{1,1024}$")
+_SECTION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,13 @@ class Reprocess:
     ids: tuple[str, ...] = ()
 
 
-Event = ScheduledPoll | Poll | Replay | Reprocess
+@dataclass(frozen=True)
+class Import:
+    keys: tuple[str, ...]  # s3://bucket/key, or a key in the archive's own bucket
+    section: str | None = "politik"  # None: every section
+
+
+Event = ScheduledPoll | Poll | Replay | Reprocess | Import
 
 
 def is_sqs_event(raw: Any) -> bool:
@@ -127,10 +138,28 @@ def _reprocess(raw: dict[str, Any]) -> Reprocess:
     return Reprocess(since=since, until=until, ids=tuple(ids))
 
 
+def _import(raw: dict[str, Any]) -> Import:
+    _only(raw, {"action", "keys", "section"})
+    keys = raw.get("keys")
+    if not isinstance(keys, list) or not keys or len(keys) > MAX_IMPORT_KEYS:
+        raise EventError(f"import: 'keys' must list 1 to {MAX_IMPORT_KEYS} S3 keys or "
+                         "s3:// URLs of WARC files", field="keys")  # fmt: skip
+    for n, key in enumerate(keys):
+        if not isinstance(key, str) or not _KEY.match(key) or ".." in key.split("/"):
+            raise EventError(f"import: keys[{n}] is not an S3 key or s3:// URL: {key!r}",
+                             field=f"keys[{n}]")  # fmt: skip
+    section = raw.get("section", "politik")
+    if section is not None and (not isinstance(section, str) or not _SECTION.match(section)):
+        raise EventError(f"import: 'section' must be a URL folder like 'politik' or null, "
+                         f"got {section!r}", field="section")  # fmt: skip
+    return Import(keys=tuple(dict.fromkeys(keys)), section=section)
+
+
 _ACTIONS: dict[str, Callable[[dict[str, Any]], Event]] = {
     "poll": _poll,
     "replay": _replay,
     "reprocess": _reprocess,
+    "import": _import,
 }
 
 

@@ -42,6 +42,7 @@ class RunSummary:
     queued: int = 0  # fan-out mode: items sent to the work queue
     errors: list[str] = field(default_factory=list)  # run-level failures after work was done
     catchup: dict[str, Any] | None = None  # what a catch-up after a gap found (run/catchup.py)
+    sources: list[dict[str, Any]] = field(default_factory=list)  # an import's files, each
     duration_s: float = 0.0
     outcomes: list[ArticleOutcome] = field(default_factory=list)
 
@@ -86,6 +87,7 @@ class RunSummary:
             "queued": self.queued,
             **({"errors": self.errors} if self.errors else {}),
             **({"catchup": self.catchup} if self.catchup else {}),
+            **({"sources": self.sources} if self.sources else {}),
             "articles": [asdict(o) for o in self.outcomes],
         }
 

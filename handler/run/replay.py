@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from handler.archive.state import RunState
-from handler.core.models import FeedItem, article_id
+from handler.core.models import FeedItem
 from handler.run.context import RunContext
 from handler.run.outcomes import RunSummary
 
@@ -31,13 +31,4 @@ def record_successes(ctx: RunContext, state: RunState, article_ids: list[str]) -
 
 def item_for_url(url: str) -> FeedItem:
     """A replayed URL as a feed item of its own (no feed context)."""
-    return FeedItem(
-        id=article_id(url),
-        link=url,
-        title="",
-        kicker=None,
-        headline="",
-        teaser=None,
-        category=None,
-        published=None,
-    )
+    return FeedItem.for_url(url)

@@ -1,0 +1,68 @@
+"""``ntv-archive import``: seed the archive from WARC/ARC files (see run/importing.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from handler.cli.args import (
+    EXIT_ARTICLES_FAILED,
+    EXIT_OK,
+    host_name,
+    positive,
+    store_option,
+    verbosity,
+)
+from handler.core.config import DEFAULT_MAX_BYTES
+
+
+def add_import_command(commands: Any) -> None:
+    parser = commands.add_parser(
+        "import", help="archive the ntv.de articles in WARC/ARC files (local or s3://)"
+    )
+    parser.add_argument("sources", nargs="+", metavar="FILE_OR_S3_URL",
+                        help="a .warc, .warc.gz or .arc(.gz) file, or s3://bucket/key")  # fmt: skip
+    store_option(parser)
+    section = parser.add_mutually_exclusive_group()
+    section.add_argument("--section", default="politik",
+                         help="only articles under this URL folder (%(default)s)")  # fmt: skip
+    section.add_argument("--all-sections", action="store_true", help="articles of every section")
+    parser.add_argument("--allow-host", action="append", type=host_name, default=[],
+                        metavar="HOST", help="also accept this host (repeatable)")  # fmt: skip
+    parser.add_argument("--max-bytes", type=positive, default=DEFAULT_MAX_BYTES,
+                        help="largest payload accepted, after decoding (%(default)s)")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    verbosity(parser)
+    parser.set_defaults(command=cmd_import)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from handler.core.config import FetchSettings, RunSettings
+    from handler.run.importing import import_sources
+    from handler.run.pipeline import Pipeline
+
+    settings = RunSettings(
+        store=args.store,
+        fetch=FetchSettings(extra_hosts=frozenset(args.allow_host), max_bytes=args.max_bytes),
+    )
+    section = None if args.all_sections else args.section
+    summary = import_sources(Pipeline(settings), args.sources, section)
+    if args.json:
+        print(json.dumps(summary.to_dict(), ensure_ascii=False))
+    else:
+        for source in summary.sources:
+            counts = ", ".join(f"{k} {v}" for k, v in source.items()
+                               if k not in ("source", "records", "error"))  # fmt: skip
+            print(f"{source['source']}: {source['records']} records ({counts or 'none'})")
+        counts = summary.counts
+        print(f"{counts['new']} new, {counts['updated']} updated, {counts['unchanged']} "
+              f"unchanged, {counts['skipped']} skipped, {counts['failed']} failed")  # fmt: skip
+    for source in summary.sources:
+        if source.get("error"):
+            print(f"ntv-archive: error: {source['error']}", file=sys.stderr)
+    for failure in summary.failures:
+        print(f"ntv-archive: failed: {failure.reason}", file=sys.stderr)
+    cut_short = any(source.get("error") for source in summary.sources)
+    return EXIT_ARTICLES_FAILED if summary.failures or cut_short else EXIT_OK

@@ -1,0 +1,157 @@
+"""Reading other crawlers' WARC (and ARC) files, one record at a time (warcio), so memory stays
+flat whatever the file's size.
+
+Each ``response`` record is judged the way a live fetch is: its target must be an unambiguous
+http(s) URL on the allowlist, its HTTP status 200, its content HTML, its payload within the
+size cap. Every record gets a verdict; only ``page`` records carry what the archive needs: the
+decoded page, the record's time, its HTTP headers, and the record itself re-written with its
+own WARC headers and its payload as transferred (the original record, as the capture).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Any, Literal
+
+from handler.core.errors import HostNotAllowedError
+from handler.ingest.fetch import HostAllowlist, Response
+
+Verdict = Literal[
+    "page",  # an archivable page: see ImportedPage
+    "not_response",  # warcinfo, request, metadata, resource, ... records
+    "revisit",  # a revisit record: no payload of its own
+    "refused_url",  # no target, an ambiguous URL, or a host off the allowlist
+    "not_200",  # the capture answered some other status
+    "not_html",  # not a page
+    "too_large",  # payload over the size cap
+]
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ImportedRecord:
+    """One record's verdict, with the page when it is one."""
+
+    verdict: Verdict
+    url: str | None = None
+    response: Response | None = None  # the page as a fetch would have returned it
+    capture: bytes | None = None  # the original record, gzipped, for raw/
+
+
+class TruncatedArchiveError(Exception):
+    """The file ends inside a record, or a record cannot be parsed (warcio's own error is
+    the cause): the records before it were read, the rest of the file cannot be."""
+
+
+def records(
+    stream: IO[bytes], allowlist: HostAllowlist, max_bytes: int
+) -> Iterator[ImportedRecord]:
+    """Each record of a WARC/ARC stream (gzipped or not) with its verdict, in file order.
+    TruncatedArchiveError when the rest of the file cannot be read."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    iterator = ArchiveIterator(stream, arc2warc=True)
+    read = 0
+    try:
+        for record in iterator:
+            read += 1
+            yield judge(record, allowlist, max_bytes)
+    except TruncatedArchiveError:
+        raise
+    except (ArchiveLoadFailed, EOFError, OSError, ValueError) as exc:
+        raise TruncatedArchiveError(f"unreadable after record {read}: {exc}") from exc
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:
+        # warcio's parser on a record it does not expect (e.g. a response without a target)
+        raise TruncatedArchiveError(f"malformed record after record {read} ({exc})") from exc
+
+
+def judge(record: Any, allowlist: HostAllowlist, max_bytes: int) -> ImportedRecord:
+    kind = record.rec_type
+    if kind == "revisit":
+        return ImportedRecord("revisit", record.rec_headers.get_header("WARC-Target-URI"))
+    if kind != "response" or record.http_headers is None:
+        return ImportedRecord("not_response")
+    target = record.rec_headers.get_header("WARC-Target-URI") or ""
+    try:
+        url = allowlist.check(target)
+    except HostNotAllowedError:
+        return ImportedRecord("refused_url", target or None)
+    status = record.http_headers.get_statuscode()
+    if status != "200":
+        return ImportedRecord("not_200", url)
+    content_type = (record.http_headers.get_header("Content-Type") or "").split(";")[0]
+    if not content_type.strip().lower().startswith(HTML_TYPES):
+        return ImportedRecord("not_html", url)
+    raw = _read_capped(record.raw_stream, max_bytes)
+    if raw is None:
+        return ImportedRecord("too_large", url)
+    declared = getattr(record, "payload_length", -1)
+    if declared is not None and 0 <= len(raw) < declared:
+        # warcio reads what there is: a record cut short by the end of the file (a crawl
+        # interrupted, a partial download) is only seen by its declared length.
+        raise TruncatedArchiveError(
+            f"the file ends inside the record of {url} ({len(raw)} of {declared} bytes)"
+        )
+    body = _decoded(record, raw, max_bytes)
+    if body is None:
+        return ImportedRecord("too_large", url)
+    response = Response(
+        url=url,
+        final_url=url,
+        status=200,
+        reason=record.http_headers.statusline.partition(" ")[2],
+        headers=tuple(record.http_headers.headers),
+        body=body,
+        fetched_at=record_time(record),
+    )
+    return ImportedRecord("page", url, response, _rewritten(record, raw))
+
+
+def record_time(record: Any) -> datetime:
+    """The record's WARC-Date (or an ARC record's date) in UTC."""
+    raw = record.rec_headers.get_header("WARC-Date") or ""
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        moment = datetime(1970, 1, 1, tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _read_capped(stream: IO[bytes], cap: int) -> bytes | None:
+    chunks, size = [], 0
+    while chunk := stream.read(_CHUNK):
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decoded(record: Any, raw: bytes, cap: int) -> bytes | None:
+    """The payload as the page: chunked and content encodings undone the way warcio does,
+    by handing its own decoder the bytes already read; None past the cap."""
+    record.raw_stream = io.BytesIO(raw)
+    return _read_capped(record.content_stream(), cap)
+
+
+def _rewritten(record: Any, raw: bytes) -> bytes:
+    """The record again: its own WARC headers (id, date, digests), its HTTP headers and its
+    payload as transferred, as one gzip member."""
+    from warcio.warcwriter import WARCWriter
+
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=True)
+    again = writer.create_warc_record(
+        record.rec_headers.get_header("WARC-Target-URI"),
+        "response",
+        payload=io.BytesIO(raw),
+        http_headers=record.http_headers,
+        warc_headers=record.rec_headers,
+    )
+    writer.write_record(again)
+    return out.getvalue()
