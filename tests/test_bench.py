@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import corpus_dir
+
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
@@ -51,3 +53,11 @@ def test_outage_catch_up_archives_the_section_and_nothing_else():
     assert (figures["politics_article_fetches"], figures["other_article_fetches"]) == (12, 0)
     assert figures["sitemap_requests"] == 1 and figures["failed"] == 0
     assert figures["catchup"]["to_archive"] == 12 - 5  # the feed itself lists the other five
+
+
+def test_a_crawl_import_archives_each_politics_article_once():
+    corpus_dir()  # the file is built from the real pages: skipped with a message without them
+    figures = last_json("import_warc.py", "--records", "60")
+    assert figures["politics_articles_archived"] == figures["politics_articles_expected"] > 0
+    assert "the file ends inside the record" in figures["verdicts"]["error"]
+    assert figures["peak_rss_mb"] > 0 and figures["ratio_to_bare_warcio"] > 0
