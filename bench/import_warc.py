@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 EARLIER = "2016-01-01T00:00:00Z"
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, sys.argv[3])
 from handler.core.log import logger
 logger.setLevel("ERROR")
@@ -42,8 +42,12 @@ from handler.run.importing import import_sources
 from handler.run.pipeline import Pipeline
 started = time.perf_counter()
 summary = import_sources(Pipeline(RunSettings(store=sys.argv[2])), [sys.argv[1]], "politik")
+# VmHWM, not ru_maxrss: the latter survives fork and exec, so it would report the parent's
+# peak (it holds the whole WARC it built) instead of the import's own.
+peak = next(int(line.split()[1]) for line in open("/proc/self/status")
+            if line.startswith("VmHWM:"))
 print(json.dumps({"wall_s": time.perf_counter() - started, "summary": summary.to_dict(),
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak / 1024}))
 """
 
 
