@@ -53,9 +53,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     else:
         for source in summary.sources:
-            counts = ", ".join(f"{k} {v}" for k, v in source.items()
-                               if k not in ("source", "records", "error"))  # fmt: skip
-            print(f"{source['source']}: {source['records']} records ({counts or 'none'})")
+            verdicts = ", ".join(f"{k} {v}" for k, v in source.items()
+                                 if k not in ("source", "records", "error"))  # fmt: skip
+            print(f"{source['source']}: {source['records']} records ({verdicts or 'none'})")
         counts = summary.counts
         print(f"{counts['new']} new, {counts['updated']} updated, {counts['unchanged']} "
               f"unchanged, {counts['skipped']} skipped, {counts['failed']} failed")  # fmt: skip
