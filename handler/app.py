@@ -26,6 +26,7 @@ from handler.core.errors import ConfigError, EventError, FeedError
 from handler.core.log import logger
 from handler.run.actions import run_event
 from handler.run.events import (
+    Backfill,
     Event,
     Import,
     Poll,
@@ -52,6 +53,7 @@ ACTIONS: dict[type, str] = {
     Replay: "replay",
     Reprocess: "reprocess",
     Import: "import",
+    Backfill: "backfill",
 }
 WORKER_ACTION = "worker"
 REFUSED_ACTION = "refused"  # an event or configuration the door would not run

@@ -59,8 +59,8 @@ def stored(store: Path) -> dict[str, bytes]:
 
 def test_every_event_file_is_covered_here():
     assert sorted(p.name for p in EVENTS.glob("*.json")) == [
-        "import.json", "malformed.json", "poll.json", "replay.json", "reprocess.json",
-        "scheduled.json", "sqs-batch.json",
+        "backfill.json", "import.json", "malformed.json", "poll.json", "replay.json",
+        "reprocess.json", "scheduled.json", "sqs-batch.json",
     ]  # fmt: skip
 
 

@@ -32,6 +32,7 @@ from handler.cli.args import (
     verbosity,
     web_url,
 )
+from handler.cli.backfill import add_backfill_command
 from handler.cli.history import add_history_commands
 from handler.cli.importer import add_import_command
 from handler.cli.output import print_progress, print_summary
@@ -271,6 +272,7 @@ def _parser() -> argparse.ArgumentParser:
     add_read_commands(commands)
     add_history_commands(commands)
     add_import_command(commands)
+    add_backfill_command(commands)
 
     invoke = commands.add_parser(
         "invoke", help="run the Lambda entry on an event file (see events/) and print its response"

@@ -99,3 +99,10 @@ def revisit_spec(value: str) -> str:
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
     return value
+
+
+def allow_host_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-host", action="append", type=host_name, default=[], metavar="HOST",
+        help="also allow HOST (repeatable; ntv.de hosts are always allowed)",
+    )  # fmt: skip

@@ -10,7 +10,7 @@ from typing import Any
 from handler.cli.args import (
     EXIT_ARTICLES_FAILED,
     EXIT_OK,
-    host_name,
+    allow_host_option,
     positive,
     store_option,
     verbosity,
@@ -29,8 +29,7 @@ def add_import_command(commands: Any) -> None:
     section.add_argument("--section", default="politik",
                          help="only articles under this URL folder (%(default)s)")  # fmt: skip
     section.add_argument("--all-sections", action="store_true", help="articles of every section")
-    parser.add_argument("--allow-host", action="append", type=host_name, default=[],
-                        metavar="HOST", help="also accept this host (repeatable)")  # fmt: skip
+    allow_host_option(parser)
     parser.add_argument("--max-bytes", type=positive, default=DEFAULT_MAX_BYTES,
                         help="largest payload accepted, after decoding (%(default)s)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")

@@ -26,6 +26,9 @@ DEFAULT_RECOVER_AFTER_S = 900.0
 DEFAULT_MODE = "inline"
 # The news sitemap read to catch up after a gap longer than the feed's window.
 DEFAULT_SITEMAP_URL = "https://www.n-tv.de/news.xml"
+# The sitemap index a backfill walks, and how many requests a second it sends to one host.
+DEFAULT_SITEMAP_INDEX_URL = "https://www.n-tv.de/sitemap.xml"
+DEFAULT_BACKFILL_RATE = 1.0
 # When an archived article is looked at again, counted from when it was first archived.
 DEFAULT_REVISIT_AFTER = "30m,2h,6h,24h,3d,7d"
 
@@ -113,6 +116,8 @@ class RunSettings:
     # empty: never (only feed changes bring it back).
     revisit_after: tuple[timedelta, ...] = revisit_steps(DEFAULT_REVISIT_AFTER)
     sitemap_url: str = DEFAULT_SITEMAP_URL
+    sitemap_index_url: str = DEFAULT_SITEMAP_INDEX_URL
+    backfill_rate: float = DEFAULT_BACKFILL_RATE  # requests per second to the site
 
 
 def settings_from_env(env: Mapping[str, str]) -> RunSettings:
@@ -138,6 +143,8 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
         max_receives=_number(env, "MAX_RECEIVES", int, DEFAULT_MAX_RECEIVES),
         pending_grace_s=_number(env, "RECOVER_AFTER_SECONDS", float, DEFAULT_RECOVER_AFTER_S),
         sitemap_url=env.get("SITEMAP_URL", "").strip() or DEFAULT_SITEMAP_URL,
+        sitemap_index_url=env.get("SITEMAP_INDEX_URL", "").strip() or DEFAULT_SITEMAP_INDEX_URL,
+        backfill_rate=_number(env, "BACKFILL_RATE", float, DEFAULT_BACKFILL_RATE),
         revisit_after=revisit_steps(
             env.get("REVISIT_AFTER", "").strip() or DEFAULT_REVISIT_AFTER,
             "environment variable REVISIT_AFTER",
@@ -188,6 +195,8 @@ ENV_DEFAULTS: dict[str, object] = {
     "MAX_RECEIVES": DEFAULT_MAX_RECEIVES,
     "REVISIT_AFTER": DEFAULT_REVISIT_AFTER,
     "SITEMAP_URL": DEFAULT_SITEMAP_URL,
+    "SITEMAP_INDEX_URL": DEFAULT_SITEMAP_INDEX_URL,
+    "BACKFILL_RATE": DEFAULT_BACKFILL_RATE,
 }
 FLAG_DEFAULTS: dict[str, object] = {
     "--feed-url": DEFAULT_FEED_URL,

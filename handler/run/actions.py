@@ -5,7 +5,8 @@ from __future__ import annotations
 from handler.core.config import RunSettings
 from handler.ingest.feeds import FeedConfig
 from handler.ingest.feeds import configured_feeds as feeds_of
-from handler.run.events import Event, Import, Poll, Replay, Reprocess, ScheduledPoll
+from handler.run.backfill import Job, backfill
+from handler.run.events import Backfill, Event, Import, Poll, Replay, Reprocess, ScheduledPoll
 from handler.run.fanout import fanout_poll
 from handler.run.importing import import_sources
 from handler.run.outcomes import RunSummary
@@ -31,6 +32,8 @@ def run_event(event: Event, pipeline: Pipeline) -> RunSummary:
             return pipeline.replay(urls, force=force)
         case Reprocess():
             return reprocess(pipeline, event)
+        case Backfill(since=since, until=until, section=section):
+            return backfill(pipeline, Job(since, until, section))
         case Import(keys=keys, section=section):
             return import_sources(pipeline, import_urls(keys, pipeline.settings.store), section)
 

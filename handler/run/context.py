@@ -120,10 +120,12 @@ class RunContext:
         force: bool = False,
         poll_run_id: str | None = None,
         revisit: Revisit | None = None,
+        news: bool = True,
     ) -> ArticleOutcome:
         """Fetch, extract and store one article; never raises. ``poll_run_id``: the poller run
         that queued it (fan-out), carried into the change event. ``revisit``: the schedule
-        entry this is the revisit of (fetched conditionally, then advanced)."""
+        entry this is the revisit of (fetched conditionally, then advanced). ``news``: a new
+        article gets revisits (a backfilled one from the past does not)."""
         if self.out_of_time():
             logger.info("article deferred: time budget", extra=self.ids(item.id))
             return ArticleOutcome(id=item.id, url=item.link, status="deferred",
@@ -131,7 +133,7 @@ class RunContext:
         outcome, validators = self._archive(item, feed, force, poll_run_id, revisit)
         if revisit is not None:
             self._revisited(revisit, outcome, validators)
-        elif outcome.status == "new" and self.schedule.enabled:
+        elif outcome.status == "new" and news and self.schedule.enabled:
             self._schedule_first(item, feed, validators)
         return outcome
 

@@ -4,6 +4,8 @@
     replay      {"action": "replay", "urls": [...], "force": false}
     reprocess   {"action": "reprocess", "since": "YYYY-MM-DD", "until": "...", "ids": [...]}
     poll        {"action": "poll", "feed_url": "..."}
+    backfill    {"action": "backfill", "since": "YYYY-MM-DD", "until": "YYYY-MM-DD",
+                 "section": "politik"}
     import      {"action": "import", "keys": ["s3://bucket/key.warc.gz", "imports/x.warc"],
                  "section": "politik"}     (a bare key is in the archive's own bucket)
 
@@ -60,7 +62,14 @@ class Import:
     section: str | None = "politik"  # None: every section
 
 
-Event = ScheduledPoll | Poll | Replay | Reprocess | Import
+@dataclass(frozen=True)
+class Backfill:
+    since: date
+    until: date
+    section: str | None = "politik"  # None: every section
+
+
+Event = ScheduledPoll | Poll | Replay | Reprocess | Import | Backfill
 
 
 def is_sqs_event(raw: Any) -> bool:
@@ -155,7 +164,22 @@ def _import(raw: dict[str, Any]) -> Import:
     return Import(keys=tuple(dict.fromkeys(keys)), section=section)
 
 
+def _backfill(raw: dict[str, Any]) -> Backfill:
+    _only(raw, {"action", "since", "until", "section"})
+    since, until = _day(raw.get("since"), "since"), _day(raw.get("until"), "until")
+    if since is None or until is None:
+        raise EventError("backfill: give both 'since' and 'until' (YYYY-MM-DD)")
+    if since > until:
+        raise EventError(f"backfill: 'since' {since} is after 'until' {until}")
+    section = raw.get("section", "politik")
+    if section is not None and (not isinstance(section, str) or not _SECTION.match(section)):
+        raise EventError(f"backfill: 'section' must be a URL folder like 'politik' or null, "
+                         f"got {section!r}", field="section")  # fmt: skip
+    return Backfill(since=since, until=until, section=section)
+
+
 _ACTIONS: dict[str, Callable[[dict[str, Any]], Event]] = {
+    "backfill": _backfill,
     "poll": _poll,
     "replay": _replay,
     "reprocess": _reprocess,
@@ -189,4 +213,4 @@ def _day(value: Any, name: str) -> date | None:
 
 
 def _bad_day(value: Any, name: str) -> date:
-    raise EventError(f"reprocess: '{name}' must be a date YYYY-MM-DD, got {value!r}", field=name)
+    raise EventError(f"'{name}' must be a date YYYY-MM-DD, got {value!r}", field=name)

@@ -43,6 +43,7 @@ class RunSummary:
     errors: list[str] = field(default_factory=list)  # run-level failures after work was done
     catchup: dict[str, Any] | None = None  # what a catch-up after a gap found (run/catchup.py)
     sources: list[dict[str, Any]] = field(default_factory=list)  # an import's files, each
+    backfill: dict[str, Any] | None = None  # a backfill's job and cursor (run/backfill.py)
     duration_s: float = 0.0
     outcomes: list[ArticleOutcome] = field(default_factory=list)
 
@@ -88,6 +89,7 @@ class RunSummary:
             **({"errors": self.errors} if self.errors else {}),
             **({"catchup": self.catchup} if self.catchup else {}),
             **({"sources": self.sources} if self.sources else {}),
+            **({"backfill": self.backfill} if self.backfill else {}),
             "articles": [asdict(o) for o in self.outcomes],
         }
 

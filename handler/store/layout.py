@@ -11,6 +11,7 @@ archive writes is built here, nowhere else.
     index/revisit/<due>-<id>.json                       the next revisit of an article (schedule)
     state/run-state.json                                retries owed, parked ids, feed validators
     state/feeds/<sha256 of the feed URL>.json           fan-out: one feed's validators and items
+    state/backfill/<sha256 of the job>.json             a backfill's cursor (run/backfill.py)
     failed/<id>.json                                    an article parked after its last attempt
 
 ``<fetched>`` is the fetch time in UTC to the millisecond, ``20251212T040747123Z``: sortable, unique
@@ -80,6 +81,11 @@ def failed_key(article_id: str) -> str:
 
 def feed_state_key(feed_url: str) -> str:
     return f"state/feeds/{hashlib.sha256(feed_url.encode()).hexdigest()[:32]}.json"
+
+
+def backfill_key(job: str) -> str:
+    """The cursor of one backfill job (its range and section, as text)."""
+    return f"state/backfill/{hashlib.sha256(job.encode()).hexdigest()[:32]}.json"
 
 
 def pending_key(doc: dict[str, Any], run_id: str, written_at: datetime) -> str:

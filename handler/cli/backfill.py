@@ -1,0 +1,66 @@
+"""``ntv-archive backfill``: archive what a date range published (see run/backfill.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from handler.cli.args import (
+    EXIT_ARTICLES_FAILED,
+    EXIT_OK,
+    allow_host_option,
+    day,
+    store_option,
+    verbosity,
+    web_url,
+)
+from handler.core.config import DEFAULT_BACKFILL_RATE, DEFAULT_SITEMAP_INDEX_URL
+
+
+def add_backfill_command(commands: Any) -> None:
+    parser = commands.add_parser(
+        "backfill", help="archive what the site published in a date range (sitemaps; resumable)"
+    )
+    for name in ("since", "until"):
+        parser.add_argument(f"--{name}", type=day, required=True, metavar="YYYY-MM-DD",
+                            help=f"publication day, UTC ({name} inclusive)")  # fmt: skip
+    section = parser.add_mutually_exclusive_group()
+    section.add_argument("--section", default="politik",
+                         help="only articles under this URL folder (%(default)s)")  # fmt: skip
+    section.add_argument("--all-sections", action="store_true", help="articles of every section")
+    store_option(parser)
+    parser.add_argument("--sitemap-index", type=web_url, default=DEFAULT_SITEMAP_INDEX_URL,
+                        metavar="URL", help="the site's sitemap index (%(default)s)")  # fmt: skip
+    parser.add_argument("--rate", type=float, default=DEFAULT_BACKFILL_RATE,
+                        help="requests per second to the site, at most (%(default)s)")  # fmt: skip
+    allow_host_option(parser)
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    verbosity(parser)
+    parser.set_defaults(command=cmd_backfill)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from handler.core.config import FetchSettings, RunSettings
+    from handler.core.errors import ConfigError
+    from handler.run.backfill import Job, backfill
+    from handler.run.pipeline import Pipeline
+
+    if args.since > args.until:
+        raise ConfigError(f"--since {args.since} is after --until {args.until}")
+    if not args.rate > 0:
+        raise ConfigError(f"--rate {args.rate} is not a positive number of requests a second")
+    settings = RunSettings(store=args.store, sitemap_index_url=args.sitemap_index,
+                           backfill_rate=args.rate,
+                           fetch=FetchSettings(extra_hosts=frozenset(args.allow_host)))  # fmt: skip
+    section = None if args.all_sections else args.section
+    summary = backfill(Pipeline(settings), Job(args.since, args.until, section))
+    if args.json:
+        print(json.dumps(summary.to_dict(), ensure_ascii=False))
+    else:
+        state = summary.backfill or {}
+        counts = summary.counts
+        print(f"{state.get('job')}: {counts['new']} new, {counts['updated']} updated, "
+              f"{counts['failed']} failed, {counts['skipped']} skipped; "
+              f"{'done' if state.get('done') else 'not done: run again to go on'}")  # fmt: skip
+    return EXIT_ARTICLES_FAILED if summary.failures else EXIT_OK
