@@ -146,6 +146,21 @@ def _publish(summary: RunSummary) -> None:
     metrics.add_metric(name="ArticlesNotModified", unit=MetricUnit.Count,
                        value=counts["unmodified"])  # fmt: skip
     metrics.add_metric(name="ArticlesPending", unit=MetricUnit.Count, value=summary.pending)
+    # The paths that fill gaps: what a catch-up found to archive (and whether its sitemap could
+    # be read), what an import's files held, whether a backfill job is done.
+    if summary.catchup is not None:
+        metrics.add_metric(name="CatchUpArticles", unit=MetricUnit.Count,
+                           value=summary.catchup.get("to_archive", 0))  # fmt: skip
+        metrics.add_metric(name="CatchUpFailed", unit=MetricUnit.Count,
+                           value=1 if summary.catchup.get("error") else 0)  # fmt: skip
+    if summary.sources:
+        metrics.add_metric(name="ImportRecords", unit=MetricUnit.Count,
+                           value=sum(s["records"] for s in summary.sources))  # fmt: skip
+        metrics.add_metric(name="ImportSourcesCutShort", unit=MetricUnit.Count,
+                           value=sum(1 for s in summary.sources if s.get("error")))  # fmt: skip
+    if summary.backfill is not None:
+        metrics.add_metric(name="BackfillDone", unit=MetricUnit.Count,
+                           value=1 if summary.backfill.get("done") else 0)  # fmt: skip
     metrics.add_metric(name="ItemsQueued", unit=MetricUnit.Count, value=summary.queued)
     metrics.add_metric(name="FeedsFailed", unit=MetricUnit.Count, value=len(summary.feed_errors))
     metrics.add_metric(name="EventsFailed", unit=MetricUnit.Count, value=summary.events_failed)

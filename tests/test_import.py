@@ -242,9 +242,14 @@ def test_the_import_event_as_shipped(tmp_path, capsys, monkeypatch):
         monkeypatch.delenv(name)
     events = Path(__file__).resolve().parents[1] / "events/import.json"
     assert main(["invoke", str(events), "--store", str(tmp_path / "archive")]) == 0
-    response = json.loads(capsys.readouterr().out)
+    said = capsys.readouterr()
+    response = json.loads(said.out)
     assert response["action"] == "Import" and response["new"] >= 30
     assert response["sources"][0]["source"] == event["keys"][0]
+    [emf] = [json.loads(line) for line in said.err.splitlines() if '"_aws"' in line]
+    assert (emf["action"], emf["ImportRecords"], emf["ArticlesNew"]) == (
+        "import", [float(response["sources"][0]["records"])], [float(response["new"])],
+    )  # fmt: skip
 
 
 def test_an_import_event_is_checked_before_anything_is_read():

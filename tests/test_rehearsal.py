@@ -237,6 +237,32 @@ def test_replay_and_reprocess_events_as_shipped(inline, site, bundle, python):
     assert reprocessed.emf[0]["action"] == "reprocess"
 
 
+def test_an_import_as_shipped_reads_imports_and_archives(inline, bundle, python, tmp_path):
+    """The import event through the bundle, with the role's own access: a WARC uploaded under
+    imports/ in the stack's bucket is read (GetObject there) and its article archived."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True)
+    url = "https://www.n-tv.de/politik/Rehearsal-Import-id41230001.html"
+    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+    writer.write_record(writer.create_warc_record(
+        url, "response", payload=io.BytesIO(PAGE.replace(b"id40000001", b"id41230001")),
+        http_headers=http, warc_headers_dict={"WARC-Date": "2016-09-14T08:15:00Z"}))  # fmt: skip
+    bucket = inline.outputs["ArchiveBucketName"]
+    inline.moto.client("s3").put_object(Bucket=bucket, Key="imports/rehearsal.warc.gz",
+                                        Body=buffer.getvalue())  # fmt: skip
+    event = {"action": "import", "keys": ["imports/rehearsal.warc.gz"]}
+    result = run(inline, "PollerFunction", event, bundle, python)
+    assert invocation_problems(result) == []
+    assert (result.response["new"], result.response["failed"]) == (1, 0), result.response
+    assert result.emf[0]["action"] == "import"
+    assert [k for k in inline.keys("articles/") if k.endswith("/ntv-41230001.json")]
+
+
 def test_a_revisit_as_shipped_advances_and_ends_its_schedule(
     moto, site, bundle_zip, bundle, python
 ):
