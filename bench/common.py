@@ -7,7 +7,8 @@ import http.server
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +25,50 @@ def page_template() -> tuple[bytes, bytes, str]:
     return FIXTURE_PAGE.read_bytes(), FIXTURE_ID, "fixture page (no ../shared corpus)"
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Respond = Callable[[str, Mapping[str, str]], Answer]
+
+
+class LocalServer:
+    """A threaded HTTP server on 127.0.0.1 whose every GET is answered by ``respond(path,
+    request headers)``: the benchmarks' sites say what to answer, this says it."""
+
+    def __init__(self, respond: Respond) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                answer = respond(self.path, self.headers)
+                self.send_response(answer.status)
+                self.send_header("Content-Type", answer.content_type)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http.daemon_threads = True
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.http.server_address[1]}"
+
+    def stop(self) -> None:
+        self.http.shutdown()
+
+
 class DelayedSite:
     """A feed of ``items`` new articles, every response ``delay`` seconds late; ETag + 304."""
 
@@ -37,45 +82,25 @@ class DelayedSite:
         }
         self.delay = delay
         self.hits: Counter[str] = Counter()
-        site = self
+        self.server = LocalServer(self._respond)
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                time.sleep(site.delay)
-                site.hits["feed" if self.path == "/rss" else "article"] += 1
-                if self.path == "/rss":
-                    if self.headers.get("If-None-Match") == '"v1"':
-                        self._send(304, b"", "application/rss+xml")
-                    else:
-                        self._send(200, site.feed(), "application/rss+xml")
-                else:
-                    self._send(200, site.pages[self.path], "text/html; charset=utf-8")
-
-            def _send(self, status: int, body: bytes, kind: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("ETag", '"v1"')
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _respond(self, path: str, headers: Mapping[str, str]) -> Answer:
+        time.sleep(self.delay)
+        self.hits["feed" if path == "/rss" else "article"] += 1
+        tag = {"ETag": '"v1"'}
+        if path != "/rss":
+            return Answer(200, self.pages[path], "text/html; charset=utf-8", tag)
+        if headers.get("If-None-Match") == '"v1"':
+            return Answer(304, b"", "application/rss+xml", tag)
+        return Answer(200, self.feed(), "application/rss+xml", tag)
 
     @property
     def feed_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/rss"
+        return f"{self.server.base}/rss"
 
     def feed(self) -> bytes:
-        base = self.feed_url.removesuffix("/rss")
         items = "".join(
-            f"<item><title>Dachzeile: Artikel</title><link>{base}{path}</link></item>"
+            f"<item><title>Dachzeile: Artikel</title><link>{self.server.base}{path}</link></item>"
             for path in self.pages
         )
         return (
@@ -84,7 +109,7 @@ class DelayedSite:
         ).encode()
 
     def stop(self) -> None:
-        self.server.shutdown()
+        self.server.stop()
 
 
 class CountingStore:

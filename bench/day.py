@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
-import http.server
 import json
 import random
 import statistics
@@ -37,6 +36,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -45,7 +45,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import CountingStore, page_template
+from common import Answer, CountingStore, LocalServer, page_template
 
 from handler.archive.extraction import extract_article
 from handler.core.config import DEFAULT_REVISIT_AFTER, FetchSettings, RunSettings, revisit_steps
@@ -149,61 +149,40 @@ class Server:
         self.not_modified: Counter[int] = Counter()
         self.feed_requests = 0
         self.feed_bytes = 0
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                with server.site.lock:
-                    if self.path == "/rss":
-                        feed = server.site.feed(server.base)
-                        server.feed_requests += 1
-                        tag = {"ETag": f'"{hashlib.sha256(feed).hexdigest()[:16]}"'}
-                        if self.headers.get("If-None-Match") == tag["ETag"]:
-                            self._send(304, b"", "application/rss+xml", tag)
-                            return
-                        body = gzip.compress(feed, compresslevel=1)
-                        server.feed_bytes += len(body)
-                        self._send(200, body, "application/rss+xml",
-                                   {**tag, "Content-Encoding": "gzip"})  # fmt: skip
-                        return
-                    number = int(self.path.rsplit("-id", 1)[1].removesuffix(".html"))
-                    article = server.site.article(number)
-                    if article is None:
-                        self._send(404, b"", "text/plain", {})
-                        return
-                    html, etag, modified = server.site.page(article)
-                server.fetches[number] += 1
-                validators = {"ETag": etag, "Last-Modified": modified}
-                if self.headers.get("If-None-Match") == etag:
-                    server.not_modified[number] += 1
-                    self._send(304, b"", "text/html", validators)
-                    return
-                body = gzip.compress(html, compresslevel=1)
-                server.bytes[number] += len(body)
-                self._send(200, body, "text/html; charset=utf-8",
-                           {**validators, "Content-Encoding": "gzip"})  # fmt: skip
-
-            def _send(self, status: int, body: bytes, kind: str, headers: dict[str, str]) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.http.daemon_threads = True
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.http = LocalServer(self._respond)
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.http.server_address[1]}"
+        return self.http.base
+
+    def _respond(self, path: str, headers: Mapping[str, str]) -> Answer:
+        with self.site.lock:
+            if path == "/rss":
+                return self._feed(headers)
+            number = int(path.rsplit("-id", 1)[1].removesuffix(".html"))
+            article = self.site.article(number)
+            if article is None:
+                return Answer(404, b"", "text/plain")
+            html, etag, modified = self.site.page(article)
+        self.fetches[number] += 1
+        validators = {"ETag": etag, "Last-Modified": modified}
+        if headers.get("If-None-Match") == etag:
+            self.not_modified[number] += 1
+            return Answer(304, b"", "text/html", validators)
+        body = gzip.compress(html, compresslevel=1)
+        self.bytes[number] += len(body)
+        return Answer(200, body, "text/html; charset=utf-8",
+                      {**validators, "Content-Encoding": "gzip"})  # fmt: skip
+
+    def _feed(self, headers: Mapping[str, str]) -> Answer:
+        feed = self.site.feed(self.base)
+        self.feed_requests += 1
+        tag = {"ETag": f'"{hashlib.sha256(feed).hexdigest()[:16]}"'}
+        if headers.get("If-None-Match") == tag["ETag"]:
+            return Answer(304, b"", "application/rss+xml", tag)
+        body = gzip.compress(feed, compresslevel=1)
+        self.feed_bytes += len(body)
+        return Answer(200, body, "application/rss+xml", {**tag, "Content-Encoding": "gzip"})
 
 
 class Clock:

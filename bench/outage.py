@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import http.server
 import json
 import random
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import page_template
+from common import Answer, LocalServer, page_template
 
 from handler.core.config import FetchSettings, RunSettings
 from handler.core.log import logger
@@ -50,43 +49,24 @@ class Site:
         self.now = START
         self.hits: Counter[str] = Counter()
         self.pages: Counter[int] = Counter()  # article number -> fetches
-        site = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                if self.path == "/politik/rss":
-                    site.hits["feed"] += 1
-                    self._send(site.feed(), "application/rss+xml")
-                elif self.path == "/news.xml.gz":
-                    site.hits["sitemap"] += 1
-                    self._send(gzip.compress(site.sitemap()), "application/gzip")
-                else:
-                    section = self.path.split("/")[1]
-                    site.hits[f"article:{section}"] += 1
-                    number = self.path.rsplit("-id", 1)[1].removesuffix(".html")
-                    site.pages[int(number)] += 1
-                    page = site.template.replace(site.template_id, number.encode())
-                    self._send(page, "text/html; charset=utf-8")
-
-            def _send(self, body: bytes, kind: str) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.http.daemon_threads = True
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.http = LocalServer(self._respond)
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.http.server_address[1]}"
+        return self.http.base
+
+    def _respond(self, path: str, _headers: Mapping[str, str]) -> Answer:
+        if path == "/politik/rss":
+            self.hits["feed"] += 1
+            return Answer(200, self.feed(), "application/rss+xml")
+        if path == "/news.xml.gz":
+            self.hits["sitemap"] += 1
+            return Answer(200, gzip.compress(self.sitemap()), "application/gzip")
+        self.hits[f"article:{path.split('/')[1]}"] += 1
+        number = path.rsplit("-id", 1)[1].removesuffix(".html")
+        self.pages[int(number)] += 1
+        page = self.template.replace(self.template_id, number.encode())
+        return Answer(200, page, "text/html; charset=utf-8")
 
     def url(self, section: str, number: int) -> str:
         return f"{self.base}/{section}/Artikel-{number}-id{number}.html"

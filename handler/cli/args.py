@@ -106,3 +106,16 @@ def allow_host_option(parser: argparse.ArgumentParser) -> None:
         "--allow-host", action="append", type=host_name, default=[], metavar="HOST",
         help="also allow HOST (repeatable; ntv.de hosts are always allowed)",
     )  # fmt: skip
+
+
+def section_options(parser: argparse.ArgumentParser) -> None:
+    """``--section NAME`` (default politik) or ``--all-sections``; read with ``section_of``."""
+    section = parser.add_mutually_exclusive_group()
+    section.add_argument(
+        "--section", default="politik", help="only articles under this URL folder (%(default)s)"
+    )
+    section.add_argument("--all-sections", action="store_true", help="articles of every section")
+
+
+def section_of(args: argparse.Namespace) -> str | None:
+    return None if args.all_sections else str(args.section)

@@ -11,6 +11,8 @@ from handler.cli.args import (
     EXIT_OK,
     allow_host_option,
     day,
+    section_of,
+    section_options,
     store_option,
     verbosity,
     web_url,
@@ -25,10 +27,7 @@ def add_backfill_command(commands: Any) -> None:
     for name in ("since", "until"):
         parser.add_argument(f"--{name}", type=day, required=True, metavar="YYYY-MM-DD",
                             help=f"publication day, UTC ({name} inclusive)")  # fmt: skip
-    section = parser.add_mutually_exclusive_group()
-    section.add_argument("--section", default="politik",
-                         help="only articles under this URL folder (%(default)s)")  # fmt: skip
-    section.add_argument("--all-sections", action="store_true", help="articles of every section")
+    section_options(parser)
     store_option(parser)
     parser.add_argument("--sitemap-index", type=web_url, default=DEFAULT_SITEMAP_INDEX_URL,
                         metavar="URL", help="the site's sitemap index (%(default)s)")  # fmt: skip
@@ -53,7 +52,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     settings = RunSettings(store=args.store, sitemap_index_url=args.sitemap_index,
                            backfill_rate=args.rate,
                            fetch=FetchSettings(extra_hosts=frozenset(args.allow_host)))  # fmt: skip
-    section = None if args.all_sections else args.section
+    section = section_of(args)
     summary = backfill(Pipeline(settings), Job(args.since, args.until, section))
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))

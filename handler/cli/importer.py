@@ -12,6 +12,8 @@ from handler.cli.args import (
     EXIT_OK,
     allow_host_option,
     positive,
+    section_of,
+    section_options,
     store_option,
     verbosity,
 )
@@ -25,10 +27,7 @@ def add_import_command(commands: Any) -> None:
     parser.add_argument("sources", nargs="+", metavar="FILE_OR_S3_URL",
                         help="a .warc, .warc.gz or .arc(.gz) file, or s3://bucket/key")  # fmt: skip
     store_option(parser)
-    section = parser.add_mutually_exclusive_group()
-    section.add_argument("--section", default="politik",
-                         help="only articles under this URL folder (%(default)s)")  # fmt: skip
-    section.add_argument("--all-sections", action="store_true", help="articles of every section")
+    section_options(parser)
     allow_host_option(parser)
     parser.add_argument("--max-bytes", type=positive, default=DEFAULT_MAX_BYTES,
                         help="largest payload accepted, after decoding (%(default)s)")  # fmt: skip
@@ -46,7 +45,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         store=args.store,
         fetch=FetchSettings(extra_hosts=frozenset(args.allow_host), max_bytes=args.max_bytes),
     )
-    section = None if args.all_sections else args.section
+    section = section_of(args)
     summary = import_sources(Pipeline(settings), args.sources, section)
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
