@@ -158,15 +158,20 @@ def test_a_truncated_file_keeps_what_came_before_and_says_so(tmp_path, capsys):
     assert said.err.count("ntv-archive: error:") == 1 and "Traceback" not in said.err
 
 
-def test_a_malformed_record_ends_its_file_with_a_reason(tmp_path, capsys):
-    warc = Warc(gzipped=False)
-    warc.response("https://www.n-tv.de/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html",
-                  page("ntv2025_article.html"))  # fmt: skip
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_a_malformed_record_is_skipped_and_the_file_read_on(tmp_path, capsys, gzipped):
+    warc = Warc(gzipped=gzipped)
+    html = page("ntv2025_article.html")
+    first = "https://www.n-tv.de/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
+    warc.response(first, html)
     warc.response("", b"<html>no target</html>")  # warcio cannot parse a response without one
-    source = warc.save(tmp_path / "bad.warc")
-    assert main(["import", str(source), "--store", str(tmp_path / "a"), "--json"]) == 1
+    warc.response(first.replace("40000001", "40000002"), html.replace(b"40000001", b"40000002"))
+    source = warc.save(tmp_path / ("bad.warc.gz" if gzipped else "bad.warc"))
+    assert main(["import", str(source), "--store", str(tmp_path / "a"), "--json"]) == 0
     [report] = json.loads(capsys.readouterr().out)["sources"]
-    assert report["page_new"] == 1 and "malformed record after record 2" in report["error"]
+    assert (report["page_new"], report["malformed"]) == (2, 1) and "error" not in report
+    ids = sorted(p.stem for p in (tmp_path / "a").glob("articles/*/*/*/*.json"))
+    assert ids == ["ntv-40000001", "ntv-40000002"]
 
 
 def test_hostile_records_are_judged_like_live_fetches(tmp_path, capsys):
@@ -265,3 +270,21 @@ def test_an_import_event_is_checked_before_anything_is_read():
     for bad, said in cases:
         with pytest.raises(EventError, match=said):
             parse_event({"action": "import", **bad})
+
+
+def test_a_malformed_record_in_an_s3_object_is_read_past_with_a_ranged_get(aws_env, tmp_path,
+                                                                          capsys):  # fmt: skip
+    warc = Warc()
+    html = page("ntv2025_article.html")
+    url = "https://www.n-tv.de/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
+    warc.response(url, html)
+    warc.response("", b"<html>no target</html>")
+    warc.response(url.replace("40000001", "40000002"), html.replace(b"40000001", b"40000002"))
+    with mock_aws():
+        s3 = boto3.client("s3")
+        where = {"LocationConstraint": "eu-central-1"}
+        s3.create_bucket(Bucket="crawls", CreateBucketConfiguration=where)
+        s3.put_object(Bucket="crawls", Key="bad.warc.gz", Body=warc.buffer.getvalue())
+        code = main(["import", "s3://crawls/bad.warc.gz", "--store", str(tmp_path), "--json"])
+    [report] = json.loads(capsys.readouterr().out)["sources"]
+    assert code == 0 and (report["page_new"], report["malformed"]) == (2, 1)

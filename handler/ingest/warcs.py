@@ -43,31 +43,62 @@ class ImportedRecord:
 
 
 class TruncatedArchiveError(Exception):
-    """The file ends inside a record, or a record cannot be parsed (warcio's own error is
-    the cause): the records before it were read, the rest of the file cannot be."""
+    """The file ends inside a record: the records before it were read."""
+
+
+class MalformedRecordError(TruncatedArchiveError):
+    """A record warcio cannot parse, starting at ``offset`` (in the file): the records after
+    it may still be read from the next record boundary (``next_record_start``)."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
 
 
 def records(
-    stream: IO[bytes], allowlist: HostAllowlist, max_bytes: int
+    stream: IO[bytes], allowlist: HostAllowlist, max_bytes: int, start: int = 0
 ) -> Iterator[ImportedRecord]:
     """Each record of a WARC/ARC stream (gzipped or not) with its verdict, in file order.
-    TruncatedArchiveError when the rest of the file cannot be read."""
+    ``start``: where in the file the stream begins. TruncatedArchiveError when the file ends
+    inside a record; MalformedRecordError (with the record's offset) when one cannot be
+    parsed."""
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
     iterator = ArchiveIterator(stream, arc2warc=True)
-    read = 0
     try:
         for record in iterator:
-            read += 1
             yield judge(record, allowlist, max_bytes)
     except TruncatedArchiveError:
         raise
-    except (ArchiveLoadFailed, EOFError, OSError, ValueError) as exc:
-        raise TruncatedArchiveError(f"unreadable after record {read}: {exc}") from exc
-    except (AttributeError, TypeError, KeyError, IndexError) as exc:
-        # warcio's parser on a record it does not expect (e.g. a response without a target)
-        raise TruncatedArchiveError(f"malformed record after record {read} ({exc})") from exc
+    except EOFError as exc:
+        raise TruncatedArchiveError(f"the file ends inside a record ({exc})") from exc
+    except (ArchiveLoadFailed, OSError, ValueError, AttributeError, TypeError, KeyError,
+            IndexError) as exc:  # fmt: skip
+        # warcio on a record it cannot read (e.g. a response without a target URI)
+        offset = start + int(iterator.offset or 0)
+        raise MalformedRecordError(f"malformed record at byte {offset} ({exc})", offset) from exc
+
+
+GZIP_MEMBER = b"\x1f\x8b\x08"
+WARC_HEADER = b"WARC/1."
+
+
+def next_record_start(stream: IO[bytes], gzipped: bool, start: int) -> int | None:
+    """Where the next record may begin at or after ``start`` (``stream`` reads from there):
+    the next gzip member in a gzipped file (one per record), else the next ``WARC/1.`` line.
+    None when the file holds none. A false start only costs another malformed record."""
+    marker = GZIP_MEMBER if gzipped else b"\n" + WARC_HEADER
+    skip = 0 if gzipped else 1  # the newline before a WARC line is the previous record's
+    position, carry = start, b""
+    while chunk := stream.read(_CHUNK):
+        window = carry + chunk
+        found = window.find(marker)
+        if found >= 0:
+            return position - len(carry) + found + skip
+        carry = window[-(len(marker) - 1) :]
+        position += len(chunk)
+    return None
 
 
 def judge(record: Any, allowlist: HostAllowlist, max_bytes: int) -> ImportedRecord:

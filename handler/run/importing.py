@@ -22,9 +22,17 @@ from handler.core.errors import ArchiveError
 from handler.core.log import logger
 from handler.ingest.fetch import HostAllowlist
 from handler.ingest.sitemap import in_section
-from handler.ingest.warcs import TruncatedArchiveError, records
+from handler.ingest.warcs import (
+    ImportedRecord,
+    MalformedRecordError,
+    TruncatedArchiveError,
+    next_record_start,
+    records,
+)
 from handler.run.context import RunContext
 from handler.run.outcomes import ArticleOutcome, RunSummary
+
+MAX_MALFORMED = 1000  # per file: past this, it is no WARC file at all
 
 
 class ImportSourceError(ArchiveError):
@@ -64,23 +72,27 @@ def import_source(
     allowlist: HostAllowlist,
     report: SourceReport,
 ) -> list[ArticleOutcome]:
+    """One file, record by record. A malformed record is counted and the file read on from
+    the next record boundary; a file that ends inside a record keeps what came before."""
     outcomes: list[ArticleOutcome] = []
+    position: int | None = 0
     try:
-        with opened(source) as stream:
-            for record in records(stream, allowlist, ctx.settings.fetch.max_bytes):
-                if record.verdict != "page":
-                    report.records[record.verdict] += 1
-                    continue
-                assert record.response is not None and record.capture is not None
-                if not in_section(record.response.url, section):
-                    report.records["other_section"] += 1
-                    continue
-                outcome = ctx.archive_capture(record.response, record.capture)
-                report.records[f"page_{outcome.status}"] += 1
-                outcomes.append(outcome)
-                if outcome.status == "deferred":
-                    report.error = "stopped: the invocation's time ran out (import again)"
-                    break
+        while position is not None:
+            try:
+                with opened(source, position) as stream:
+                    for record in records(stream, allowlist, ctx.settings.fetch.max_bytes,
+                                          start=position):  # fmt: skip
+                        if not _take(ctx, record, section, report, outcomes):
+                            return outcomes  # out of time
+                position = None
+            except MalformedRecordError as exc:
+                report.records["malformed"] += 1
+                logger.warning("malformed record skipped", extra={"run_id": ctx.run_id,
+                               "source": source, "reason": str(exc)})  # fmt: skip
+                if report.records["malformed"] > MAX_MALFORMED:
+                    raise TruncatedArchiveError(f"more than {MAX_MALFORMED} malformed records: "
+                                                "not a WARC file?") from exc  # fmt: skip
+                position = _resume_point(source, exc.offset + 1)
     except (TruncatedArchiveError, ImportSourceError) as exc:
         report.error = f"{source}: {exc}"
         said = {"run_id": ctx.run_id, "source": source, "reason": str(exc)}
@@ -88,9 +100,43 @@ def import_source(
     return outcomes
 
 
+def _take(
+    ctx: RunContext,
+    record: ImportedRecord,
+    section: str | None,
+    report: SourceReport,
+    outcomes: list[ArticleOutcome],
+) -> bool:
+    """Count one record and archive it when it is a page of the section; False when the
+    invocation's time ran out (the import stops there, said in the report)."""
+    if record.verdict != "page":
+        report.records[record.verdict] += 1
+        return True
+    assert record.response is not None and record.capture is not None
+    if not in_section(record.response.url, section):
+        report.records["other_section"] += 1
+        return True
+    outcome = ctx.archive_capture(record.response, record.capture)
+    report.records[f"page_{outcome.status}"] += 1
+    outcomes.append(outcome)
+    if outcome.status == "deferred":
+        report.error = "stopped: the invocation's time ran out (import again)"
+        return False
+    return True
+
+
+def _resume_point(source: str, after: int) -> int | None:
+    """The next record boundary after a malformed record, or None at the end of the file."""
+    with opened(source) as head:
+        gzipped = head.read(2) == b"\x1f\x8b"
+    with opened(source, after) as rest:
+        return next_record_start(rest, gzipped, after)
+
+
 @contextmanager
-def opened(source: str) -> Iterator[IO[bytes]]:
-    """A local file or an ``s3://bucket/key`` object as a stream (never read whole)."""
+def opened(source: str, start: int = 0) -> Iterator[IO[bytes]]:
+    """A local file or an ``s3://bucket/key`` object as a stream from byte ``start`` (never
+    read whole)."""
     if source.startswith("s3://"):
         bucket, _, key = source.removeprefix("s3://").partition("/")
         if not bucket or not key:
@@ -98,7 +144,8 @@ def opened(source: str) -> Iterator[IO[bytes]]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            body = aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+            ranged = {"Range": f"bytes={start}-"} if start else {}
+            body = aws_client("s3").get_object(Bucket=bucket, Key=key, **ranged)["Body"]
         except (BotoCoreError, ClientError) as exc:
             raise ImportSourceError(f"cannot read it ({exc})") from exc
         try:
@@ -111,4 +158,5 @@ def opened(source: str) -> Iterator[IO[bytes]]:
     except OSError as exc:
         raise ImportSourceError(exc.strerror or str(exc)) from exc
     with handle:
+        handle.seek(start)
         yield handle
