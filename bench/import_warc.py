@@ -6,8 +6,9 @@
 The file: pages built from the real corpus (../shared: the current-layout page and the 40
 old-layout pages, each given new article ids so every record is an article of its own), mixed
 the way crawls are: politics and other sections, the same article captured twice, pages of
-another site, author pages (not articles), 404s, revisit and request records, and a last record
-cut short. The import runs in a child process (its peak RSS is its own) into an empty store.
+another site, politics URLs whose page is an author page (not an article), 404s, revisit and
+request records, and a last record cut short. The import runs in a child process (its peak
+RSS is its own) into an empty store.
 Printed: politics articles archived vs expected (each exactly once), records per verdict,
 records/s, the ratio to bare warcio iteration over the same file (reading every payload), and
 peak RSS. The last line is JSON.
@@ -73,6 +74,7 @@ def build(path: Path, records: int, seed: int) -> dict[str, int]:
 
     rng = random.Random(seed)
     pages = corpus_pages()
+    authors = [p for p in pages if "/autoren/" in p[0]]
     kinds: dict[str, int] = {}
     expected_politics: set[str] = set()
     buffer = io.BytesIO()
@@ -104,9 +106,13 @@ def build(path: Path, records: int, seed: int) -> dict[str, int]:
         elif roll < 0.78 and recent:  # the same capture again
             response(*rng.choice(recent))
             kinds["duplicate"] = kinds.get("duplicate", 0) + 1
-        elif roll < 0.84:
+        elif roll < 0.82:
             response(url.replace("www.n-tv.de", "www.example.org"), html)
             kinds["other_site"] = kinds.get("other_site", 0) + 1
+        elif roll < 0.84:  # a politics URL whose page is an author page: no article
+            author_url, author_html, _ = rng.choice(authors)
+            response(author_url.replace("/autoren/", "/politik/"), author_html)
+            kinds["not_article"] = kinds.get("not_article", 0) + 1
         elif roll < 0.88:
             response(url, b"not found", "404 Not Found", "text/plain")
             kinds["not_200"] = kinds.get("not_200", 0) + 1
