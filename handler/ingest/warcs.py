@@ -121,8 +121,8 @@ def judge(record: Any, allowlist: HostAllowlist, max_bytes: int) -> ImportedReco
     raw = _read_capped(record.raw_stream, max_bytes)
     if raw is None:
         return ImportedRecord("too_large", url)
-    declared = getattr(record, "payload_length", -1)
-    if declared is not None and 0 <= len(raw) < declared:
+    declared = _declared_payload(record)
+    if 0 <= len(raw) < declared:
         # warcio reads what there is: a record cut short by the end of the file (a crawl
         # interrupted, a partial download) is only seen by its declared length.
         raise TruncatedArchiveError(
@@ -141,6 +141,19 @@ def judge(record: Any, allowlist: HostAllowlist, max_bytes: int) -> ImportedReco
         fetched_at=record_time(record),
     )
     return ImportedRecord("page", url, response, _rewritten(record, raw))
+
+
+def _declared_payload(record: Any) -> int:
+    """The payload length the record declares (-1: unknown): warcio 1.8 says it, 1.7 gives
+    the block's length and the HTTP header's, which differ by it."""
+    declared = getattr(record, "payload_length", None)
+    if isinstance(declared, int) and declared >= 0:
+        return declared
+    length = getattr(record, "length", None)
+    headers = getattr(record.http_headers, "total_len", None)
+    if isinstance(length, int) and isinstance(headers, int):
+        return length - headers
+    return -1
 
 
 def record_time(record: Any) -> datetime:
