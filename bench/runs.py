@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DelayedSite
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 sys.path[:0] = [sys.argv[4], sys.argv[4] + "/bench"]
 from common import CountingStore
 from handler.core.config import FetchSettings, RunSettings
@@ -42,7 +42,9 @@ wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
 print(json.dumps({"wall_s": wall, "cpu_s": cpu, "store_requests": store.requests,
                   "store_calls": dict(store.calls), "counts": summary.counts,
                   "not_modified": summary.not_modified,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  # VmHWM: ru_maxrss would survive fork and exec and could be the parent's
+                  "peak_rss_mb": next(int(line.split()[1]) for line in open("/proc/self/status")
+                                      if line.startswith("VmHWM:")) / 1024}))
 """
 
 

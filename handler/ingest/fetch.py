@@ -29,6 +29,7 @@ from handler.core.urls import parse_web_url
 
 USER_AGENT = f"ntv-archive/{__version__} (+https://github.com/ntv-archive/ntv-archive)"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+HTML_TYPES = ("text/html", "application/xhtml+xml")  # what an article page may be served as
 _CHUNK = 64 * 1024
 # What urllib3 decodes in this installation (brotli and zstd only with their extra packages).
 _DECODABLE = frozenset(

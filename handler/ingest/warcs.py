@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
 from handler.core.errors import HostNotAllowedError
-from handler.ingest.fetch import HostAllowlist, Response
+from handler.ingest.fetch import HTML_TYPES, HostAllowlist, Response
 
 Verdict = Literal[
     "page",  # an archivable page: see ImportedPage
@@ -28,7 +28,6 @@ Verdict = Literal[
     "not_html",  # not a page
     "too_large",  # payload over the size cap
 ]
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 _CHUNK = 64 * 1024
 
 

@@ -27,12 +27,11 @@ from handler.core.errors import ArchiveError, NotAnArticleError, OlderCaptureErr
 from handler.core.log import logger
 from handler.core.models import FeedItem
 from handler.ingest.feeds import FeedConfig
-from handler.ingest.fetch import HostAllowlist, HttpClient, Response, Validators
+from handler.ingest.fetch import HTML_TYPES, HostAllowlist, HttpClient, Response, Validators
 from handler.run.notify import ChangeEvents
 from handler.run.outcomes import ArticleOutcome, Progress, RunSummary, Status
 from handler.store import BlobStore, open_store
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 GONE_STATUSES = frozenset({404, 410})  # a revisit that meets these ends the article's schedule
 RemainingSeconds = Callable[[], float]
 Clock = Callable[[], datetime]
