@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from handler.archive.versions import Intent
-from handler.core.errors import ConflictError
+from handler.core.errors import ConflictError, StoreError
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore
 from handler.store.conflicts import attempts
 from handler.store.layout import (
@@ -186,6 +186,14 @@ class Catalog:
                     committed.add(key)
                     progress = True
         return committed
+
+    def archived(self, article_id: str) -> bool:
+        """Whether the archive has the article (its pointer read). An unreadable pointer counts
+        as absent: to a caller deciding whether to fetch, that costs one page at worst."""
+        try:
+            return self.current_key(article_id) is not None
+        except (StoreError, ValueError, KeyError, TypeError):
+            return False
 
     def current_key(self, article_id: str) -> str | None:
         data = self.store.get(id_pointer_key(article_id))

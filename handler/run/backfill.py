@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 
-from handler.archive.catalog import Catalog
 from handler.archive.state import compare_and_swap
 from handler.core.errors import StoreError
 from handler.core.log import logger
@@ -106,7 +105,6 @@ def _walk(
         SitemapEntry(ctx.settings.sitemap_index_url)  # a plain sitemap: walk it alone
     ]
     start = datetime.combine(job.since, day_time(), UTC)
-    catalog = Catalog(ctx.store)
     while cursor.sitemap < len(children):
         child = children[cursor.sitemap]
         if child.lastmod is not None and child.lastmod < start:
@@ -120,7 +118,7 @@ def _walk(
                 return
             entry = entries[cursor.entry]
             cursor.entry += 1
-            if job.covers(entry) and not _archived(catalog, entry):
+            if job.covers(entry) and not ctx.catalog.archived(article_id(entry.loc)):
                 pacer.wait()
                 outcome = ctx.archive_one(item_of(entry), None, news=False)
                 summary.outcomes.append(outcome)
@@ -144,20 +142,17 @@ def _entries(ctx: RunContext, child: SitemapEntry, pacer: Pacer) -> list[Sitemap
     return list(fetched.entries) if fetched else []
 
 
-def _archived(catalog: Catalog, entry: SitemapEntry) -> bool:
-    try:
-        return catalog.current_key(article_id(entry.loc)) is not None
-    except (StoreError, ValueError, KeyError, TypeError):
-        return False
-
-
 def _load(ctx: RunContext, key: str, name: str) -> Cursor:
-    data = ctx.store.get(key)
+    return _decode(ctx.store.get(key), key, name)
+
+
+def _decode(data: bytes | None, key: str, name: str) -> Cursor:
+    """The stored cursor (a fresh one when there is none); StoreError when unreadable: never
+    overwritten, or the job would start again from the first sitemap."""
     if data is None:
         return Cursor(name)
     try:
-        raw = json.loads(data)
-        return Cursor(**{**raw, "job": name})
+        return Cursor(**{**json.loads(data), "job": name})
     except (ValueError, TypeError) as exc:
         raise StoreError(f"{key} is not a readable backfill cursor ({exc}); move it aside",
                          key=key) from exc  # fmt: skip
@@ -174,7 +169,7 @@ def _save(ctx: RunContext, key: str, cursor: Cursor) -> None:
 
     compare_and_swap(
         ctx.store, key,
-        lambda data: Cursor(**json.loads(data)) if data else Cursor(cursor.job),
+        lambda data: _decode(data, key, cursor.job),
         lambda c: json.dumps(asdict(c), sort_keys=True).encode(),
         further,
     )  # fmt: skip

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from handler.archive.catalog import Catalog
-from handler.core.errors import StoreError
 from handler.core.log import logger
 from handler.core.models import FeedItem, article_id
 from handler.ingest.feed import split_title
@@ -78,7 +76,6 @@ def catch_up(ctx: RunContext, feed: FeedConfig, since: datetime, listed: list[Fe
         logger.error("catch-up sitemap not read", extra={"run_id": ctx.run_id, "reason": str(exc)})
         return found
     found.in_section = len(wanted)
-    catalog = Catalog(ctx.store)
     allowlist = ctx.client_for(feed).allowlist
     for item_id, entry in wanted.items():
         if item_id in listed_ids:
@@ -86,11 +83,7 @@ def catch_up(ctx: RunContext, feed: FeedConfig, since: datetime, listed: list[Fe
         if not allowlist.allows(urlsplit(entry.loc).hostname or ""):
             found.off_allowlist += 1  # said, not fetched: a sitemap is no authority
             continue
-        try:
-            archived = catalog.current_key(item_id) is not None
-        except (StoreError, ValueError, KeyError, TypeError):
-            archived = False  # an unreadable pointer: fetching again costs one page, at worst
-        if archived:
+        if ctx.catalog.archived(item_id):
             found.archived_before += 1
         else:
             found.items.append(item_of(entry))

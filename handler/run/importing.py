@@ -55,11 +55,10 @@ class SourceReport:
 
 def import_sources(ctx: RunContext, sources: list[str], section: str | None) -> RunSummary:
     """Import each source in turn; one bad file never stops the others."""
-    allowlist = HostAllowlist(ctx.settings.fetch.allowed_domains, ctx.settings.fetch.extra_hosts)
     with ctx.summarised(None) as summary:
         for source in sources:
             report = SourceReport(source)
-            summary.outcomes += import_source(ctx, source, section, allowlist, report)
+            summary.outcomes += import_source(ctx, source, section, ctx.ntv_hosts, report)
             summary.sources.append(report.to_dict())
         summary.items = len(summary.outcomes)
     return summary
@@ -76,6 +75,7 @@ def import_source(
     the next record boundary; a file that ends inside a record keeps what came before."""
     outcomes: list[ArticleOutcome] = []
     position: int | None = 0
+    gzipped: bool | None = None
     try:
         while position is not None:
             try:
@@ -92,7 +92,11 @@ def import_source(
                 if report.records["malformed"] > MAX_MALFORMED:
                     raise TruncatedArchiveError(f"more than {MAX_MALFORMED} malformed records: "
                                                 "not a WARC file?") from exc  # fmt: skip
-                position = _resume_point(source, exc.offset + 1)
+                if gzipped is None:  # sniffed once, at the first malformed record
+                    with opened(source) as head:
+                        gzipped = head.read(2) == b"\x1f\x8b"
+                with opened(source, exc.offset + 1) as rest:
+                    position = next_record_start(rest, gzipped, exc.offset + 1)
     except (TruncatedArchiveError, ImportSourceError) as exc:
         report.error = f"{source}: {exc}"
         said = {"run_id": ctx.run_id, "source": source, "reason": str(exc)}
@@ -123,14 +127,6 @@ def _take(
         report.error = "stopped: the invocation's time ran out (import again)"
         return False
     return True
-
-
-def _resume_point(source: str, after: int) -> int | None:
-    """The next record boundary after a malformed record, or None at the end of the file."""
-    with opened(source) as head:
-        gzipped = head.read(2) == b"\x1f\x8b"
-    with opened(source, after) as rest:
-        return next_record_start(rest, gzipped, after)
 
 
 @contextmanager

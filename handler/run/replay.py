@@ -12,7 +12,7 @@ from handler.run.outcomes import RunSummary
 
 def replay(ctx: RunContext, urls: Iterable[str], force: bool = False) -> RunSummary:
     """Fetch and archive these URLs (allowlist applies); ``force`` rewrites unchanged ones."""
-    items = [item_for_url(url) for url in urls]
+    items = [FeedItem.for_url(url) for url in urls]
     with ctx.summarised(None) as summary:
         if items:
             ctx.expect_first_revisits()  # new articles get entries: no hint may hide them
@@ -27,8 +27,3 @@ def replay(ctx: RunContext, urls: Iterable[str], force: bool = False) -> RunSumm
 def record_successes(ctx: RunContext, state: RunState, article_ids: list[str]) -> None:
     for archived_id in article_ids:
         ctx.state.record_success(state, archived_id)
-
-
-def item_for_url(url: str) -> FeedItem:
-    """A replayed URL as a feed item of its own (no feed context)."""
-    return FeedItem.for_url(url)
