@@ -36,12 +36,22 @@ ARTICLES = {
          "two feeds have the name 'a'"),
         ('{"feeds": [{"name": "a", "url": "https://x.de/1", "allow_hosts": "x"}]}',
          "feeds[0].allow_hosts: expected a list of host names"),
+        ('{"feeds": [{"name": "a", "url": "https://x.de/1", "section": "../politik"}]}',
+         "feeds[0].section: expected a URL folder name like 'politik'"),
     ],
 )  # fmt: skip
 def test_feeds_file_errors_name_the_line_or_field(text, message):
     with pytest.raises(ConfigError) as raised:
         parse_feeds(text.encode(), "feeds.json")
     assert message in str(raised.value)
+
+
+def test_a_feeds_section_is_named_or_comes_from_the_feed_url():
+    [named, derived, root] = parse_feeds(
+        '{"feeds": [{"name": "a", "url": "https://www.n-tv.de/top/rss", "section": "politik"},'
+        ' {"name": "b", "url": "https://www.n-tv.de/wirtschaft/rss"},'
+        ' {"name": "c", "url": "https://www.n-tv.de/rss"}]}', "feeds.json")  # fmt: skip
+    assert (named.section, derived.section, root.section) == ("politik", "wirtschaft", None)
 
 
 def two_feed_site(site: Site, tmp_path) -> str:
