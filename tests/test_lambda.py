@@ -117,7 +117,14 @@ def test_reprocess_rewrites_only_documents_that_change(site, lambda_env, tmp_pat
     kept = list(lambda_env.glob("versions/ntv-40000001/*.json"))
     assert len(kept) == 1 and json.loads(kept[0].read_text())["text"].endswith("00:00")
 
-    assert invoke(site, "reprocess.json", tmp_path, capsys)[1]["unchanged"] == 1
+    # The same request with the same rules is the same job, and it is finished.
+    again = invoke(site, "reprocess.json", tmp_path, capsys)[1]
+    assert (again["items"], again["reprocess"]["complete"]) == (0, True)
+    restart = tmp_path / "restart.json"
+    event = json.loads(Path(localised(site, "reprocess.json", tmp_path)).read_text())
+    restart.write_text(json.dumps(event | {"restart": True}))
+    assert main(["invoke", str(restart)]) == 0
+    assert json.loads(capsys.readouterr().out)["unchanged"] == 1
     assert len(list(lambda_env.glob("versions/ntv-40000001/*.json"))) == 1
 
 

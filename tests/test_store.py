@@ -271,7 +271,7 @@ def test_every_compare_and_swap_shares_one_retry_policy(tmp_path, monkeypatch):
     doc = make_doc("2025-03-14T10:00:00+00:00")
     writes = {
         "document": lambda: save_version(store, doc, None),
-        "state": lambda: StateStore(store, RetryPolicy()).update(lambda s: s.parked.update(x="y")),
+        "state": lambda: StateStore(store, RetryPolicy()).update(lambda s: s.newest.update(x="y")),
         "manifest": lambda: Catalog(store, "a1").record(doc, "new"),
     }
     for name, write in writes.items():

@@ -48,7 +48,19 @@ def manifest_line(doc: dict[str, Any], status: str) -> dict[str, Any]:
         "version": version_time(doc),
         "content_sha256": doc["content_sha256"],
         "changes": doc.get("changes"),
+        # What a listing shows, so `list` never opens a document (older lines lack these).
+        "url": doc.get("url"),
+        "section": (doc.get("source") or {}).get("section"),
+        "fetched_at": doc.get("fetched_at"),
     }
+
+
+def line_day_key(line: dict[str, Any]) -> str:
+    """The day file a line belongs to: the day its capture was made. A re-extraction re-reads
+    an old capture, so its line joins that day's file rather than today's: a reprocess of a
+    year rewrites each day file once instead of making today's file hold the whole year.
+    (Older lines have no ``fetched_at``; their version is their fetch time.)"""
+    return manifest_key(str(line.get("fetched_at") or line["version"]))
 
 
 class Catalog:
@@ -99,7 +111,7 @@ class Catalog:
         """Point the id at a stored version and add its manifest line; returns the line."""
         line = manifest_line(doc, status)
         self._point(line)
-        key = manifest_key(line["version"])
+        key = line_day_key(line)
         if defer:
             with self._lock:
                 self._buffered.setdefault(key, []).append(line)
@@ -146,7 +158,7 @@ class Catalog:
             if key in committed and loaded is not None:
                 line = loaded["line"]
                 self._point(line)
-                recovered.setdefault(manifest_key(line["version"]), []).append(line)
+                recovered.setdefault(line_day_key(line), []).append(line)
             elif loaded is not None:
                 self._undo_half_writes(loaded)
         settled = list(due)

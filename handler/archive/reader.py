@@ -1,27 +1,24 @@
 """Reading the archive: the API the CLI's list/show/export (and consumers' scripts) use.
 
-Dates select publication days (the ``articles/YYYY/MM/DD/`` folders, UTC); without dates the
-whole ``articles/`` prefix is read.
+What is in the archive comes from the manifest (archive/index.py): one read per day file,
+not per document. Documents are opened only when their content is asked for (``show``,
+``export``), several at a time and streamed in order. Dates select publication days (the
+``articles/YYYY/MM/DD/`` folders, UTC); without dates the whole archive is read.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from handler.archive.catalog import Catalog, version_time
+from handler.archive.index import current_entries, moment_of
 from handler.core.errors import ArchiveError, StoreError
 from handler.store import BlobStore
-from handler.store.layout import (
-    ARTICLES_PREFIX,
-    articles_day_prefix,
-    id_pointer_key,
-    versions_prefix,
-)
-
-MAX_DAYS = 3660  # a range longer than ten years is a typo, not a request
+from handler.store.layout import id_pointer_key, versions_prefix
+from handler.store.parallel import DEFAULT_READERS, read_in_order
 
 
 class NotFoundError(ArchiveError):
@@ -33,19 +30,42 @@ def iter_articles(
     since: date | None = None,
     until: date | None = None,
     skipped: list[str] | None = None,
+    readers: int = DEFAULT_READERS,
 ) -> Iterator[dict[str, Any]]:
-    """The current version of every article published in [since, until], oldest day first.
-    A document that cannot be read is left out (one bad file never hides the good ones) and
-    named, with why, in ``skipped``."""
-    for key in article_keys(store, since, until):
-        data = store.get(key)
-        if data is None:
-            continue
+    """The current version of every article published in [since, until], oldest day first,
+    streamed (``readers`` documents read at a time). A document that cannot be read is left
+    out (one bad file never hides the good ones) and named, with why, in ``skipped``."""
+    entries = current_entries(store, since, until, readers=readers)
+    for key, data in read_in_order(store, (e.key for e in entries), readers):
         try:
+            if data is None:
+                raise StoreError(f"{key}: named by the manifest but not stored", key=key)
             yield document(data, key)
         except StoreError as exc:
             if skipped is not None:
                 skipped.append(str(exc))
+
+
+def list_articles(
+    store: BlobStore,
+    since: date | None = None,
+    until: date | None = None,
+    readers: int = DEFAULT_READERS,
+) -> list[dict[str, Any]]:
+    """What ``list`` shows of every article published in [since, until], from the manifest
+    alone. Lines written before the manifest carried ``url`` and ``section`` send the reader
+    to those documents (only those)."""
+    entries = current_entries(store, since, until, readers=readers)
+    rows = [entry.row() for entry in entries]
+    older = [n for n, entry in enumerate(entries) if entry.url is None]
+    found = read_in_order(store, (entries[n].key for n in older), readers)
+    for n, (key, data) in zip(older, found, strict=True):
+        try:
+            doc = document(data, key) if data is not None else {}
+        except StoreError:
+            doc = {}
+        rows[n] |= {"url": doc.get("url"), "section": (doc.get("source") or {}).get("section")}
+    return rows
 
 
 def document(data: bytes, key: str) -> dict[str, Any]:
@@ -83,38 +103,4 @@ def article_versions(store: BlobStore, article_id: str) -> list[dict[str, Any]]:
         if data is not None and key.endswith(".json"):
             doc = document(data, key)
             found.setdefault(version_time(doc), doc)
-    return [found[when] for when in sorted(found, key=_moment)]
-
-
-def _moment(iso_time: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(iso_time)
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def article_keys(
-    store: BlobStore, since: date | None, until: date | None, ids: frozenset[str] = frozenset()
-) -> Iterator[str]:
-    """Keys of current documents by publication day, optionally only these ids."""
-    for prefix in day_prefixes(since, until):
-        for key in store.list(prefix):
-            stem = key.rsplit("/", 1)[-1].removesuffix(".json")
-            if key.endswith(".json") and (not ids or stem in ids):
-                yield key
-
-
-def day_prefixes(since: date | None, until: date | None) -> Iterator[str]:
-    if since is None and until is None:
-        yield ARTICLES_PREFIX
-        return
-    first = since or until
-    last = until or datetime.now(UTC).date()
-    assert first is not None
-    if last < first:
-        raise ArchiveError(f"the range {first}..{last} is empty: 'since' is after 'until'")
-    if (last - first).days > MAX_DAYS:
-        raise StoreError(f"the range {first}..{last} is longer than {MAX_DAYS} days")
-    for offset in range((last - first).days + 1):
-        yield articles_day_prefix(first + timedelta(days=offset))
+    return [found[when] for when in sorted(found, key=moment_of)]

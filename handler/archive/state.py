@@ -33,6 +33,7 @@ from handler.ingest.feed import FeedValidators
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore, Versioned
 from handler.store.conflicts import attempts
 from handler.store.layout import FAILED_PREFIX, STATE_KEY, failed_key, feed_state_key
+from handler.store.parallel import read_in_order
 
 S = TypeVar("S")
 
@@ -59,8 +60,10 @@ class Pending:
 class RunState:
     feeds: dict[str, FeedValidators] = field(default_factory=dict)
     pending: dict[str, Pending] = field(default_factory=dict)
-    # id -> when it was parked; polls skip these until a replay archives them.
-    parked: dict[str, str] = field(default_factory=dict)
+    # feed -> id -> when it was parked: polls skip these until a replay archives them. Only
+    # the ids the feed still lists are kept (see keep_parked_listed): the record of every
+    # parked article is its own object under failed/, so this stays as small as a feed.
+    parked: dict[str, dict[str, str]] = field(default_factory=dict)
     seen: dict[str, dict[str, str]] = field(default_factory=dict)  # feed -> id -> fingerprint
     newest: dict[str, str] = field(default_factory=dict)  # feed -> newest item date it listed
     next_revisit_at: str | None = None
@@ -105,6 +108,29 @@ class RunState:
         latest = newest_of(self.newest.get(feed_url), dates)
         if latest is not None:
             self.newest[feed_url] = latest
+
+    def parked_ids(self) -> set[str]:
+        return {article_id for ids in self.parked.values() for article_id in ids}
+
+    def keep_parked_listed(self, feed_url: str, listed: set[str]) -> None:
+        """Forget parked ids the feed no longer lists: no poll will meet them again, and their
+        records stay under failed/. (Ids parked before parking was kept per feed are under
+        "" and are judged by whichever feed polls first.)"""
+        for bucket in (feed_url, ""):
+            kept = {i: when for i, when in self.parked.get(bucket, {}).items() if i in listed}
+            if kept:
+                self.parked[bucket] = kept
+            else:
+                self.parked.pop(bucket, None)
+
+    def unpark(self, article_id: str) -> bool:
+        """Whether the article was parked here (it no longer is)."""
+        found = False
+        for bucket in list(self.parked):
+            found = self.parked[bucket].pop(article_id, None) is not None or found
+            if not self.parked[bucket]:
+                del self.parked[bucket]
+        return found
 
     def validators(self, feed_url: str) -> FeedValidators:
         return self.feeds.get(feed_url, FeedValidators())
@@ -156,14 +182,21 @@ class StateStore:
         if entry.attempts >= self.policy.max_attempts:
             self.park(entry, now)
             state.pending.pop(item.id, None)
-            state.parked[item.id] = now.isoformat(timespec="seconds")
+            parked_at = now.isoformat(timespec="seconds")
+            state.parked.setdefault(feed_url or "", {})[item.id] = parked_at
             return
         entry.next_retry_at = self.policy.next_retry(entry.attempts, now).isoformat()
         state.pending[item.id] = entry
 
     def record_success(self, state: RunState, article_id: str) -> None:
         state.pending.pop(article_id, None)
-        if state.parked.pop(article_id, None) is not None:
+        if state.unpark(article_id):
+            self.store.delete(failed_key(article_id))
+
+    def forget_parked(self, article_ids: list[str]) -> None:
+        """Remove the parked records of articles archived after all (a replay): the state
+        keeps only the parked ids a feed still lists, so the record is removed by key."""
+        for article_id in article_ids:
             self.store.delete(failed_key(article_id))
 
     def park(self, entry: Pending, now: datetime) -> None:
@@ -178,12 +211,26 @@ class StateStore:
         body = json.dumps(record, ensure_ascii=False, indent=2).encode()
         self.store.put(failed_key(entry.item.id), body, JSON_CONTENT_TYPE)
 
-    def parked(self) -> list[dict[str, Any]]:
+    def parked_keys(self) -> list[str]:
+        """The keys of every parked article's record (a listing: no record is read)."""
+        return [key for key in self.store.list(FAILED_PREFIX) if key.endswith(".json")]
+
+    def parked(self, keys: list[str] | None = None) -> list[dict[str, Any]]:
+        """The parked articles' records (those of ``keys``, else all), read several at a
+        time; a record that cannot be read is shown as such rather than hiding the others."""
         found = []
-        for key in self.store.list(FAILED_PREFIX):
-            data = self.store.get(key)
-            if data is not None:
-                found.append(json.loads(data))
+        for key, data in read_in_order(self.store, self.parked_keys() if keys is None else keys):
+            if data is None:
+                continue  # replayed and removed since the listing
+            try:
+                record = json.loads(data)
+                if not isinstance(record, dict):
+                    raise ValueError("not an object")
+            except ValueError as exc:
+                stem = key.removeprefix(FAILED_PREFIX).removesuffix(".json")
+                unreadable = [{"reason": f"{key}: unreadable ({exc})"}]
+                record = {"id": stem, "attempts": 0, "reasons": unreadable}
+            found.append(record)
         return found
 
 
@@ -279,7 +326,7 @@ def _encode(state: RunState) -> bytes:
             }
             for key, p in sorted(state.pending.items())
         },
-        "parked": dict(sorted(state.parked.items())),
+        "parked": {feed: dict(sorted(ids.items())) for feed, ids in sorted(state.parked.items())},
         "seen": {url: dict(sorted(ids.items())) for url, ids in sorted(state.seen.items())},
         "newest": dict(sorted(state.newest.items())),
     }
@@ -295,7 +342,7 @@ def _decode(data: bytes | None) -> RunState:
         raw = json.loads(data)
         feeds = {url: FeedValidators(**v) for url, v in raw.get("feeds", {}).items()}
         pending = {key: _pending(p) for key, p in raw.get("pending", {}).items()}
-        parked = {str(k): str(v) for k, v in raw.get("parked", {}).items()}
+        parked = _parked(raw.get("parked", {}))
         seen = {
             str(url): {str(k): str(v) for k, v in ids.items()}
             for url, ids in raw.get("seen", {}).items()
@@ -308,6 +355,18 @@ def _decode(data: bytes | None) -> RunState:
         raise StoreError(f"{STATE_KEY} is not readable ({exc}); fix or move it aside") from exc
     return RunState(feeds=feeds, pending=pending, parked=parked, seen=seen, newest=newest,
                     next_revisit_at=next_revisit_at)  # fmt: skip
+
+
+def _parked(raw: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """feed -> id -> when; a state written before parked ids were kept per feed has them flat
+    (id -> when), and they go under "" (see RunState.keep_parked_listed)."""
+    parked: dict[str, dict[str, str]] = {}
+    for name, value in raw.items():
+        if isinstance(value, dict):
+            parked.setdefault(str(name), {}).update({str(k): str(v) for k, v in value.items()})
+        else:
+            parked.setdefault("", {})[str(name)] = str(value)
+    return parked
 
 
 def _pending(raw: dict[str, Any]) -> Pending:

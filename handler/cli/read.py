@@ -36,12 +36,17 @@ def add_read_commands(commands: Any) -> None:
     verbosity(show)
     show.set_defaults(command=cmd_show)
 
-    export = commands.add_parser("export", help="write archived articles as JSON Lines")
+    export = commands.add_parser(
+        "export", help="write archived articles as JSON Lines (all of them without a range)"
+    )
     store_option(export)
-    date_range(export, required=True)
+    date_range(export, required=False)
     export.add_argument("--format", choices=["jsonl"], default="jsonl", help="(%(default)s)")
     verbosity(export)
     export.set_defaults(command=cmd_export)
+
+
+PARKED_SHOWN = 50  # the text view shows this many parked articles; --json gives them all
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -50,7 +55,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     store = open_archive(args.store)
     states = StateStore(store)
-    state, parked = states.load(), states.parked()
+    state, parked_keys = states.load(), states.parked_keys()
+    # Parked records are read only when shown: a listing counts them, however many there are.
+    parked = states.parked(parked_keys if args.json else parked_keys[-PARKED_SHOWN:])
     revisits = scheduled_revisits(store)
     pending = [
         {"id": p.item.id, "url": p.item.link, "feed_url": p.feed_url, "attempts": p.attempts,
@@ -65,14 +72,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps({"pending": pending, "parked": parked, "revisits": schedule},
                          ensure_ascii=False))  # fmt: skip
         return EXIT_OK
-    print(f"{len(pending)} pending, {len(parked)} parked in {args.store}")
+    print(f"{len(pending)} pending, {len(parked_keys)} parked in {args.store}")
     print(f"  {schedule['scheduled']} revisits scheduled, next due {schedule['next_due'] or '-'}")
     for entry in pending:
         print(f"  pending {entry['id']}: attempt {entry['attempts']}, next {entry['next_retry_at']}"
               f" - {entry['last_reason']}")  # fmt: skip
+    if len(parked_keys) > len(parked):
+        print(f"  ({len(parked_keys) - len(parked)} more parked; --json lists them all)")
     for record in parked:
-        last = record["reasons"][-1]["reason"] if record["reasons"] else ""
-        print(f"  parked  {record['id']}: {record['attempts']} attempts - {last}")
+        reasons = record.get("reasons") or [{}]
+        print(f"  parked  {record.get('id')}: {record.get('attempts')} attempts"
+              f" - {reasons[-1].get('reason', '')}")  # fmt: skip
     return EXIT_OK
 
 
@@ -95,21 +105,16 @@ def report_skipped(skipped: list[str]) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from handler.archive.reader import iter_articles
+    from handler.archive.reader import list_articles
 
-    skipped: list[str] = []
-    rows = [
-        {"id": d.get("id"), "published_at": d.get("published_at"), "title": d.get("title"),
-         "section": (d.get("source") or {}).get("section"), "url": d.get("url")}
-        for d in iter_articles(open_archive(args.store), args.since, args.until, skipped)
-    ]  # fmt: skip
+    rows = list_articles(open_archive(args.store), args.since, args.until)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
     else:
         for row in rows:
             print(f"{row['published_at'] or '-':25}  {row['id']:14}  {row['title'] or ''}")
         print(f"{len(rows)} articles", file=sys.stderr)
-    return report_skipped(skipped)
+    return EXIT_OK
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -124,8 +129,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     count = 0
     skipped: list[str] = []
+    out = sys.stdout
     for doc in iter_articles(open_archive(args.store), args.since, args.until, skipped):
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        out.write(json.dumps(doc, ensure_ascii=False) + "\n")
         count += 1
     print(f"exported {count} articles", file=sys.stderr)
     return report_skipped(skipped)

@@ -7,7 +7,7 @@ from handler.ingest.feeds import FeedConfig
 from handler.ingest.feeds import configured_feeds as feeds_of
 from handler.run.backfill import Job, backfill
 from handler.run.events import Backfill, Event, Import, Poll, Replay, Reprocess, ScheduledPoll
-from handler.run.fanout import fanout_poll
+from handler.run.fanout import WorkQueue, fanout_poll
 from handler.run.importing import import_sources
 from handler.run.outcomes import RunSummary
 from handler.run.pipeline import Pipeline
@@ -31,6 +31,8 @@ def run_event(event: Event, pipeline: Pipeline) -> RunSummary:
         case Replay(urls=urls, force=force):
             return pipeline.replay(urls, force=force)
         case Reprocess():
+            if pipeline.settings.mode == "fanout":  # shards go to the workers
+                return reprocess(pipeline, event, WorkQueue(str(pipeline.settings.queue_url)))
             return reprocess(pipeline, event)
         case Backfill(since=since, until=until, section=section):
             return backfill(pipeline, Job(since, until, section))

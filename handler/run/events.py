@@ -2,7 +2,8 @@
 
     scheduled   EventBridge rule / Scheduler event          -> poll the configured feed
     replay      {"action": "replay", "urls": [...], "force": false}
-    reprocess   {"action": "reprocess", "since": "YYYY-MM-DD", "until": "...", "ids": [...]}
+    reprocess   {"action": "reprocess", "since": "YYYY-MM-DD", "until": "...", "ids": [...],
+                 "restart": false}
     poll        {"action": "poll", "feed_url": "..."}
     backfill    {"action": "backfill", "since": "YYYY-MM-DD", "until": "YYYY-MM-DD",
                  "section": "politik"}
@@ -54,6 +55,7 @@ class Reprocess:
     since: date | None
     until: date | None
     ids: tuple[str, ...] = ()
+    restart: bool = False  # redo a job finished with the same rules (or start one over)
 
 
 @dataclass(frozen=True)
@@ -134,17 +136,27 @@ def _replay(raw: dict[str, Any]) -> Replay:
     return Replay(urls=checked, force=force)
 
 
+def check_ids(ids: Any, where: str) -> tuple[str, ...]:
+    """A list of archive ids, or EventError naming ``where``."""
+    if not isinstance(ids, list) or not all(isinstance(i, str) and _ID.match(i) for i in ids):
+        raise EventError(f"reprocess: '{where}' must be a list of archive ids like "
+                         "'ntv-30134161'", field=where)  # fmt: skip
+    return tuple(ids)
+
+
 def _reprocess(raw: dict[str, Any]) -> Reprocess:
-    _only(raw, {"action", "since", "until", "ids"})
+    _only(raw, {"action", "since", "until", "ids", "restart"})
     since, until = _day(raw.get("since"), "since"), _day(raw.get("until"), "until")
     if since and until and since > until:
         raise EventError(f"reprocess: 'since' {since} is after 'until' {until}")
-    ids = raw.get("ids", [])
-    if not isinstance(ids, list) or not all(isinstance(i, str) and _ID.match(i) for i in ids):
-        raise EventError("reprocess: 'ids' must be a list of archive ids like 'ntv-30134161'")
+    ids = check_ids(raw.get("ids", []), "ids")
     if not (since or until or ids):
         raise EventError("reprocess: give 'since'/'until' dates, 'ids', or both")
-    return Reprocess(since=since, until=until, ids=tuple(ids))
+    restart = raw.get("restart", False)
+    if not isinstance(restart, bool):
+        raise EventError(f"reprocess: 'restart' must be true or false, got {restart!r}",
+                         field="restart")  # fmt: skip
+    return Reprocess(since=since, until=until, ids=ids, restart=restart)
 
 
 def _import(raw: dict[str, Any]) -> Import:

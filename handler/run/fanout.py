@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from handler.archive.schedule import Revisit
 from handler.archive.state import FeedState, load_feed_state, newest_of, update_feed_state
@@ -51,6 +52,11 @@ class WorkMessage:
         if self.revisit is not None:
             body["revisit"] = self.revisit.to_json()
         return json.dumps(body, ensure_ascii=False)
+
+    @property
+    def group_id(self) -> str:
+        """One article is never worked on twice at once; different articles in parallel."""
+        return self.item.id
 
     @property
     def deduplication_id(self) -> str:
@@ -113,17 +119,29 @@ def trusted_feed(named: FeedConfig | None, configured: list[FeedConfig]) -> Feed
     return named
 
 
+class Queueable(Protocol):
+    """What goes on the work queue: a feed item to archive, or a reprocess shard."""
+
+    @property
+    def group_id(self) -> str: ...
+
+    @property
+    def deduplication_id(self) -> str: ...
+
+    def to_body(self) -> str: ...
+
+
 class WorkQueue(SqsQueue):
     """Sends work messages to the FIFO queue (boto3 imported only in fan-out runs)."""
 
-    def send(self, messages: list[WorkMessage]) -> None:
+    def send(self, messages: Sequence[Queueable]) -> None:
         for start in range(0, len(messages), SQS_BATCH):
             batch = messages[start : start + SQS_BATCH]
             entries = [
                 {
                     "Id": str(n),
                     "MessageBody": m.to_body(),
-                    "MessageGroupId": m.item.id,
+                    "MessageGroupId": m.group_id,
                     "MessageDeduplicationId": m.deduplication_id,
                 }
                 for n, m in enumerate(batch)

@@ -44,6 +44,7 @@ class RunSummary:
     catchup: dict[str, Any] | None = None  # what a catch-up after a gap found (run/catchup.py)
     sources: list[dict[str, Any]] = field(default_factory=list)  # an import's files, each
     backfill: dict[str, Any] | None = None  # a backfill's job and cursor (run/backfill.py)
+    reprocess: dict[str, Any] | None = None  # a reprocess's job and cursor (run/reprocess.py)
     duration_s: float = 0.0
     outcomes: list[ArticleOutcome] = field(default_factory=list)
 
@@ -90,6 +91,7 @@ class RunSummary:
             **({"catchup": self.catchup} if self.catchup else {}),
             **({"sources": self.sources} if self.sources else {}),
             **({"backfill": self.backfill} if self.backfill else {}),
+            **({"reprocess": self.reprocess} if self.reprocess else {}),
             "articles": [asdict(o) for o in self.outcomes],
         }
 

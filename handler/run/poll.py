@@ -55,13 +55,13 @@ def poll(ctx: RunContext, feed: FeedConfig | None = None) -> RunSummary:
         fetched = read_feed(ctx.client_for(feed), url, state.validators(url), ctx.deadline())
         now = ctx.clock()
         listed = fetched.items[: ctx.settings.max_items]
-        todo = plan_poll(listed, list(state.pending_for(url)), set(state.parked), now,
+        todo = plan_poll(listed, list(state.pending_for(url)), state.parked_ids(), now,
                          state.seen.get(url, {}))  # fmt: skip
         gap = None if fetched.not_modified else gap_since(state.newest_listed(url), listed)
         if gap is not None:  # the feed no longer reaches back to what it listed last time
             found = catch_up(ctx, feed, gap, listed)
             summary.catchup = found.to_dict()
-            waiting = {i.id for i in todo} | set(state.parked)
+            waiting = {i.id for i in todo} | state.parked_ids()
             todo += [item for item in found.items if item.id not in waiting]
         listing = ctx.due_revisits(state.revisits_may_be_due(now))
         if todo and listing is None and state.revisits_later_than(now + ctx.first_step):
@@ -90,6 +90,7 @@ def poll(ctx: RunContext, feed: FeedConfig | None = None) -> RunSummary:
             s.saw_listed(url, [i.published for i in listed if i.published is not None])
             if seen is not None:
                 s.seen[url] = seen
+                s.keep_parked_listed(url, {item.id for item in fetched.items})
             if listing is not None:
                 s.listed_revisits(ctx.next_look(listing), hint)
             s.expect_revisit(scheduled)

@@ -21,6 +21,7 @@ def replay(ctx: RunContext, urls: Iterable[str], force: bool = False) -> RunSumm
         archived = [i.id for i, o in zip(items, summary.outcomes, strict=True) if o.key]
         if archived:  # a replay is how a parked or pending article is brought home
             ctx.state.update(lambda state: record_successes(ctx, state, archived))
+            ctx.state.forget_parked(archived)
     return summary
 
 

@@ -1,31 +1,220 @@
-"""Re-extract archived articles from their WARC captures: no network, new versions only on change.
+"""Re-extract archived articles from their WARC captures: offline, new versions only on change,
+at any scale.
 
-Used after an extraction fix: the stored capture is read back, extracted again with today's
-rules, and compared with the current document by content hash. The new document keeps the
-original capture's fetch time and feed context and is marked ``reprocessed_at``.
+Used after an extraction fix: each stored capture is read back, extracted again with today's
+rules and compared with the current document by content hash. The new document keeps the
+original capture's fetch time and feed context and is marked ``reprocessed_at``; its manifest
+line joins the day file of that capture (catalog.line_day_key), not today's.
+
+A reprocess is a **job**: its range and ids, and the rules it applies (``rules_version``:
+the extraction code and library versions). It is planned once from the manifest into
+**shards**, one per publication day that holds articles in the range, and then either
+
+- walked inline, shard by shard, with a cursor in ``state/reprocess/<job>.json``: an
+  invocation whose time runs out (or a command stopped by Ctrl-C or kill -9) is resumed by the
+  next one with the same request, from the article it reached; finished shards are never
+  redone, and a finished job is not redone with the same rules (``restart`` forces it); or
+- in fan-out mode (a queue configured), queued as one work message per shard: workers re-extract
+  the shards in parallel, SQS retries a shard that failed or ran out of time, and redoing part
+  of a shard writes nothing twice (an unchanged re-extraction is not stored).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from importlib import resources
+from typing import Any
 
+from handler import __version__
 from handler.archive.extraction import extract_document
-from handler.archive.reader import article_keys
+from handler.archive.index import current_entries
+from handler.archive.state import compare_and_swap
 from handler.archive.warc import read_capture
-from handler.core.errors import ArchiveError, NotAnArticleError
+from handler.core.errors import ArchiveError, EventError, NotAnArticleError, StoreError
+from handler.core.log import logger
+from handler.core.packages import installed_version
 from handler.run.context import RunContext
-from handler.run.events import Reprocess
+from handler.run.events import Reprocess, check_ids
 from handler.run.outcomes import ArticleOutcome, RunSummary
+from handler.store.layout import articles_day_prefix, reprocess_key
+
+SAVE_EVERY = 25  # documents between cursor writes (a stopped run redoes at most these)
+# The code whose change changes what a capture extracts to: a job is identified by it.
+RULE_PACKAGES = ("handler.extract", "handler.sites", "handler.sites.ntv")
 
 
-def reprocess(ctx: RunContext, request: Reprocess) -> RunSummary:
-    keys = list(article_keys(ctx.store, request.since, request.until, frozenset(request.ids)))
-    now = datetime.now(UTC)
+def rules_version() -> str:
+    """A short digest of the extraction rules in this deployment: the rule modules' source and
+    the versions of the libraries they run on. A reprocess finished with these rules is not
+    redone; a deployment that changes them makes the same request a new job."""
+    digest = hashlib.sha256(f"{__version__} {installed_version('trafilatura')} "
+                            f"{installed_version('lxml')}".encode())  # fmt: skip
+    for package in RULE_PACKAGES:
+        for module in sorted(resources.files(package).iterdir(), key=lambda p: p.name):
+            if module.name.endswith(".py"):
+                digest.update(module.name.encode() + b"\0" + module.read_bytes())
+    digest.update(resources.files("handler.archive").joinpath("extraction.py").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class Cursor:
+    """How far one reprocess job has come."""
+
+    job: str
+    shards: list[str] = field(default_factory=list)  # publication days (YYYY-MM-DD), in order
+    done: int = 0  # shards finished
+    after: str = ""  # within shards[done]: the last document finished (its key)
+    reprocessed_at: str = ""  # the job's re-extraction time, shared by all its versions
+    documents: int = 0  # documents re-extracted over every invocation
+    queued: bool = False  # fan-out: every shard is on the queue
+    complete: bool = False
+
+    def report(self) -> dict[str, Any]:
+        return {"job": self.job, "shards": len(self.shards), "shards_done": self.done,
+                "documents": self.documents, "queued": self.queued,
+                "complete": self.complete}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One publication day of a job: the unit of work a worker gets."""
+
+    job: str
+    day: date
+    ids: tuple[str, ...]
+    reprocessed_at: str
+
+    def to_body(self) -> str:
+        return json.dumps({"reprocess": {"job": self.job, "day": self.day.isoformat(),
+                                         "ids": list(self.ids),
+                                         "reprocessed_at": self.reprocessed_at}})  # fmt: skip
+
+    @property
+    def group_id(self) -> str:
+        return f"reprocess-{self.day.isoformat()}"
+
+    @property
+    def deduplication_id(self) -> str:
+        return hashlib.sha256(f"{self.job} {self.day} {self.reprocessed_at}".encode()).hexdigest()
+
+    @classmethod
+    def from_body(cls, body: str) -> Shard | None:
+        """The shard a message carries; None when it carries none (a feed item); EventError
+        when it claims to be a shard and is not a well-formed one."""
+        try:
+            raw = json.loads(body)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(raw, dict) or "reprocess" not in raw:
+            return None
+        try:
+            shard = raw["reprocess"]
+            ids = check_ids(shard.get("ids") or [], "ids")
+            at = datetime.fromisoformat(str(shard["reprocessed_at"]))
+            if at.tzinfo is None:
+                raise ValueError("reprocessed_at needs a UTC offset")
+            return cls(str(shard["job"])[:200], date.fromisoformat(str(shard["day"])), ids,
+                       at.isoformat())  # fmt: skip
+        except (KeyError, TypeError, ValueError, AttributeError, EventError) as exc:
+            raise EventError(f"work message is not a reprocess shard ({exc})") from exc
+
+
+def job_name(request: Reprocess) -> str:
+    ids = hashlib.sha256(" ".join(sorted(request.ids)).encode()).hexdigest()[:12]
+    scope = f"ids:{len(request.ids)}:{ids}" if request.ids else "all"
+    return f"{request.since or '*'}..{request.until or '*'} {scope} rules:{rules_version()}"
+
+
+def reprocess(ctx: RunContext, request: Reprocess, queue: Any = None) -> RunSummary:
+    """Plan the job (or pick up its cursor) and walk it inline, or queue its shards."""
+    name = job_name(request)
+    key = reprocess_key(name)
     with ctx.summarised(None) as summary:
-        summary.items = len(keys)
-        summary.outcomes = [reprocess_one(ctx, key, now) for key in keys]
+        cursor = _load(ctx, key, name)
+        if request.restart or not (cursor.shards or cursor.complete):
+            cursor = _save(ctx, key, _plan(ctx, request, name), plan=True,
+                           restart=request.restart)  # fmt: skip
+        if not cursor.complete and queue is not None:
+            _queue(ctx, queue, request, cursor, key)
+        elif not cursor.complete:
+            _walk(ctx, request, cursor, summary, key)
+        summary.items = len(summary.outcomes)
+        summary.queued = len(cursor.shards) if queue is not None and cursor.queued else 0
+        summary.reprocess = cursor.report()
     return summary
+
+
+def _plan(ctx: RunContext, request: Reprocess, name: str) -> Cursor:
+    """The job's shards: the publication days the manifest has articles of in the range."""
+    entries = current_entries(ctx.store, request.since, request.until, frozenset(request.ids))
+    days = sorted({entry.day.isoformat() for entry in entries})
+    counts = {"shards": len(days), "documents": len(entries)}
+    logger.info("reprocess planned", extra={"run_id": ctx.run_id, "job": name, **counts})
+    return Cursor(job=name, shards=days, reprocessed_at=ctx.clock().isoformat(),
+                  complete=not days)  # fmt: skip
+
+
+def _walk(
+    ctx: RunContext, request: Reprocess, cursor: Cursor, summary: RunSummary, key: str
+) -> None:
+    at = datetime.fromisoformat(cursor.reprocessed_at)
+    while cursor.done < len(cursor.shards):
+        day = date.fromisoformat(cursor.shards[cursor.done])
+        for doc_key in shard_keys(ctx, day, request.ids):
+            if doc_key <= cursor.after:
+                continue  # finished by an earlier invocation
+            if ctx.out_of_time():
+                _settle_and_save(ctx, key, cursor)
+                summary.errors.append("time ran out: invoke again with the same request to go on")
+                return
+            summary.outcomes.append(reprocess_one(ctx, doc_key, at))
+            cursor.after, cursor.documents = doc_key, cursor.documents + 1
+            if cursor.documents % SAVE_EVERY == 0:
+                _settle_and_save(ctx, key, cursor)
+        cursor.done, cursor.after = cursor.done + 1, ""
+        _settle_and_save(ctx, key, cursor)
+    cursor.complete = True
+    _save(ctx, key, cursor)
+
+
+def _settle_and_save(ctx: RunContext, key: str, cursor: Cursor) -> None:
+    """The lines of what is done go into the manifest before the cursor passes it."""
+    ctx.settle_catalog()
+    _save(ctx, key, cursor)
+
+
+def _queue(ctx: RunContext, queue: Any, request: Reprocess, cursor: Cursor, key: str) -> None:
+    """Send a message per shard not sent yet (a resend after a failed send is dropped by the
+    FIFO queue's deduplication within its window, and is harmless after it)."""
+    if cursor.queued:
+        return
+    shards = [Shard(cursor.job, date.fromisoformat(day), request.ids, cursor.reprocessed_at)
+              for day in cursor.shards]  # fmt: skip
+    queue.send(shards)
+    cursor.queued = True
+    _save(ctx, key, cursor)
+    logger.info("reprocess queued", extra={"run_id": ctx.run_id, "job": cursor.job,
+                                           "shards": len(shards)})  # fmt: skip
+
+
+def reprocess_shard(ctx: RunContext, shard: Shard) -> list[ArticleOutcome]:
+    """A worker's share of a job: every document of one publication day (or of its ids)."""
+    at = datetime.fromisoformat(shard.reprocessed_at)
+    return [reprocess_one(ctx, key, at) for key in shard_keys(ctx, shard.day, shard.ids)]
+
+
+def shard_keys(ctx: RunContext, day: date, ids: tuple[str, ...]) -> Iterator[str]:
+    """The current documents filed under ``day``, only ``ids`` when given, in key order."""
+    wanted = frozenset(ids)
+    for key in ctx.store.list(articles_day_prefix(day)):
+        stem = key.rsplit("/", 1)[-1].removesuffix(".json")
+        if key.endswith(".json") and (not wanted or stem in wanted):
+            yield key
 
 
 def reprocess_one(ctx: RunContext, key: str, now: datetime) -> ArticleOutcome:
@@ -57,3 +246,46 @@ def reprocess_one(ctx: RunContext, key: str, now: datetime) -> ArticleOutcome:
     except (ValueError, KeyError, TypeError) as exc:
         return ctx.failed(article_id, url, f"{key}: not a readable document ({exc!r})")
     return ctx.stored(doc, url, status)
+
+
+def _load(ctx: RunContext, key: str, name: str) -> Cursor:
+    return _decode(ctx.store.get(key), key, name)
+
+
+def _decode(data: bytes | None, key: str, name: str) -> Cursor:
+    """The stored cursor (a fresh one when there is none); StoreError when unreadable: never
+    overwritten, or the job would start again from its first shard."""
+    if data is None:
+        return Cursor(name)
+    try:
+        return Cursor(**{**json.loads(data), "job": name})
+    except (ValueError, TypeError) as exc:
+        raise StoreError(f"{key} is not a readable reprocess cursor ({exc}); move it aside",
+                         key=key) from exc  # fmt: skip
+
+
+def _save(ctx: RunContext, key: str, cursor: Cursor, plan: bool = False,
+          restart: bool = False) -> Cursor:  # fmt: skip
+    """The stored cursor after ours is folded in; it only ever moves on (two invocations of
+    one job at once keep the further). ``plan``: ours is a new plan, which replaces a stored
+    one only on ``restart`` (else the one planned first is kept and walked)."""
+
+    def further(stored: Cursor) -> None:
+        if plan and (restart or not (stored.shards or stored.complete)):
+            for name, value in asdict(cursor).items():
+                setattr(stored, name, value)
+            return
+        if plan or stored.reprocessed_at != cursor.reprocessed_at:
+            return  # another plan is in place (a restart replaced ours): leave it be
+        mine = (cursor.complete, cursor.done, cursor.after)
+        if mine > (stored.complete, stored.done, stored.after):
+            stored.complete, stored.done, stored.after = mine
+        stored.queued = stored.queued or cursor.queued
+        stored.documents = max(stored.documents, cursor.documents)
+
+    return compare_and_swap(
+        ctx.store, key,
+        lambda data: _decode(data, key, cursor.job),
+        lambda c: json.dumps(asdict(c), sort_keys=True).encode(),
+        further,
+    )  # fmt: skip

@@ -20,10 +20,12 @@ from typing import Any
 from handler.core.aws import SqsQueue
 from handler.core.errors import EventError
 from handler.core.log import logger
+from handler.ingest.feeds import FeedConfig
 from handler.ingest.feeds import configured_feeds as feeds_of
 from handler.run.context import RunContext
 from handler.run.fanout import WorkMessage, trusted_feed
 from handler.run.outcomes import ArticleOutcome, RunSummary
+from handler.run.reprocess import Shard, reprocess_shard
 
 
 @dataclass(frozen=True)
@@ -89,21 +91,22 @@ class DeadLetters(SqsQueue):
         return True
 
 
+Job = WorkMessage | Shard
+
+
 def process_batch(
     ctx: RunContext, records: Iterable[dict[str, Any]], dead_letters: DeadLetters
 ) -> tuple[list[dict[str, str]], RunSummary]:
-    """Archive each queued item; returns (batchItemFailures, summary for the metrics)."""
+    """Archive each queued item, re-extract each queued reprocess shard; returns
+    (batchItemFailures, summary for the metrics)."""
     queued = [QueuedRecord.from_sqs(r) for r in records]
     summary = ctx.summary(None)
     configured = feeds_of(ctx.settings.feeds_file, ctx.settings.feed_url)
-    work: list[tuple[QueuedRecord, WorkMessage]] = []
+    work: list[tuple[QueuedRecord, Job]] = []
     failures: list[dict[str, str]] = []
     for record in queued:
         try:
-            message = WorkMessage.from_body(record.body)
-            feed = trusted_feed(message.feed, configured)
-            work.append((record, WorkMessage(feed, message.item, message.run_id,
-                                             message.revisit)))  # fmt: skip
+            work.append((record, _job(record.body, configured)))
         except EventError as exc:
             # Retrying cannot fix a malformed message; if it cannot be dead-lettered here, the
             # queue's redrive must move it, so it is reported rather than acknowledged.
@@ -111,29 +114,57 @@ def process_batch(
                 failures.append({"itemIdentifier": record.message_id})
     workers = max(1, min(ctx.settings.concurrency, len(work) or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="worker") as pool:
-        outcomes = list(pool.map(lambda w: _archive(ctx, *w), work))
-    for (record, _message), outcome in zip(work, outcomes, strict=True):
-        if outcome.status in ("failed", "deferred") and not _given_up(
-            ctx, record, outcome, dead_letters
-        ):
+        results = list(pool.map(lambda w: _do(ctx, *w), work))
+    for (record, job), outcomes in zip(work, results, strict=True):
+        if _retry(job, outcomes) and not _given_up(ctx, record, job, outcomes, dead_letters):
             failures.append({"itemIdentifier": record.message_id})
     ctx.settle_catalog()  # before SQS hears of success: the batch's lines are in the manifest
-    summary.items = len(queued)
-    summary.outcomes = outcomes
+    summary.items = sum(len(outcomes) for outcomes in results)
+    summary.outcomes = [outcome for outcomes in results for outcome in outcomes]
     return failures, summary
 
 
-def _archive(ctx: RunContext, record: QueuedRecord, message: WorkMessage) -> ArticleOutcome:
-    logger.info("work received", extra={**ctx.ids(message.item.id),
-                "poll_run_id": message.run_id, "message_id": record.message_id,
+def _job(body: str, configured: list[FeedConfig]) -> Job:
+    """What a message asks for: a reprocess shard, or a feed item (with the worker's own
+    configuration of its feed); EventError when it is neither."""
+    shard = Shard.from_body(body)
+    if shard is not None:
+        return shard
+    message = WorkMessage.from_body(body)
+    feed = trusted_feed(message.feed, configured)
+    return WorkMessage(feed, message.item, message.run_id, message.revisit)
+
+
+def _do(ctx: RunContext, record: QueuedRecord, job: Job) -> list[ArticleOutcome]:
+    if isinstance(job, Shard):
+        logger.info("shard received", extra={"run_id": ctx.run_id, "job": job.job,
+                    "day": job.day.isoformat(), "message_id": record.message_id,
+                    "receive_count": record.receive_count})  # fmt: skip
+        return reprocess_shard(ctx, job)
+    logger.info("work received", extra={**ctx.ids(job.item.id),
+                "poll_run_id": job.run_id, "message_id": record.message_id,
                 "receive_count": record.receive_count})  # fmt: skip
-    return ctx.archive_one(message.item, message.feed, poll_run_id=message.run_id,
-                           revisit=message.revisit)  # fmt: skip
+    return [ctx.archive_one(job.item, job.feed, poll_run_id=job.run_id, revisit=job.revisit)]
+
+
+def _retry(job: Job, outcomes: list[ArticleOutcome]) -> bool:
+    """Whether the message should come back: an item that failed or was deferred; a shard
+    with documents left for lack of time (a document that failed would fail again)."""
+    again = ("deferred",) if isinstance(job, Shard) else ("failed", "deferred")
+    return any(o.status in again for o in outcomes)
 
 
 def _given_up(
-    ctx: RunContext, record: QueuedRecord, outcome: ArticleOutcome, dead_letters: DeadLetters
+    ctx: RunContext,
+    record: QueuedRecord,
+    job: Job,
+    outcomes: list[ArticleOutcome],
+    dead_letters: DeadLetters,
 ) -> bool:
-    """On the last receive a failed item leaves the queue for the DLQ, with its reason."""
-    last = record.receive_count >= ctx.settings.max_receives
-    return outcome.status == "failed" and last and dead_letters.send(record, outcome.reason or "")
+    """On the last receive a message still failing leaves the queue for the DLQ, with its
+    reason: an item that failed, a shard that never finished in time."""
+    if record.receive_count < ctx.settings.max_receives:
+        return False
+    final = "deferred" if isinstance(job, Shard) else "failed"
+    reasons = [o.reason or f"{o.id}: {o.status}" for o in outcomes if o.status == final]
+    return bool(reasons) and dead_letters.send(record, reasons[0])

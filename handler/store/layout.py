@@ -12,6 +12,7 @@ archive writes is built here, nowhere else.
     state/run-state.json                                retries owed, parked ids, feed validators
     state/feeds/<sha256 of the feed URL>.json           fan-out: one feed's validators and items
     state/backfill/<sha256 of the job>.json             a backfill's cursor (run/backfill.py)
+    state/reprocess/<sha256 of the job>.json            a reprocess's cursor (run/reprocess.py)
     failed/<id>.json                                    an article parked after its last attempt
 
 ``<fetched>`` is the fetch time in UTC to the millisecond, ``20251212T040747123Z``: sortable, unique
@@ -71,6 +72,28 @@ def manifest_key(day: str) -> str:
     return f"index/{moment:%Y/%m/%d}.jsonl"
 
 
+INDEX_PREFIX = "index/"
+_MANIFEST_DAY = re.compile(r"^index/(\d{4})/(\d\d)/(\d\d)\.jsonl$")
+
+
+def manifest_day(key: str) -> date | None:
+    """The day of the manifest file ``key``; None for any other key."""
+    found = _MANIFEST_DAY.match(key)
+    if found is None:
+        return None
+    try:
+        return date(*(int(part) for part in found.groups()))
+    except ValueError:
+        return None
+
+
+def is_manifest_area(key: str) -> bool:
+    """Whether ``key`` sorts among the manifest's day files: under ``index/`` they come first
+    (digits sort before the letters of ids/, pending/ and revisit/), so a listing of
+    ``index/`` may stop at the first key for which this is False."""
+    return key.startswith(INDEX_PREFIX) and key[len(INDEX_PREFIX) : len(INDEX_PREFIX) + 1].isdigit()
+
+
 def id_pointer_key(article_id: str) -> str:
     return f"{ID_POINTER_PREFIX}{article_id}.json"
 
@@ -86,6 +109,11 @@ def feed_state_key(feed_url: str) -> str:
 def backfill_key(job: str) -> str:
     """The cursor of one backfill job (its range and section, as text)."""
     return f"state/backfill/{hashlib.sha256(job.encode()).hexdigest()[:32]}.json"
+
+
+def reprocess_key(job: str) -> str:
+    """The cursor of one reprocess job (its range, ids and rules, as text)."""
+    return f"state/reprocess/{hashlib.sha256(job.encode()).hexdigest()[:32]}.json"
 
 
 def pending_key(doc: dict[str, Any], run_id: str, written_at: datetime) -> str:

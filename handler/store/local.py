@@ -121,9 +121,24 @@ class LocalStore:
         folder = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
         if not folder.is_dir():
             return
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and not path.name.startswith("."):  # temp and lock files
-                yield path.relative_to(self.root).as_posix()
+        # Lazily, folder by folder in name order (the order S3 lists in for this layout): a
+        # caller that stops early (the manifest's day files come before index/ids/) never
+        # reads the folders after the point it stopped at.
+        yield from self._walk(folder, folder.relative_to(self.root).as_posix())
+
+    def _walk(self, folder: Path, relative: str) -> Iterator[str]:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except FileNotFoundError:
+            return  # removed while listing
+        for entry in entries:
+            if entry.name.startswith("."):  # temp and lock files
+                continue
+            key = f"{relative}/{entry.name}" if relative not in ("", ".") else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                yield from self._walk(Path(entry.path), key)
+            elif entry.is_file(follow_symlinks=False):
+                yield key
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)

@@ -1,0 +1,140 @@
+"""The manifest as the archive's index: what is in the archive, without opening documents.
+
+Every stored version has exactly one manifest line (the catalog invariant, see catalog.py), so
+the day files ``index/YYYY/MM/DD.jsonl`` together name every article and its current version:
+the line with the latest ``version`` per id. Reading them costs one LIST page per 1,000 days
+and one GET per day that holds anything, however many documents those days hold; calendar
+days with no file cost nothing.
+
+A range selects articles by **publication** day (the ``articles/YYYY/MM/DD/`` folder of the
+current document, as ``list --since/--until`` always did). Day files are by capture day, and
+an article is not captured before it is published, so a range starting at ``since`` reads the
+day files from the day before ``since`` on (a day of slack for clocks and time zones).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from handler.core.errors import ArchiveError
+from handler.store.base import BlobStore
+from handler.store.layout import INDEX_PREFIX, is_manifest_area, manifest_day
+from handler.store.parallel import DEFAULT_READERS, read_in_order
+
+CAPTURE_SLACK = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An article's current version as its manifest line names it."""
+
+    id: str
+    key: str  # articles/YYYY/MM/DD/<id>.json
+    version: str
+    title: str | None
+    published_at: str | None
+    url: str | None  # None on lines written before the manifest carried it
+    section: str | None
+    content_sha256: str
+
+    @property
+    def day(self) -> date:
+        """The publication day: the folder the current document is filed in."""
+        year, month, day = self.key.split("/")[1:4]
+        return date(int(year), int(month), int(day))
+
+    def row(self) -> dict[str, Any]:
+        """What ``list`` shows of the article."""
+        return {"id": self.id, "published_at": self.published_at, "title": self.title,
+                "section": self.section, "url": self.url}  # fmt: skip
+
+
+def manifest_days(store: BlobStore) -> Iterator[tuple[date, str]]:
+    """``(day, key)`` of every manifest day file, oldest first (a listing, no reads)."""
+    for key in store.list(INDEX_PREFIX):
+        if not is_manifest_area(key):
+            return  # ids/, pending/, revisit/ follow the day files: nothing more to find
+        day = manifest_day(key)
+        if day is not None:
+            yield day, key
+
+
+def check_range(since: date | None, until: date | None) -> None:
+    if since is not None and until is not None and until < since:
+        raise ArchiveError(f"the range {since}..{until} is empty: 'since' is after 'until'")
+
+
+def current_entries(
+    store: BlobStore,
+    since: date | None = None,
+    until: date | None = None,
+    ids: frozenset[str] = frozenset(),
+    readers: int = DEFAULT_READERS,
+) -> list[Entry]:
+    """The current version of every article published in [since, until] (either may be open),
+    optionally only ``ids``, in key order (publication day, then id)."""
+    check_range(since, until)
+    first_file = since - CAPTURE_SLACK if since is not None else None
+    keys = [key for day, key in manifest_days(store) if first_file is None or day >= first_file]
+    latest: dict[str, Entry] = {}
+    moments: dict[str, datetime] = {}
+    for _key, data in read_in_order(store, keys, readers):
+        for line in _lines(data):
+            entry = _entry(line)
+            if entry is None or (ids and entry.id not in ids):
+                continue
+            moment = moment_of(entry.version)
+            if entry.id not in moments or moment >= moments[entry.id]:
+                latest[entry.id], moments[entry.id] = entry, moment
+    chosen = (
+        e
+        for e in latest.values()
+        if (since is None or e.day >= since) and (until is None or e.day <= until)
+    )
+    return sorted(chosen, key=lambda e: e.key)
+
+
+def _lines(data: bytes | None) -> Iterator[dict[str, Any]]:
+    for raw in (data or b"").splitlines():
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            continue  # a torn line names nothing (appends are whole; this is a foreign edit)
+        if isinstance(line, dict):
+            yield line
+
+
+def _entry(line: dict[str, Any]) -> Entry | None:
+    if not str(line.get("key", "")).startswith("articles/"):
+        return None
+    try:
+        entry = Entry(
+            id=str(line["id"]),
+            key=str(line["key"]),
+            version=str(line["version"]),
+            title=_text(line.get("title")),
+            published_at=_text(line.get("published_at")),
+            url=_text(line.get("url")),
+            section=_text(line.get("section")),
+            content_sha256=str(line["content_sha256"]),
+        )
+        entry.day  # noqa: B018 - a key this layout did not make names no article
+    except (KeyError, TypeError, ValueError):
+        return None
+    return entry
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def moment_of(iso_time: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(iso_time)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
