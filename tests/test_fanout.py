@@ -361,3 +361,61 @@ def test_fanout_catches_up_after_a_gap_by_queueing_what_the_sitemap_lists(
     assert polled["queued"] == 2  # the feed's new item and the one the outage hid
     queued = sorted(json.loads(r["body"])["item"]["link"] for r in receive(sqs, work))
     assert queued == sorted([site.url(later.path), missed])
+
+
+def test_a_reprocess_in_fanout_mode_queues_a_shard_per_day_for_the_workers(queues, tmp_path):
+    import sys
+    from datetime import date
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from synthetic import build_archive
+    from test_reprocess import make_stale
+
+    sqs, work, dlq = queues
+    root = tmp_path / "archive"
+    build_archive(str(root), 30, 3, first_day=date(2024, 5, 1))
+    make_stale(root)
+    event = {"action": "reprocess", "since": "2024-05-01", "until": "2024-05-31"}
+    planned = lambda_handler(event, LocalContext(300))
+    assert (planned["queued"], planned["items"]) == (3, 0)  # the poller re-extracts nothing
+    assert planned["reprocess"]["queued"] and not planned["reprocess"]["complete"]
+    again = lambda_handler(event, LocalContext(300))  # the job is on the queue: not resent
+    assert again["queued"] == 0 and again["reprocess"]["queued"]
+
+    records = receive(sqs, work)
+    assert len(records) == 3 and {json.loads(r["body"])["reprocess"]["day"] for r in records} == {
+        "2024-05-01", "2024-05-02", "2024-05-03"}  # fmt: skip
+    response = worker_handler({"Records": records}, LocalContext(300))
+    assert response == {"batchItemFailures": []}
+    settle(sqs, work, records, response)
+    assert receive(sqs, work) == []
+    docs = [json.loads(p.read_text()) for p in root.glob("articles/*/*/*/[!.]*.json")]
+    assert len(docs) == 30 and all(d.get("reprocessed_at") for d in docs)
+
+    broken = {**records[0], "messageId": "m-broken",
+              "body": '{"reprocess": {"day": "someday", "job": "j"}}'}  # fmt: skip
+    assert worker_handler({"Records": [broken]}, LocalContext(60)) == {"batchItemFailures": []}
+    [dead] = receive(sqs, dlq)
+    assert "not a reprocess shard" in dead["messageAttributes"]["reason"]["StringValue"]
+
+
+def test_a_shard_out_of_time_comes_back_and_goes_to_the_dlq_on_its_last_receive(queues, tmp_path):
+    import sys
+    from datetime import date
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from synthetic import build_archive
+
+    sqs, work, dlq = queues
+    build_archive(str(tmp_path / "archive"), 4, 1, first_day=date(2024, 6, 1))
+    lambda_handler({"action": "reprocess", "since": "2024-06-01"}, LocalContext(300))
+    [record] = receive(sqs, work)
+    # Too little time left for any document: the shard is reported, and SQS brings it back.
+    assert worker_handler({"Records": [record]}, LocalContext(1)) == {
+        "batchItemFailures": [{"itemIdentifier": record["messageId"]}]}  # fmt: skip
+    last = {**record, "attributes": {**record["attributes"], "ApproximateReceiveCount": "3"}}
+    assert worker_handler({"Records": [last]}, LocalContext(1)) == {"batchItemFailures": []}
+    [dead] = receive(sqs, dlq)
+    assert "deferred" in dead["messageAttributes"]["reason"]["StringValue"]

@@ -43,6 +43,7 @@ from handler.run.outcomes import ArticleOutcome, RunSummary
 from handler.store.layout import articles_day_prefix, reprocess_key
 
 SAVE_EVERY = 25  # documents between cursor writes (a stopped run redoes at most these)
+SHARD_DOCUMENTS = 50  # documents per queued shard at most
 # The code whose change changes what a capture extracts to: a job is identified by it.
 RULE_PACKAGES = ("handler.extract", "handler.sites", "handler.sites.ntv")
 
@@ -66,8 +67,10 @@ class Cursor:
     """How far one reprocess job has come."""
 
     job: str
-    shards: list[str] = field(default_factory=list)  # publication days (YYYY-MM-DD), in order
-    done: int = 0  # shards finished
+    # Inline, a shard is a publication day (YYYY-MM-DD), walked in order; queued shards are
+    # split further (plan_shards).
+    shards: list[str] = field(default_factory=list)
+    done: int = 0  # days finished
     after: str = ""  # within shards[done]: the last document finished (its key)
     reprocessed_at: str = ""  # the job's re-extraction time, shared by all its versions
     documents: int = 0  # documents re-extracted over every invocation
@@ -75,7 +78,7 @@ class Cursor:
     complete: bool = False
 
     def report(self) -> dict[str, Any]:
-        return {"job": self.job, "shards": len(self.shards), "shards_done": self.done,
+        return {"job": self.job, "days": len(self.shards), "days_done": self.done,
                 "documents": self.documents, "queued": self.queued,
                 "complete": self.complete}  # fmt: skip
 
@@ -95,12 +98,13 @@ class Shard:
                                          "reprocessed_at": self.reprocessed_at}})  # fmt: skip
 
     @property
-    def group_id(self) -> str:
-        return f"reprocess-{self.day.isoformat()}"
+    def group_id(self) -> str:  # shards are independent: each its own group, all in parallel
+        return self.deduplication_id[:64]
 
     @property
     def deduplication_id(self) -> str:
-        return hashlib.sha256(f"{self.job} {self.day} {self.reprocessed_at}".encode()).hexdigest()
+        shard = f"{self.job} {self.day} {self.reprocessed_at} {' '.join(self.ids)}"
+        return hashlib.sha256(shard.encode()).hexdigest()
 
     @classmethod
     def from_body(cls, body: str) -> Shard | None:
@@ -139,12 +143,13 @@ def reprocess(ctx: RunContext, request: Reprocess, queue: Any = None) -> RunSumm
         if request.restart or not (cursor.shards or cursor.complete):
             cursor = _save(ctx, key, _plan(ctx, request, name), plan=True,
                            restart=request.restart)  # fmt: skip
+        queued = 0
         if not cursor.complete and queue is not None:
-            _queue(ctx, queue, request, cursor, key)
+            queued = _queue(ctx, queue, request, cursor, key)
         elif not cursor.complete:
             _walk(ctx, request, cursor, summary, key)
         summary.items = len(summary.outcomes)
-        summary.queued = len(cursor.shards) if queue is not None and cursor.queued else 0
+        summary.queued = queued
         summary.reprocess = cursor.report()
     return summary
 
@@ -168,11 +173,12 @@ def _walk(
         for doc_key in shard_keys(ctx, day, request.ids):
             if doc_key <= cursor.after:
                 continue  # finished by an earlier invocation
-            if ctx.out_of_time():
+            outcome = reprocess_one(ctx, doc_key, at)
+            if outcome.status == "deferred":  # not done: the cursor must not pass it
                 _settle_and_save(ctx, key, cursor)
                 summary.errors.append("time ran out: invoke again with the same request to go on")
                 return
-            summary.outcomes.append(reprocess_one(ctx, doc_key, at))
+            summary.outcomes.append(outcome)
             cursor.after, cursor.documents = doc_key, cursor.documents + 1
             if cursor.documents % SAVE_EVERY == 0:
                 _settle_and_save(ctx, key, cursor)
@@ -188,18 +194,31 @@ def _settle_and_save(ctx: RunContext, key: str, cursor: Cursor) -> None:
     _save(ctx, key, cursor)
 
 
-def _queue(ctx: RunContext, queue: Any, request: Reprocess, cursor: Cursor, key: str) -> None:
-    """Send a message per shard not sent yet (a resend after a failed send is dropped by the
-    FIFO queue's deduplication within its window, and is harmless after it)."""
+def _queue(ctx: RunContext, queue: Any, request: Reprocess, cursor: Cursor, key: str) -> int:
+    """Send the job's shards (a resend after a failed send is dropped by the FIFO queue's
+    deduplication within its window, and redoes nothing after it: see the module doc)."""
     if cursor.queued:
-        return
-    shards = [Shard(cursor.job, date.fromisoformat(day), request.ids, cursor.reprocessed_at)
-              for day in cursor.shards]  # fmt: skip
+        return 0
+    shards = plan_shards(ctx, request, cursor)
     queue.send(shards)
     cursor.queued = True
     _save(ctx, key, cursor)
     logger.info("reprocess queued", extra={"run_id": ctx.run_id, "job": cursor.job,
                                            "shards": len(shards)})  # fmt: skip
+    return len(shards)
+
+
+def plan_shards(ctx: RunContext, request: Reprocess, cursor: Cursor) -> list[Shard]:
+    """A message's worth of work each: one day's articles, at most SHARD_DOCUMENTS of them, so
+    a worker batch of ten shards ends well inside the worker's timeout however busy the day."""
+    by_day: dict[date, list[str]] = {}
+    for entry in current_entries(ctx.store, request.since, request.until, frozenset(request.ids)):
+        by_day.setdefault(entry.day, []).append(entry.id)
+    return [
+        Shard(cursor.job, day, tuple(ids[start : start + SHARD_DOCUMENTS]), cursor.reprocessed_at)
+        for day, ids in sorted(by_day.items())
+        for start in range(0, len(ids), SHARD_DOCUMENTS)
+    ]
 
 
 def reprocess_shard(ctx: RunContext, shard: Shard) -> list[ArticleOutcome]:

@@ -93,17 +93,32 @@ class LocalStore:
 
     @contextlib.contextmanager
     def _locked(self, key: str) -> Iterator[None]:
-        """A lock file beside the key (O_EXCL create); one left by a crashed run expires."""
+        """A lock file beside the key; one left by a crashed run expires, at once when the
+        process named in it is gone."""
         path = self._path(key)
         lock = path.with_name(f".{path.name}.lock")
         lock.parent.mkdir(parents=True, exist_ok=True)
+        # The lock is written whole before it exists (a temp file, then a hard link, which
+        # fails when the lock is there): a run killed while taking it never leaves an empty
+        # lock that names nobody and so blocks the key until it is LOCK_STALE_S old.
+        fd, ready = tempfile.mkstemp(dir=lock.parent, prefix=".lock-")
+        try:
+            os.write(fd, f"{socket.gethostname()} {os.getpid()}".encode())
+            os.close(fd)
+            self._take(lock, Path(ready), key)
+        finally:
+            Path(ready).unlink(missing_ok=True)
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+
+    def _take(self, lock: Path, ready: Path, key: str) -> None:
         deadline = time.monotonic() + LOCK_WAIT_S
         while True:
             try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-                os.write(fd, f"{socket.gethostname()} {os.getpid()}".encode())
-                os.close(fd)
-                break
+                os.link(ready, lock)
+                return
             except FileExistsError:
                 if _age_s(lock) > LOCK_STALE_S or _holder_gone(lock):
                     lock.unlink(missing_ok=True)
@@ -112,10 +127,6 @@ class LocalStore:
                         f"{self.root}: {key} is locked by another run", key=key
                     ) from None
                 time.sleep(0.01)
-        try:
-            yield
-        finally:
-            lock.unlink(missing_ok=True)
 
     def list(self, prefix: str) -> Iterator[str]:
         folder = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
