@@ -41,9 +41,21 @@ def add_read_commands(commands: Any) -> None:
     )
     store_option(export)
     date_range(export, required=False)
-    export.add_argument("--format", choices=["jsonl"], default="jsonl", help="(%(default)s)")
+    export.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl",
+                        help="jsonl: one document a line; parquet: a typed table with the "
+                        "schema's columns (needs ntv-archive[parquet]) (%(default)s)")  # fmt: skip
+    export.add_argument(
+        "--output", "-o", metavar="FILE",
+        help="write here, not to standard output (required for parquet)",
+    )  # fmt: skip
     verbosity(export)
     export.set_defaults(command=cmd_export)
+
+    schema = commands.add_parser("schema", help="print the document's JSON Schema")
+    schema.add_argument("--duckdb", action="store_true",
+                        help="print DuckDB read_json columns made from it instead")  # fmt: skip
+    verbosity(schema)
+    schema.set_defaults(command=cmd_schema)
 
 
 PARKED_SHOWN = 50  # the text view shows this many parked articles; --json gives them all
@@ -125,13 +137,60 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from handler.archive.reader import iter_articles
+    from pathlib import Path
 
-    count = 0
+    from handler.archive.reader import iter_articles
+    from handler.core.errors import ConfigError
+
     skipped: list[str] = []
-    out = sys.stdout
-    for doc in iter_articles(open_archive(args.store), args.since, args.until, skipped):
-        out.write(json.dumps(doc, ensure_ascii=False) + "\n")
-        count += 1
+    store = open_archive(args.store)
+    if args.format == "parquet":
+        from handler.archive.table import write_parquet
+
+        if not args.output or args.output == "-":
+            raise ConfigError("export --format parquet needs --output FILE (it is binary)")
+        count = write_parquet(iter_articles(store, args.since, args.until, skipped),
+                              Path(args.output))  # fmt: skip
+    else:
+        count = _write_jsonl(iter_articles(store, args.since, args.until, skipped), args.output)
     print(f"exported {count} articles", file=sys.stderr)
     return report_skipped(skipped)
+
+
+def _write_jsonl(docs: Any, output: str | None) -> int:
+    """Documents one a line, streamed; to a file, it appears whole when the export is done."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    if not output or output == "-":
+        return _lines(docs, sys.stdout)
+    target = Path(output)
+    fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            count = _lines(docs, handle)
+        Path(partial).replace(target)
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    return count
+
+
+def _lines(docs: Any, out: Any) -> int:
+    count = 0
+    for doc in docs:
+        out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    if args.duckdb:
+        from handler.archive.table import duckdb_columns
+
+        print(duckdb_columns())
+        return EXIT_OK
+    from handler.schema import article_schema
+
+    print(json.dumps(article_schema(), ensure_ascii=False, indent=2))
+    return EXIT_OK
