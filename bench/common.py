@@ -140,3 +140,12 @@ class CountingStore:
     @property
     def requests(self) -> int:
         return sum(self.calls.values())
+
+
+def spread_of(samples: list[float]) -> dict[str, float]:
+    """Median, lowest and highest of several runs: one run on a shared machine is an anecdote."""
+    ordered = sorted(samples)
+    middle = ordered[len(ordered) // 2] if len(ordered) % 2 else (
+        ordered[len(ordered) // 2 - 1] + ordered[len(ordered) // 2]) / 2  # fmt: skip
+    return {"median": round(middle, 3), "min": round(ordered[0], 3),
+            "max": round(ordered[-1], 3), "runs": len(ordered)}  # fmt: skip

@@ -2,6 +2,7 @@
 """Fan-out at scale, in one process: 20 feeds x 50 items through an SQS FIFO queue (moto).
 
     .venv/bin/python bench/fanout.py [--feeds 20] [--items 50] [--delay 0.1] [--workers 10]
+                                     [--repeat 3]
 
 The poller (fan-out mode) polls every feed and queues one message per item; worker threads,
 standing in for concurrent Lambda invocations, receive batches of 10 and run the worker's own
@@ -28,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from common import FIXTURE_ID, FIXTURE_PAGE, DelayedSite  # noqa: E402
+from common import FIXTURE_ID, FIXTURE_PAGE, DelayedSite, spread_of  # noqa: E402
 
 CONCURRENCY = 8
 
@@ -89,13 +90,8 @@ class ManyFeeds(DelayedSite):
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--feeds", type=int, default=20)
-    parser.add_argument("--items", type=int, default=50)
-    parser.add_argument("--delay", type=float, default=0.1)
-    parser.add_argument("--workers", type=int, default=10)
-    args = parser.parse_args()
+def one_round(args: argparse.Namespace) -> dict:
+    """One poll of every feed and the workers draining the queue; the round's figures."""
     from handler.core.config import FetchSettings, RunSettings
     from handler.ingest.feeds import FeedConfig
     from handler.run.fanout import WorkQueue, fanout_poll
@@ -163,16 +159,37 @@ def main() -> int:
     poll_floor = math.ceil(args.feeds / CONCURRENCY) * args.delay
     latency_bound = poll_floor + math.ceil(items / (args.workers * CONCURRENCY)) * args.delay
     floor = max(latency_bound, poll_floor + cpu)
+    print(f"round: queued {queued}, archived {sum(archived)} ({stored} stored); wall "
+          f"{wall:.2f} s (poll {poll_s:.2f} s), CPU {cpu:.2f} s, floor {floor:.2f} s (latency "
+          f"bound {latency_bound:.2f} s, CPU-bound {poll_floor + cpu:.2f} s): "
+          f"ratio {wall / floor:.2f}x")  # fmt: skip
+    return {"items": items, "stored": stored, "wall_s": wall, "floor_s": floor,
+            "ratio": wall / floor, "articles_per_s": items / wall}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=20)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--delay", type=float, default=0.1)
+    parser.add_argument("--workers", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; medians are reported")
+    args = parser.parse_args()
     print(f"{args.feeds} feeds x {args.items} items, {args.delay * 1000:.0f} ms per response, "
           f"{args.workers} workers x {CONCURRENCY}")  # fmt: skip
-    print(f"queued {queued}, archived {sum(archived)} ({stored} documents in the store)")
-    print(f"wall {wall:.2f} s (poll {poll_s:.2f} s), CPU {cpu:.2f} s; "
-          f"throughput {items / wall:.0f} articles/s")  # fmt: skip
-    print(f"floor {floor:.2f} s (latency bound {latency_bound:.2f} s, CPU-bound "
-          f"{poll_floor + cpu:.2f} s): ratio {wall / floor:.2f}x")  # fmt: skip
-    figures = {"fanout_items": items, "fanout_archived": stored, "fanout_wall_s": round(wall, 2),
-               "fanout_floor_s": round(floor, 2), "fanout_ratio": round(wall / floor, 3),
-               "fanout_articles_per_s": round(items / wall, 1)}  # fmt: skip
+    rounds = [one_round(args) for _ in range(max(1, args.repeat))]
+    ratio = spread_of([r["ratio"] for r in rounds])
+    rate = spread_of([r["articles_per_s"] for r in rounds])
+    print(f"ratio median {ratio['median']:.2f}x (min {ratio['min']:.2f}x, max "
+          f"{ratio['max']:.2f}x over {ratio['runs']} rounds); throughput median "
+          f"{rate['median']:.0f} articles/s")  # fmt: skip
+    stored = min(r["stored"] for r in rounds)
+    items = rounds[0]["items"]
+    figures = {"fanout_items": items, "fanout_archived": stored,
+               "fanout_wall_s": spread_of([r["wall_s"] for r in rounds])["median"],
+               "fanout_floor_s": spread_of([r["floor_s"] for r in rounds])["median"],
+               "fanout_ratio": ratio["median"], "fanout_ratio_runs": ratio,
+               "fanout_articles_per_s": rate["median"]}  # fmt: skip
     print(json.dumps(figures))
     return 0 if stored == items else 1
 

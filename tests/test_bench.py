@@ -61,3 +61,20 @@ def test_a_crawl_import_archives_each_politics_article_once():
     assert figures["politics_articles_archived"] == figures["politics_articles_expected"] > 0
     assert "the file ends inside the record" in figures["verdicts"]["error"]
     assert figures["peak_rss_mb"] > 0 and figures["ratio_to_bare_warcio"] > 0
+
+
+def test_the_scale_bench_holds_its_request_targets(tmp_path):
+    small = ["--sizes", "200", "--s3-sizes", "200", "--reprocess-size", "200", "--workers", "1,2"]
+    figures = last_json("scale.py", *small, "--parked", "300", "--rounds", "1", "--budget", "0.2",
+                        "--s3-latency-ms", "5", "--cache", str(tmp_path))  # fmt: skip
+    local = figures["local"]["200"]["list"]
+    assert local["documents"] == 200 and local["store_requests"] <= local["days"] + 2
+    s3 = figures["s3"]["200"]
+    assert s3["list"]["documents"] == 200 and s3["list"]["store_requests"] <= s3["list"]["days"] + 2
+    assert s3["export"]["ratio"]["median"] > 0 and "export_with_5ms_round_trips" in s3
+    reprocess = figures["reprocess"]
+    assert reprocess["inline"]["documents"] == 200 and reprocess["inline"]["invocations"] > 1
+    assert [run["workers"] for run in reprocess["fanout"]] == [1, 2]
+    parked = figures["parked"]
+    assert parked["now"]["store_requests"] <= 2 and parked["now"]["state_bytes"] < 1000
+    assert parked["state_from_before"]["state_bytes"] > parked["now"]["state_bytes"]

@@ -317,6 +317,26 @@ def test_fanout_poll_queues_and_the_worker_archives_from_the_real_queue(
     assert fanout.receive(fanout.outputs["WorkQueueUrl"]) == []
 
 
+def test_fanout_reprocess_is_queued_in_shards_and_the_workers_re_extract(
+    fanout, site, bundle, python
+):
+    paths = [article(site, n) for n in (211, 212)]
+    site.feed(dict.fromkeys(paths, "Rehearsal: Nochmals"))
+    run(fanout, "PollerFunction", fanout.schedule_input(), bundle, python)
+    worker_round(fanout, bundle, python)
+    event = {"action": "reprocess", "ids": ["ntv-40000211", "ntv-40000212"]}
+    planned = run(fanout, "PollerFunction", event, bundle, python)
+    assert invocation_problems(planned) == []
+    assert planned.response["queued"] >= 1 and planned.response["reprocess"]["queued"]
+    records, worked = worker_round(fanout, bundle, python)
+    shard_ids = [i for r in records for i in json.loads(r["body"])["reprocess"]["ids"]]
+    assert sorted(shard_ids) == ["ntv-40000211", "ntv-40000212"]
+    assert invocation_problems(worked) == []
+    assert worked.response == {"batchItemFailures": []}
+    assert worked.emf[0]["ArticlesUnchanged"] == [2.0]  # same rules, same capture
+    assert fanout.receive(fanout.outputs["WorkQueueUrl"]) == []
+
+
 def test_fanout_poison_message_reaches_the_stacks_dlq_with_its_reason(fanout, site, bundle, python):
     path = article(site, 203, served=False)
     site.feed({path: "Rehearsal: Verschwunden"})
