@@ -167,3 +167,15 @@ def test_a_busy_day_is_queued_as_several_shards(tmp_path):
 def test_restart_must_be_a_boolean(restart):
     with pytest.raises(EventError, match="'restart' must be true or false"):
         parse_event({"action": "reprocess", "since": "2024-01-01", "restart": restart})
+
+
+def test_a_summary_of_a_big_run_lists_what_changed_and_counts_the_rest():
+    from handler.run.outcomes import MAX_LISTED, ArticleOutcome, RunSummary
+
+    summary = RunSummary(run_id="r", feed_url=None, store="s")
+    summary.outcomes = [ArticleOutcome(id=f"ntv-{n}", url="", status="unchanged")
+                        for n in range(MAX_LISTED + 5)]  # fmt: skip
+    summary.outcomes[7] = ArticleOutcome(id="ntv-7", url="", status="updated")
+    shown = summary.to_dict()
+    assert [a["id"] for a in shown["articles"]] == ["ntv-7"]
+    assert shown["articles_omitted"] == MAX_LISTED + 4 and shown["unchanged"] == MAX_LISTED + 4

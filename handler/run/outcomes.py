@@ -28,6 +28,9 @@ class ArticleOutcome:
     not_modified: bool = False  # the page answered 304 to the conditional fetch: no work done
 
 
+MAX_LISTED = 1000  # outcomes listed in a summary (see RunSummary._articles)
+
+
 @dataclass
 class RunSummary:
     run_id: str
@@ -92,8 +95,17 @@ class RunSummary:
             **({"sources": self.sources} if self.sources else {}),
             **({"backfill": self.backfill} if self.backfill else {}),
             **({"reprocess": self.reprocess} if self.reprocess else {}),
-            "articles": [asdict(o) for o in self.outcomes],
+            **self._articles(),
         }
+
+    def _articles(self) -> dict[str, Any]:
+        """One outcome per article; a run over more than MAX_LISTED (a reprocess of a year)
+        lists the first MAX_LISTED that are not ``unchanged`` and says how many it left out,
+        so a Lambda response stays far below its 6 MB limit. The counts above cover them all."""
+        if len(self.outcomes) <= MAX_LISTED:
+            return {"articles": [asdict(o) for o in self.outcomes]}
+        listed = [asdict(o) for o in self.outcomes if o.status != "unchanged"][:MAX_LISTED]
+        return {"articles": listed, "articles_omitted": len(self.outcomes) - len(listed)}
 
 
 Progress = Callable[[int, int, ArticleOutcome], None]
