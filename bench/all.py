@@ -2,7 +2,8 @@
 """Every benchmark in one go (``make bench`` / ``python3 tasks.py bench``).
 
 Runs bench/quality.py (when the corpus is there), extraction.py, warc_gzip.py, runs.py,
-cold_start.py, fanout.py, outage.py, import_warc.py and day.py (the simulated day, about 5 minutes),
+cold_start.py, fanout.py, outage.py, import_warc.py, day.py (the simulated day, about 5 minutes)
+and scale.py (archives up to 100,000 documents, about 25 minutes; skipped with --quick),
 prints each one's report, then the monthly cost table built from the measured figures, and
 ends with one JSON line holding all the figures.
 """
@@ -26,7 +27,9 @@ SCRIPTS = [
     "cold_start.py",
     "fanout.py",
     "outage.py",
+    "import_warc.py",
     "day.py",
+    "scale.py",
 ]
 
 
@@ -53,7 +56,14 @@ def main() -> int:
                 figures[f"legacy_{key}"] = legacy[key]
     for script in SCRIPTS:
         result = run(script)
-        own = script in ("day.py", "outage.py", "import_warc.py")  # their keys are their own
+        if script == "scale.py" and "--quick" in sys.argv[1:]:
+            continue
+        own = script in (
+            "day.py",
+            "outage.py",
+            "import_warc.py",
+            "scale.py",
+        )  # their keys are their own
         figures |= {script.removesuffix(".py"): result} if own else result
     print("\n== cost per month at the default schedule")
     figures |= print_table(figures)

@@ -24,12 +24,13 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from common import FIXTURE_ID, FIXTURE_PAGE, DelayedSite, spread_of  # noqa: E402
+from common import FIXTURE_ID, FIXTURE_PAGE, Answer, DelayedSite, spread_of  # noqa: E402
 
 CONCURRENCY = 8
 
@@ -87,7 +88,14 @@ class ManyFeeds(DelayedSite):
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.server.base
+
+    def _respond(self, path: str, headers: Mapping[str, str]) -> Answer:
+        if not path.startswith("/feed/"):  # an article
+            return super()._respond(path, headers)
+        time.sleep(self.delay)  # /feed/<n>/rss -> that feed
+        self.hits["feed"] += 1
+        return Answer(200, self.feed(int(path.split("/")[2])), "application/rss+xml")
 
 
 def one_round(args: argparse.Namespace) -> dict:
@@ -99,18 +107,6 @@ def one_round(args: argparse.Namespace) -> dict:
     from handler.run.worker import DeadLetters, process_batch
 
     site = ManyFeeds(args.feeds, args.items, args.delay)
-    route = site.server.RequestHandlerClass.do_GET
-
-    def do_get(handler: object) -> None:  # /feed/<n>/rss -> that feed
-        path = handler.path  # type: ignore[attr-defined]
-        if path.startswith("/feed/"):
-            time.sleep(site.delay)
-            site.hits["feed"] += 1
-            handler._send(200, site.feed(int(path.split("/")[2])), "application/rss+xml")  # type: ignore[attr-defined]
-        else:
-            route(handler)  # type: ignore[arg-type]
-
-    site.server.RequestHandlerClass.do_GET = do_get  # type: ignore[method-assign]
     items = args.feeds * args.items
     with tempfile.TemporaryDirectory() as store:
         sqs, queue = MemorySQS(), "memory://work.fifo"

@@ -78,3 +78,10 @@ def test_the_scale_bench_holds_its_request_targets(tmp_path):
     parked = figures["parked"]
     assert parked["now"]["store_requests"] <= 2 and parked["now"]["state_bytes"] < 1000
     assert parked["state_from_before"]["state_bytes"] > parked["now"]["state_bytes"]
+
+
+def test_the_fanout_bench_runs_and_archives_every_item():
+    figures = last_json("fanout.py", "--feeds", "2", "--items", "3", "--delay", "0",
+                        "--workers", "2", "--repeat", "1")  # fmt: skip
+    assert figures["fanout_archived"] == figures["fanout_items"] == 6
+    assert figures["fanout_ratio_runs"]["runs"] == 1
