@@ -197,3 +197,16 @@ def test_a_state_with_parked_ids_from_before_is_read_and_shrinks_on_the_next_pol
     state.keep_parked_listed("https://feed", {"ntv-7"})
     assert state.parked == {"": {"ntv-7": "2026-01-01T00:00:00+00:00"}}
     assert len(_encode(state)) < 400
+
+
+def test_the_latest_version_wins_however_its_time_is_written(tmp_path):
+    store = LocalStore(tmp_path)
+    line = {"id": "ntv-1", "key": "articles/2024/01/01/ntv-1.json", "content_sha256": "0" * 64}
+    lines = [
+        line | {"version": "2024-01-01T12:00:00.500+00:00", "title": "later"},
+        line | {"version": "2024-01-01T12:00:00+00:00", "title": "earlier, no ms"},
+        line | {"version": "2024-01-01T12:00:00+01:00", "title": "earliest, other zone"},
+    ]
+    store.put("index/2024/01/01.jsonl", "".join(json.dumps(x) + "\n" for x in lines).encode(), "")
+    [entry] = current_entries(store)
+    assert entry.title == "later"
