@@ -179,3 +179,18 @@ def test_a_summary_of_a_big_run_lists_what_changed_and_counts_the_rest():
     shown = summary.to_dict()
     assert [a["id"] for a in shown["articles"]] == ["ntv-7"]
     assert shown["articles_omitted"] == MAX_LISTED + 4 and shown["unchanged"] == MAX_LISTED + 4
+
+
+def test_an_unreadable_cursor_is_refused_not_overwritten(tmp_path):
+    from handler.core.errors import StoreError
+    from handler.run.reprocess import job_name
+    from handler.store.layout import reprocess_key
+
+    root = tmp_path / "archive"
+    build_archive(str(root), 3, 1, first_day=date(2024, 9, 1))
+    cursor = root / reprocess_key(job_name(REQUEST))
+    cursor.parent.mkdir(parents=True)
+    cursor.write_text("{ torn")
+    with pytest.raises(StoreError, match=r"is not a readable reprocess cursor .*move it aside"):
+        reprocess(Pipeline(settings(str(root))), REQUEST)
+    assert cursor.read_text() == "{ torn"

@@ -280,6 +280,20 @@ def compare_and_swap(
     raise AssertionError("unreachable: attempts() raises when they run out")
 
 
+def decode_cursor(data: bytes | None, key: str, cursor: Callable[..., S], job: str,
+                  what: str) -> S:  # fmt: skip
+    """A job's stored cursor (``cursor(job)`` when there is none: a backfill's, a
+    reprocess's); StoreError when unreadable, so it is never overwritten: the job would start
+    again from its beginning."""
+    if data is None:
+        return cursor(job)
+    try:
+        return cursor(**{**json.loads(data), "job": job})
+    except (ValueError, TypeError) as exc:
+        raise StoreError(f"{key} is not a readable {what} cursor ({exc}); move it aside",
+                         key=key) from exc  # fmt: skip
+
+
 def _encode_feed(state: FeedState) -> bytes:
     record: dict[str, Any] = {"validators": asdict(state.validators),
                               "seen": dict(sorted(state.seen.items()))}  # fmt: skip

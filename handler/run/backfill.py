@@ -21,8 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 
-from handler.archive.state import compare_and_swap
-from handler.core.errors import StoreError
+from handler.archive.state import compare_and_swap, decode_cursor
 from handler.core.log import logger
 from handler.core.models import article_id
 from handler.ingest.sitemap import SitemapEntry, SitemapError, in_section, read_sitemap
@@ -147,15 +146,7 @@ def _load(ctx: RunContext, key: str, name: str) -> Cursor:
 
 
 def _decode(data: bytes | None, key: str, name: str) -> Cursor:
-    """The stored cursor (a fresh one when there is none); StoreError when unreadable: never
-    overwritten, or the job would start again from the first sitemap."""
-    if data is None:
-        return Cursor(name)
-    try:
-        return Cursor(**{**json.loads(data), "job": name})
-    except (ValueError, TypeError) as exc:
-        raise StoreError(f"{key} is not a readable backfill cursor ({exc}); move it aside",
-                         key=key) from exc  # fmt: skip
+    return decode_cursor(data, key, Cursor, name, "backfill")
 
 
 def _save(ctx: RunContext, key: str, cursor: Cursor) -> None:

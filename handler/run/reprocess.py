@@ -32,9 +32,9 @@ from typing import Any
 from handler import __version__
 from handler.archive.extraction import extract_document
 from handler.archive.index import current_entries
-from handler.archive.state import compare_and_swap
+from handler.archive.state import compare_and_swap, decode_cursor
 from handler.archive.warc import read_capture
-from handler.core.errors import ArchiveError, EventError, NotAnArticleError, StoreError
+from handler.core.errors import ArchiveError, EventError, NotAnArticleError
 from handler.core.log import logger
 from handler.core.packages import installed_version
 from handler.run.context import RunContext
@@ -272,15 +272,7 @@ def _load(ctx: RunContext, key: str, name: str) -> Cursor:
 
 
 def _decode(data: bytes | None, key: str, name: str) -> Cursor:
-    """The stored cursor (a fresh one when there is none); StoreError when unreadable: never
-    overwritten, or the job would start again from its first shard."""
-    if data is None:
-        return Cursor(name)
-    try:
-        return Cursor(**{**json.loads(data), "job": name})
-    except (ValueError, TypeError) as exc:
-        raise StoreError(f"{key} is not a readable reprocess cursor ({exc}); move it aside",
-                         key=key) from exc  # fmt: skip
+    return decode_cursor(data, key, Cursor, name, "reprocess")
 
 
 def _save(ctx: RunContext, key: str, cursor: Cursor, plan: bool = False,
