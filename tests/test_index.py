@@ -92,8 +92,6 @@ def test_the_latest_version_wins_and_export_streams_everything(archive, tmp_path
     # A later version of one article (a revisit found an edit): list and export show it.
     from handler.archive.extraction import extract_document
 
-    page = (root / first["capture"]["raw_key"]).read_bytes()  # exists: a capture is stored
-    assert page
     later = datetime.fromisoformat(first["fetched_at"]) + timedelta(days=2)
     template = extract_document(
         Path(__file__).parent.joinpath("fixtures/pages/ntv2025_article.html").read_bytes(),
