@@ -9,6 +9,7 @@ the stored content again (a reprocess finds every document unchanged) unless the
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -73,3 +74,20 @@ def build_archive(store: str, documents: int, days: int, first_day: date = date(
             ctx.settle_catalog()
     ctx.settle_catalog()
     return ids
+
+
+def make_stale(store: str | Path, every: int = 1, day: date | None = None) -> list[str]:
+    """Make every ``every``-th current document (of publication ``day`` only, when given) look
+    extracted by older, worse rules: a stray line in its text and a hash that does not match,
+    so a reprocess stores a new version of it. Returns their ids."""
+    folder = f"{day:%Y/%m/%d}" if day else "*/*/*"
+    stale = []
+    for n, path in enumerate(sorted(Path(store).glob(f"articles/{folder}/[!.]*.json"))):
+        if n % every:
+            continue
+        doc = json.loads(path.read_text())
+        path.write_text(
+            json.dumps(doc | {"text": doc["text"] + "\n\n00:00", "content_sha256": "0" * 64})
+        )
+        stale.append(doc["id"])
+    return stale

@@ -369,8 +369,7 @@ def test_a_reprocess_in_fanout_mode_queues_a_shard_per_day_for_the_workers(queue
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    from synthetic import build_archive
-    from test_reprocess import make_stale
+    from synthetic import build_archive, make_stale
 
     sqs, work, dlq = queues
     root = tmp_path / "archive"

@@ -19,25 +19,12 @@ from handler.core.errors import EventError
 from handler.run.events import Reprocess, parse_event
 from handler.run.pipeline import Pipeline
 from handler.run.reprocess import Shard, reprocess, reprocess_shard
+from handler.store import LocalStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from synthetic import build_archive, settings
+from synthetic import build_archive, make_stale, settings
 
 REQUEST = Reprocess(since=date(2024, 1, 1), until=None)
-
-
-def make_stale(root: Path, every: int = 1) -> list[str]:
-    """Make every ``every``-th document look extracted by older, worse rules (its text has a
-    stray line and its hash is off), so a reprocess stores a new version of it."""
-    stale = []
-    for n, path in enumerate(sorted(root.glob("articles/*/*/*/*.json"))):
-        if n % every:
-            continue
-        doc = json.loads(path.read_text())
-        path.write_text(json.dumps(doc | {"text": doc["text"] + "\n\n00:00",
-                                          "content_sha256": "0" * 64}))  # fmt: skip
-        stale.append(doc["id"])
-    return stale
 
 
 def manifest(root: Path) -> dict[str, list[dict]]:
@@ -140,6 +127,12 @@ def test_a_shard_message_is_checked_and_reprocesses_its_day(tmp_path):
     assert Shard.from_body(shard.to_body()) == shard
     outcomes = reprocess_shard(Pipeline(settings(str(root))), shard)
     assert [o.status for o in outcomes] == ["updated"] * 5
+    # A shard naming articles of another day (a forged or stale message) touches nothing:
+    # only the documents filed under its own day are candidates.
+    of_day_one = tuple(f"ntv-{50000000 + n}" for n in range(5))
+    elsewhere = Shard("job", date(2024, 4, 2), of_day_one, "2026-11-27T11:00:00+00:00")
+    assert reprocess_shard(Pipeline(settings(str(root))), elsewhere) == []
+    assert len(list(root.glob("versions/*/*.json"))) == 5  # day two's, from the shard above
     assert Shard.from_body('{"feed": {}, "item": {}}') is None  # a feed item, not a shard
     for body in ('{"reprocess": {"day": "2024-13-01", "job": "j", "reprocessed_at": "x"}}',
                  '{"reprocess": {"day": "2024-04-01", "job": "j", "ids": ["../x"],'
@@ -151,13 +144,15 @@ def test_a_shard_message_is_checked_and_reprocesses_its_day(tmp_path):
 
 
 def test_a_busy_day_is_queued_as_several_shards(tmp_path):
+    from handler.archive.index import current_entries
     from handler.run.reprocess import SHARD_DOCUMENTS, Cursor, plan_shards
 
     root = tmp_path / "archive"
     build_archive(str(root), 2 * SHARD_DOCUMENTS + 7, 1, first_day=date(2024, 7, 1))
     build_archive(str(root), 3, 1, first_day=date(2024, 7, 2), per_day_offset=1000)
     cursor = Cursor("job", reprocessed_at="2026-11-27T10:00:00+00:00")
-    shards = plan_shards(Pipeline(settings(str(root))), REQUEST, cursor)
+    entries = current_entries(LocalStore(root), REQUEST.since, REQUEST.until, frozenset())
+    shards = plan_shards(entries, cursor)
     assert [(s.day.day, len(s.ids)) for s in shards] == [(1, 50), (1, 50), (1, 7), (2, 3)]
     assert len({s.group_id for s in shards}) == len({s.deduplication_id for s in shards}) == 4
     assert sum(len(s.ids) for s in shards) == len({i for s in shards for i in s.ids}) == 110
@@ -194,3 +189,48 @@ def test_an_unreadable_cursor_is_refused_not_overwritten(tmp_path):
     with pytest.raises(StoreError, match=r"is not a readable reprocess cursor .*move it aside"):
         reprocess(Pipeline(settings(str(root))), REQUEST)
     assert cursor.read_text() == "{ torn"
+
+
+class ListingsOf(LocalStore):
+    """A local store that remembers every prefix listed and every key read."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.prefixes_listed: Counter[str] = Counter()
+        self.keys_got: Counter[str] = Counter()
+
+    def list(self, prefix: str = ""):  # type: ignore[override]
+        self.prefixes_listed[prefix] += 1
+        return super().list(prefix)
+
+    def get(self, key: str):  # type: ignore[override]
+        self.keys_got[key] += 1
+        return super().get(key)
+
+
+def test_an_inline_reprocess_recovers_crashed_runs_once_not_at_every_save(tmp_path):
+    from handler.run.reprocess import SAVE_EVERY
+
+    root = tmp_path / "archive"
+    build_archive(str(root), 4 * SAVE_EVERY, 2, first_day=date(2024, 4, 1))
+    make_stale(root, every=2)
+    store = ListingsOf(root)
+    summary = reprocess(Pipeline(settings(str(root)), store=store), REQUEST).to_dict()
+    assert summary["updated"] == 2 * SAVE_EVERY and summary["reprocess"]["complete"]
+    assert store.prefixes_listed["index/pending/"] == 1  # 6 saves, one recovery when it finished
+
+
+def test_a_fanout_reprocess_reads_each_manifest_day_file_once(tmp_path):
+    root = tmp_path / "archive"
+    build_archive(str(root), 30, 3, first_day=date(2024, 6, 1))
+    store = ListingsOf(root)
+    sent: list = []
+
+    class Queue:
+        def send(self, shards) -> None:
+            sent.extend(shards)
+
+    summary = reprocess(Pipeline(settings(str(root)), store=store), REQUEST, queue=Queue())
+    assert summary.queued == len(sent) == 3
+    day_files = [key for key in store.keys_got if key.startswith("index/2")]
+    assert len(day_files) == 3 and all(store.keys_got[key] == 1 for key in day_files)

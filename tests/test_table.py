@@ -22,7 +22,7 @@ from handler.run.reprocess import reprocess
 from handler.schema import article_schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from synthetic import build_archive, settings
+from synthetic import build_archive, make_stale, settings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "consumers.md"
 
@@ -33,11 +33,7 @@ def archive(tmp_path_factory) -> Path:
     samples first have no ``reprocessed_at`` and later ones do."""
     root = tmp_path_factory.mktemp("table") / "archive"
     build_archive(str(root), 30, 3, first_day=date(2024, 8, 1))
-    for path in sorted(root.glob("articles/2024/08/03/[!.]*.json")):
-        doc = json.loads(path.read_text())
-        path.write_text(
-            json.dumps(doc | {"text": doc["text"] + "\n\nalt", "content_sha256": "0" * 64})
-        )
+    assert len(make_stale(root, day=date(2024, 8, 3))) == 10
     done = reprocess(Pipeline(settings(str(root))), Reprocess(date(2024, 8, 3), None)).to_dict()
     assert done["updated"] == 10
     return root

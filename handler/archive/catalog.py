@@ -137,9 +137,9 @@ class Catalog:
         self.store.delete(marker)
         return None
 
-    def flush(self) -> list[dict[str, Any]]:
-        """Append every buffered line, drop their markers, then recover crashed runs' markers.
-        Returns the recovered lines (their change events were never sent)."""
+    def flush(self, recover: bool = True) -> list[dict[str, Any]]:
+        """Append every buffered line, drop their markers, then (``recover``) recover crashed
+        runs' markers. Returns the recovered lines (their change events were never sent)."""
         with self._lock:
             buffered, self._buffered = self._buffered, {}
             markers, self._markers = self._markers, []
@@ -147,7 +147,7 @@ class Catalog:
             self._append(key, lines)
         for marker in markers:
             self.store.delete(marker)
-        return self.recover()
+        return self.recover() if recover else []
 
     def recover(self) -> list[dict[str, Any]]:
         """Settle the markers that runs which died left behind (see the class doc)."""

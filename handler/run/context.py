@@ -406,9 +406,10 @@ class RunContext:
         yield summary
         self.finish(summary, started)
 
-    def settle_catalog(self) -> None:
-        """The run's manifest lines (one append per day), then what crashed runs left."""
-        for line in self.catalog.flush():
+    def settle_catalog(self, recover: bool = True) -> None:
+        """The run's manifest lines (one append per day), then (``recover``) what crashed
+        runs left: that costs a listing, so a long run settling often recovers at its end."""
+        for line in self.catalog.flush(recover):
             logger.warning("recovered a crashed run's version", extra=self.ids(line["id"]))
             self.events.emit(line, run_id=self.run_id)
 

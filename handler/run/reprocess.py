@@ -31,7 +31,7 @@ from typing import Any
 
 from handler import __version__
 from handler.archive.extraction import extract_document
-from handler.archive.index import current_entries
+from handler.archive.index import Entry, current_entries
 from handler.archive.state import compare_and_swap, decode_cursor
 from handler.archive.warc import read_capture
 from handler.core.errors import ArchiveError, EventError, NotAnArticleError
@@ -140,12 +140,16 @@ def reprocess(ctx: RunContext, request: Reprocess, queue: Any = None) -> RunSumm
     key = reprocess_key(name)
     with ctx.summarised(None) as summary:
         cursor = _load(ctx, key, name)
+        entries: list[Entry] | None = None  # the manifest's answer, when this call planned
         if request.restart or not (cursor.shards or cursor.complete):
-            cursor = _save(ctx, key, _plan(ctx, request, name), plan=True,
+            entries = _entries(ctx, request)
+            cursor = _save(ctx, key, _plan(ctx, entries, name), plan=True,
                            restart=request.restart)  # fmt: skip
         queued = 0
         if not cursor.complete and queue is not None:
-            queued = _queue(ctx, queue, request, cursor, key)
+            if entries is None:  # planned by an earlier call whose send failed
+                entries = _entries(ctx, request)
+            queued = _queue(ctx, queue, cursor, key, entries)
         elif not cursor.complete:
             _walk(ctx, request, cursor, summary, key)
         summary.items = len(summary.outcomes)
@@ -154,9 +158,13 @@ def reprocess(ctx: RunContext, request: Reprocess, queue: Any = None) -> RunSumm
     return summary
 
 
-def _plan(ctx: RunContext, request: Reprocess, name: str) -> Cursor:
+def _entries(ctx: RunContext, request: Reprocess) -> list[Entry]:
+    """The current version of each article the request covers, from the manifest."""
+    return current_entries(ctx.store, request.since, request.until, frozenset(request.ids))
+
+
+def _plan(ctx: RunContext, entries: list[Entry], name: str) -> Cursor:
     """The job's shards: the publication days the manifest has articles of in the range."""
-    entries = current_entries(ctx.store, request.since, request.until, frozenset(request.ids))
     days = sorted({entry.day.isoformat() for entry in entries})
     counts = {"shards": len(days), "documents": len(entries)}
     logger.info("reprocess planned", extra={"run_id": ctx.run_id, "job": name, **counts})
@@ -189,17 +197,18 @@ def _walk(
 
 
 def _settle_and_save(ctx: RunContext, key: str, cursor: Cursor) -> None:
-    """The lines of what is done go into the manifest before the cursor passes it."""
-    ctx.settle_catalog()
+    """The lines of what is done go into the manifest before the cursor passes it. (What
+    crashed runs left is recovered once, when the invocation finishes, not at every save.)"""
+    ctx.settle_catalog(recover=False)
     _save(ctx, key, cursor)
 
 
-def _queue(ctx: RunContext, queue: Any, request: Reprocess, cursor: Cursor, key: str) -> int:
+def _queue(ctx: RunContext, queue: Any, cursor: Cursor, key: str, entries: list[Entry]) -> int:
     """Send the job's shards (a resend after a failed send is dropped by the FIFO queue's
     deduplication within its window, and redoes nothing after it: see the module doc)."""
     if cursor.queued:
         return 0
-    shards = plan_shards(ctx, request, cursor)
+    shards = plan_shards(entries, cursor)
     queue.send(shards)
     cursor.queued = True
     _save(ctx, key, cursor)
@@ -208,11 +217,11 @@ def _queue(ctx: RunContext, queue: Any, request: Reprocess, cursor: Cursor, key:
     return len(shards)
 
 
-def plan_shards(ctx: RunContext, request: Reprocess, cursor: Cursor) -> list[Shard]:
+def plan_shards(entries: list[Entry], cursor: Cursor) -> list[Shard]:
     """A message's worth of work each: one day's articles, at most SHARD_DOCUMENTS of them, so
     a worker batch of ten shards ends well inside the worker's timeout however busy the day."""
     by_day: dict[date, list[str]] = {}
-    for entry in current_entries(ctx.store, request.since, request.until, frozenset(request.ids)):
+    for entry in entries:
         by_day.setdefault(entry.day, []).append(entry.id)
     return [
         Shard(cursor.job, day, tuple(ids[start : start + SHARD_DOCUMENTS]), cursor.reprocessed_at)
