@@ -11,8 +11,9 @@ endpoint), so each request is a real round trip.
 
 Printed per size: `list` store requests and days covered, wall time (median and spread of
 --rounds runs); `export` documents/s with sequential and parallel reads and their ratio, and
-the peak RSS of an export run as its own process. Reprocess (on --reprocess-size documents,
-10% made stale before each run so some versions are written): inline in invocations of
+the peak RSS and wall time of an export run as its own process (local and S3). Reprocess (on
+--reprocess-size documents, 10% made stale before each run so some versions are written):
+inline in invocations of
 --budget seconds until complete (invocations, documents/s), and through an SQS queue (moto)
 drained by 1, 4 and 8 worker processes (documents/s per worker, total wall time). Parked:
 the idle poll's store requests and store time with 50,000 parked records. The last line is JSON.
@@ -39,7 +40,7 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")  # the runs' own logs are
 ROOT = Path(__file__).resolve().parents[1]
 
 from common import Answer, CountingStore, LocalServer  # noqa: E402
-from synthetic import build_archive  # noqa: E402
+from synthetic import build_archive, make_stale  # noqa: E402
 
 DOCS_PER_DAY = 100
 
@@ -91,7 +92,7 @@ def list_local(root: Path, count: int) -> dict:
     }
 
 
-def export_rss(root: Path) -> dict:
+def export_rss(store: str, env: dict[str, str] | None = None) -> dict:
     """An export of the whole archive in a process of its own: its peak RSS and time."""
     child = (
         "import json, os, sys, time\n"
@@ -99,15 +100,17 @@ def export_rss(root: Path) -> dict:
         "from handler.cli import main\n"
         "sys.stdout = open(os.devnull, 'w')\n"
         "started = time.perf_counter()\n"
-        f"code = main(['export', '--store', {str(root)!r}])\n"
+        f"code = main(['export', '--store', {store!r}])\n"
         "wall = time.perf_counter() - started\n"
         "status = open('/proc/self/status').read().splitlines()\n"
         "peak = next(int(l.split()[1]) for l in status if l.startswith('VmHWM:'))\n"
         "figures = {'code': code, 'wall_s': wall, 'peak_rss_mb': peak / 1024}\n"
         "print(json.dumps(figures), file=sys.stderr)\n"
     )
-    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                          check=True, env={**os.environ, **(env or {})})  # fmt: skip
     figures = json.loads(done.stderr.strip().splitlines()[-1])
+    assert figures["code"] == 0, done.stderr[-2000:]
     return {"peak_rss_mb": round(figures["peak_rss_mb"], 1), "wall_s": round(figures["wall_s"], 2)}
 
 
@@ -157,11 +160,13 @@ def s3_client(endpoint: str):
 
 
 def upload(root: Path, endpoint: str, bucket: str) -> None:
+    """The manifest and the documents: all that list and export read (not the captures)."""
     client = s3_client(endpoint)
     client.create_bucket(
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
     )
-    paths = [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    paths = [p for area in ("index", "articles") for p in (root / area).rglob("*")
+             if p.is_file() and not p.name.startswith(".")]  # fmt: skip
 
     def put(path: Path) -> None:
         key = f"a/{path.relative_to(root).as_posix()}"
@@ -233,7 +238,10 @@ def s3_figures(root: Path, size: int, server: MotoServer, count: int, latency_ms
         return {"before_docs_s": median_spread(before), "parallel_docs_s": median_spread(parallel),
                 "ratio": median_spread(ratios)}  # fmt: skip
 
-    figures = {"list": listed, "export": compare()}
+    aws = {"AWS_ENDPOINT_URL": server.url, "AWS_REGION": "eu-central-1",
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # fmt: skip
+    figures = {"list": listed, "export": compare(),
+               "export_process": export_rss(f"s3://{bucket}/a", aws)}  # fmt: skip
     if latency_ms:
         delay["s"] = latency_ms / 1000
         figures[f"export_with_{latency_ms:g}ms_round_trips"] = compare()
@@ -242,19 +250,6 @@ def s3_figures(root: Path, size: int, server: MotoServer, count: int, latency_ms
 
 
 # --- reprocess --------------------------------------------------------------------------------
-
-
-def staled(root: Path, every: int = 10) -> int:
-    """Every ``every``-th document made to look extracted by older rules."""
-    made = 0
-    for n, path in enumerate(sorted(root.glob("articles/*/*/*/[!.]*.json"))):
-        if n % every == 0:
-            doc = json.loads(path.read_text())
-            path.write_text(
-                json.dumps(doc | {"text": doc["text"] + "\n\n00:00", "content_sha256": "0" * 64})
-            )
-            made += 1
-    return made
 
 
 def reprocess_inline(root: Path, budget_s: float) -> dict:
@@ -479,7 +474,10 @@ def main() -> int:
 
     for size in sizes:
         root = built(cache, size)
-        report["local"][size] = {"list": list_local(root, args.rounds), "export": export_rss(root)}
+        report["local"][size] = {
+            "list": list_local(root, args.rounds),
+            "export": export_rss(str(root)),
+        }
         print(f"local {size}: {json.dumps(report['local'][size])}", flush=True)
 
     server = MotoServer()
@@ -493,12 +491,12 @@ def main() -> int:
             work = cache / f"reprocess-{args.reprocess_size}"
             shutil.rmtree(work, ignore_errors=True)
             shutil.copytree(source, work)
-            staled(work)
+            make_stale(work, every=10)
             inline = reprocess_inline(work, args.budget)
             print(f"reprocess inline: {json.dumps(inline)}", flush=True)
             fanout = []
             for workers in [int(w) for w in args.workers.split(",") if w]:
-                staled(work)
+                make_stale(work, every=10)
                 result = reprocess_fanout(work, server, workers)
                 result["docs_per_s"] = round(args.reprocess_size / result["wall_s"], 1)
                 result["docs_per_s_per_worker"] = round(result["docs_per_s"] / workers, 1)
