@@ -26,10 +26,12 @@ edits caught and the detection delay per revisit step, and an idle poll's cost. 
 from __future__ import annotations
 
 import argparse
+import atexit
 import gzip
 import hashlib
 import json
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -254,6 +256,7 @@ def run(args: argparse.Namespace) -> dict:
     step_names = args.revisit_after.split(",")
     arms = {"schedule": Server(site), "today": Server(site)}
     work = Path(tempfile.mkdtemp(prefix="ntv-day-"))
+    atexit.register(shutil.rmtree, work, True)  # the archive is scratch: gone at exit
     stores = {name: work / name for name in arms}
     runs = {
         "schedule": settings(str(stores["schedule"]), arms["schedule"].base, args.revisit_after),

@@ -17,11 +17,13 @@ peak RSS. The last line is JSON.
 from __future__ import annotations
 
 import argparse
+import atexit
 import gzip
 import io
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -162,6 +164,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=16)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ntv-import-"))
+    atexit.register(shutil.rmtree, work, True)  # the archive is scratch: gone at exit
     source = work / "crawl.warc.gz"
     kinds = build(source, args.records, args.seed)
     bare = bare_iteration(source)

@@ -15,9 +15,11 @@ most one fetch per politics article. The last line is JSON.
 from __future__ import annotations
 
 import argparse
+import atexit
 import gzip
 import json
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -107,6 +109,7 @@ def run(args: argparse.Namespace) -> dict:
                  for n in range(args.others)]  # fmt: skip
     site = Site(articles, args.window)
     store = tempfile.mkdtemp(prefix="ntv-outage-")
+    atexit.register(shutil.rmtree, store, True)  # the archive is scratch: gone at exit
     settings = RunSettings(
         feed_url=f"{site.base}/politik/rss", store=store, sitemap_url=f"{site.base}/news.xml.gz",
         fetch=FetchSettings(extra_hosts=frozenset({"127.0.0.1"})),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from conftest import corpus_dir
@@ -13,9 +15,14 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
 def last_json(script: str, *args: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, check=True
-    )
+    """The script's last line, parsed; the script must leave no scratch files behind."""
+    with tempfile.TemporaryDirectory() as scratch:
+        done = subprocess.run(
+            [sys.executable, str(BENCH / script), *args],
+            capture_output=True, text=True, check=True, env={**os.environ, "TMPDIR": scratch},
+        )  # fmt: skip
+        left = sorted(path.name for path in Path(scratch).iterdir())
+        assert not left, f"bench/{script} left {left} behind"
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
