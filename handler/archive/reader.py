@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from handler.archive.catalog import Catalog, version_time
-from handler.archive.index import current_entries, moment_of
+from handler.archive.index import current_entries, current_locations, moment_of
 from handler.core.errors import ArchiveError, StoreError
 from handler.store import BlobStore
 from handler.store.layout import id_pointer_key, versions_prefix
@@ -35,8 +35,8 @@ def iter_articles(
     """The current version of every article published in [since, until], oldest day first,
     streamed (``readers`` documents read at a time). A document that cannot be read is left
     out (one bad file never hides the good ones) and named, with why, in ``skipped``."""
-    entries = current_entries(store, since, until, readers=readers)
-    for key, data in read_in_order(store, (e.key for e in entries), readers):
+    located = current_locations(store, since, until, readers=readers)
+    for key, data in read_in_order(store, (at.key for at in located), readers):
         try:
             if data is None:
                 raise StoreError(f"{key}: named by the manifest but not stored", key=key)

@@ -31,7 +31,7 @@ from typing import Any
 
 from handler import __version__
 from handler.archive.extraction import extract_document
-from handler.archive.index import Entry, current_entries
+from handler.archive.index import Location, current_locations
 from handler.archive.state import compare_and_swap, decode_cursor
 from handler.archive.warc import read_capture
 from handler.core.errors import ArchiveError, EventError, NotAnArticleError
@@ -140,16 +140,16 @@ def reprocess(ctx: RunContext, request: Reprocess, queue: Any = None) -> RunSumm
     key = reprocess_key(name)
     with ctx.summarised(None) as summary:
         cursor = _load(ctx, key, name)
-        entries: list[Entry] | None = None  # the manifest's answer, when this call planned
+        located: list[Location] | None = None  # the manifest's answer, when this call planned
         if request.restart or not (cursor.shards or cursor.complete):
-            entries = _entries(ctx, request)
-            cursor = _save(ctx, key, _plan(ctx, entries, name), plan=True,
+            located = _located(ctx, request)
+            cursor = _save(ctx, key, _plan(ctx, located, name), plan=True,
                            restart=request.restart)  # fmt: skip
         queued = 0
         if not cursor.complete and queue is not None:
-            if entries is None:  # planned by an earlier call whose send failed
-                entries = _entries(ctx, request)
-            queued = _queue(ctx, queue, cursor, key, entries)
+            if located is None:  # planned by an earlier call whose send failed
+                located = _located(ctx, request)
+            queued = _queue(ctx, queue, cursor, key, located)
         elif not cursor.complete:
             _walk(ctx, request, cursor, summary, key)
         summary.items = len(summary.outcomes)
@@ -158,15 +158,15 @@ def reprocess(ctx: RunContext, request: Reprocess, queue: Any = None) -> RunSumm
     return summary
 
 
-def _entries(ctx: RunContext, request: Reprocess) -> list[Entry]:
+def _located(ctx: RunContext, request: Reprocess) -> list[Location]:
     """The current version of each article the request covers, from the manifest."""
-    return current_entries(ctx.store, request.since, request.until, frozenset(request.ids))
+    return current_locations(ctx.store, request.since, request.until, frozenset(request.ids))
 
 
-def _plan(ctx: RunContext, entries: list[Entry], name: str) -> Cursor:
+def _plan(ctx: RunContext, located: list[Location], name: str) -> Cursor:
     """The job's shards: the publication days the manifest has articles of in the range."""
-    days = sorted({entry.day.isoformat() for entry in entries})
-    counts = {"shards": len(days), "documents": len(entries)}
+    days = sorted({entry.day.isoformat() for entry in located})
+    counts = {"shards": len(days), "documents": len(located)}
     logger.info("reprocess planned", extra={"run_id": ctx.run_id, "job": name, **counts})
     return Cursor(job=name, shards=days, reprocessed_at=ctx.clock().isoformat(),
                   complete=not days)  # fmt: skip
@@ -203,12 +203,12 @@ def _settle_and_save(ctx: RunContext, key: str, cursor: Cursor) -> None:
     _save(ctx, key, cursor)
 
 
-def _queue(ctx: RunContext, queue: Any, cursor: Cursor, key: str, entries: list[Entry]) -> int:
+def _queue(ctx: RunContext, queue: Any, cursor: Cursor, key: str, located: list[Location]) -> int:
     """Send the job's shards (a resend after a failed send is dropped by the FIFO queue's
     deduplication within its window, and redoes nothing after it: see the module doc)."""
     if cursor.queued:
         return 0
-    shards = plan_shards(entries, cursor)
+    shards = plan_shards(located, cursor)
     queue.send(shards)
     cursor.queued = True
     _save(ctx, key, cursor)
@@ -217,11 +217,11 @@ def _queue(ctx: RunContext, queue: Any, cursor: Cursor, key: str, entries: list[
     return len(shards)
 
 
-def plan_shards(entries: list[Entry], cursor: Cursor) -> list[Shard]:
+def plan_shards(located: list[Location], cursor: Cursor) -> list[Shard]:
     """A message's worth of work each: one day's articles, at most SHARD_DOCUMENTS of them, so
     a worker batch of ten shards ends well inside the worker's timeout however busy the day."""
     by_day: dict[date, list[str]] = {}
-    for entry in entries:
+    for entry in located:
         by_day.setdefault(entry.day, []).append(entry.id)
     return [
         Shard(cursor.job, day, tuple(ids[start : start + SHARD_DOCUMENTS]), cursor.reprocessed_at)
