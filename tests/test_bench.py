@@ -79,6 +79,7 @@ def test_the_scale_bench_holds_its_request_targets(tmp_path):
     s3 = figures["s3"]["200"]
     assert s3["list"]["documents"] == 200 and s3["list"]["store_requests"] <= s3["list"]["days"] + 2
     assert s3["export"]["ratio"]["median"] > 0 and "export_with_5ms_round_trips" in s3
+    assert s3["export_process"]["peak_rss_mb"] > 0  # the CLI's export of the bucket, exit 0
     reprocess = figures["reprocess"]
     assert reprocess["inline"]["documents"] == 200 and reprocess["inline"]["invocations"] > 1
     assert [run["workers"] for run in reprocess["fanout"]] == [2]
