@@ -234,3 +234,7 @@ def test_a_fanout_reprocess_reads_each_manifest_day_file_once(tmp_path):
     assert summary.queued == len(sent) == 3
     day_files = [key for key in store.keys_got if key.startswith("index/2")]
     assert len(day_files) == 3 and all(store.keys_got[key] == 1 for key in day_files)
+    # The same request again: the job is queued already, so nothing is read or sent.
+    again = reprocess(Pipeline(settings(str(root)), store=store), REQUEST, queue=Queue())
+    assert again.queued == 0 and len(sent) == 3
+    assert all(store.keys_got[key] == 1 for key in day_files)

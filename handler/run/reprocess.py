@@ -147,9 +147,10 @@ def reprocess(ctx: RunContext, request: Reprocess, queue: Any = None) -> RunSumm
                            restart=request.restart)  # fmt: skip
         queued = 0
         if not cursor.complete and queue is not None:
-            if located is None:  # planned by an earlier call whose send failed
-                located = _located(ctx, request)
-            queued = _queue(ctx, queue, cursor, key, located)
+            if not cursor.queued:  # (queued by an earlier call: nothing to read or send)
+                if located is None:  # planned by an earlier call whose send failed
+                    located = _located(ctx, request)
+                queued = _queue(ctx, queue, cursor, key, located)
         elif not cursor.complete:
             _walk(ctx, request, cursor, summary, key)
         summary.items = len(summary.outcomes)
@@ -206,8 +207,6 @@ def _settle_and_save(ctx: RunContext, key: str, cursor: Cursor) -> None:
 def _queue(ctx: RunContext, queue: Any, cursor: Cursor, key: str, located: list[Location]) -> int:
     """Send the job's shards (a resend after a failed send is dropped by the FIFO queue's
     deduplication within its window, and redoes nothing after it: see the module doc)."""
-    if cursor.queued:
-        return 0
     shards = plan_shards(located, cursor)
     queue.send(shards)
     cursor.queued = True
