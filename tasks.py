@@ -14,91 +14,219 @@
     python3 tasks.py bundle DIR                      the bundle unpacked into DIR (sam build)
     python3 tasks.py lock                            re-resolve requirements/*.lock (uses uv)
 
-Each task creates ``.venv`` on first use and installs the hash-locked dependencies it needs;
-later calls skip the install while the lock file and pyproject.toml are unchanged.
+Each task creates ``.venv`` on first use and installs the hash-locked dependencies it needs
+(see "Installing" below: nothing is resolved at install time, so an install does not depend on
+the pip version or on what the registry released since); later calls skip the install while
+the lock files and pyproject.toml are unchanged. A failed install prints one line and exits 3.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shlex
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+REQUIREMENTS = ROOT / "requirements"
+BIN_NAME = "Scripts" if os.name == "nt" else "bin"
 VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+BIN = VENV / BIN_NAME
 LOWEST = ROOT / ".venv-lowest"
-LOWEST_BIN = LOWEST / ("Scripts" if os.name == "nt" else "bin")
-LOCKS = {"run": ROOT / "requirements" / "run.lock", "dev": ROOT / "requirements" / "dev.lock"}
+LOWEST_BIN = LOWEST / BIN_NAME
+SAM_VENV = ROOT / ".venv-sam"
+TOOLS = ROOT / ".venv-tools"  # the pinned installer (uv), nothing else
+INSTALLER_LOCK = REQUIREMENTS / "installer.lock"
+BUILD_LOCK = REQUIREMENTS / "build.lock"  # setuptools: the package builds without isolation
+LOCKS = {
+    "run": [REQUIREMENTS / "run.lock", BUILD_LOCK],
+    "dev": [REQUIREMENTS / "dev.lock", BUILD_LOCK],
+    "lowest": [REQUIREMENTS / "lowest.lock", BUILD_LOCK],
+    "sam": [REQUIREMENTS / "sam.lock"],
+}
+
+
+class InstallError(Exception):
+    """An install step failed. The message is one line for the user; the installer's own output
+    is kept in the log file it names."""
+
+
+# --- Installing: nothing is resolved at install time ------------------------------------------
+# A lock is the whole closure, so an install only has to put exactly those files in place.
+# pip resolves again even in --require-hashes mode (extras are re-resolved against whatever the
+# registry holds that day: pip issue 9644), so pip installs one thing only, the pinned installer
+# (uv, one wheel, --no-deps --require-hashes), and uv then *syncs* each venv to its locks:
+# exactly the listed versions, hash-checked, wheels only, anything else removed. The package
+# itself is installed editable with --no-deps and without build isolation, built by the
+# setuptools of requirements/build.lock. `uv pip check` closes every install.
+
+
+def installer(tools: Path = TOOLS, lock: Path = INSTALLER_LOCK) -> Path:
+    """uv from requirements/installer.lock in .venv-tools, bootstrapped by the stock pip that
+    ``venv`` (ensurepip) provides; any pip version does, as it has nothing to decide."""
+    tools_bin = tools / BIN_NAME
+    uv = tools_bin / ("uv.exe" if os.name == "nt" else "uv")
+    if uv.exists() and _is_current(tools, [lock]):
+        return uv
+    _create_venv(tools, with_pip=True)
+    pip = [str(tools_bin / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    _step(
+        [
+            *pip,
+            "install",
+            "--no-deps",
+            "--require-hashes",
+            "--only-binary",
+            ":all:",
+            "-r",
+            str(lock),
+        ],
+        f"bootstrapping the installer ({_rel(lock)}) into {_rel(tools)}",
+        tools / "install.log",
+    )
+    _mark_current(tools, [lock])
+    return uv
+
+
+def sync_venv(target: Path, locks: list[Path], *, editable: bool = True) -> Path:
+    """Make ``target`` hold exactly what ``locks`` list (plus this package, editable, unless
+    ``editable`` is false); skipped while the locks and pyproject.toml are unchanged."""
+    python = target / BIN_NAME / "python"
+    inputs = [*locks, ROOT / "pyproject.toml", INSTALLER_LOCK]
+    if python.exists() and _is_current(target, inputs):
+        return python
+    uv = str(installer())
+    _create_venv(target, with_pip=False)
+    names = " + ".join(_rel(lock) for lock in locks)
+    print(f"tasks.py: installing {names} into {_rel(target)}", file=sys.stderr)
+    where = ["--python", str(python)]
+    log = target / "install.log"
+    _step(
+        [uv, "pip", "sync", "-q", *where, "--require-hashes", "--no-build", *map(str, locks)],
+        f"installing {names} into {_rel(target)}",
+        log,
+    )
+    if editable:
+        _step(
+            [
+                uv,
+                "pip",
+                "install",
+                "-q",
+                *where,
+                "--no-deps",
+                "--no-build-isolation",
+                "-e",
+                str(ROOT),
+            ],
+            f"installing the package into {_rel(target)}",
+            log,
+        )
+    _step([uv, "pip", "check", "-q", *where], f"checking {_rel(target)} (uv pip check)", log)
+    _mark_current(target, inputs)
+    return python
 
 
 def ensure_env(profile: str) -> None:
-    """Create .venv and install the ``profile`` lock into it unless already current."""
-    # tasks.py may be started by any python3; say so plainly instead of failing later.
-    if sys.version_info < (3, 11):  # noqa: UP036
-        sys.exit(f"tasks.py: Python >= 3.11 is needed, this is {sys.version.split()[0]}")
-    if not (BIN / "python").exists():
-        print("tasks.py: creating .venv", file=sys.stderr)
-        venv.EnvBuilder(with_pip=True).create(VENV)
-    lock = LOCKS[profile]
-    digest = hashlib.sha256(lock.read_bytes() + (ROOT / "pyproject.toml").read_bytes())
-    stamp = VENV / f".installed-{profile}"
-    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+    """.venv holding the ``profile`` locks ("run" or "dev")."""
+    sync_venv(VENV, LOCKS[profile])
+
+
+def _create_venv(target: Path, *, with_pip: bool) -> None:
+    if (target / BIN_NAME / "python").exists():
         return
-    print(f"tasks.py: installing {lock.relative_to(ROOT)} into .venv", file=sys.stderr)
-    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", "--require-hashes", "-r", str(lock)], check=True)
-    subprocess.run([*pip, "install", "--no-deps", "-e", str(ROOT)], check=True)
-    stamp.write_text(digest.hexdigest())
+    try:
+        venv.EnvBuilder(with_pip=with_pip).create(target)
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise InstallError(
+            f"could not create {_rel(target)} ({error}); Python's venv module with ensurepip "
+            "is needed (Debian: apt-get install python3-venv)"
+        ) from None
 
 
-def run_in_env(argv: list[str]) -> int:
-    return subprocess.run(argv, cwd=ROOT, check=False).returncode
+def _step(command: list[str], what: str, log: Path) -> None:
+    """Run one install step; on failure, one line saying what failed and where the log is."""
+    try:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    except OSError as error:
+        raise InstallError(f"{what} failed: {error}") from None
+    output = done.stdout + done.stderr
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(f"$ {shlex.join(command)}\n{output}")
+    if done.returncode != 0:
+        raise InstallError(f"{what} failed: {_first_error(output)} (full output: {_rel(log)})")
+
+
+def _first_error(output: str) -> str:
+    """The installer's own first error line: what a person needs to see first."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("WARNING: Location")]  # pip config noise
+    for line in lines:
+        if re.match(r"(?i)(error\b|.*\berror:)", line):
+            return line[:300]
+    return lines[-1][:300] if lines else "no output"
+
+
+def _digest(inputs: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in inputs:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _is_current(target: Path, inputs: list[Path]) -> bool:
+    stamp = target / ".installed"
+    return stamp.exists() and stamp.read_text() == _digest(inputs)
+
+
+def _mark_current(target: Path, inputs: list[Path]) -> None:
+    (target / ".installed").write_text(_digest(inputs))
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def run_in_env(argv: list[str], cwd: Path = ROOT) -> int:
+    return subprocess.run(argv, cwd=cwd, check=False).returncode
 
 
 def task_run(args: list[str]) -> int:
     ensure_env("run")
-    return run_in_env([str(BIN / "ntv-archive"), "run", *args])
+    # In the caller's folder: `--store relstore` and the default ./archive are the caller's.
+    return run_in_env([str(BIN / "ntv-archive"), "run", *args], cwd=Path.cwd())
 
 
 def task_test(args: list[str]) -> int:
     ensure_env("dev")
-    return run_in_env([str(BIN / "python"), "-m", "pytest", *args])
+    return run_in_env([str(BIN / "python"), "-m", "pytest", *parallel(args), *args])
+
+
+def parallel(args: list[str]) -> list[str]:
+    """pytest-xdist on every core, unless the caller chose (``-n``, ``-p no:xdist``); work
+    stealing, since a few fault campaigns take far longer than the rest."""
+    chosen = any(a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in args)
+    return [] if chosen else ["-n", "auto", "--dist", "worksteal"]
 
 
 def task_test_lowest(args: list[str]) -> int:
-    """The suite on the lowest direct versions pyproject.toml allows: proves the floors true."""
-    ensure_env("dev")  # brings uv
-    if sys.version_info < (3, 11):  # noqa: UP036
-        sys.exit("tasks.py: Python >= 3.11 is needed")
-    resolved = LOWEST / "lowest.txt"
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    stamp = LOWEST / ".installed"
-    if not (stamp.exists() and stamp.read_text() == digest):
-        if not (LOWEST_BIN / "python").exists():
-            venv.EnvBuilder(with_pip=True).create(LOWEST)  # the bundle build uses pip
-        uv = str(BIN / "uv")
-        version = f"{sys.version_info.major}.{sys.version_info.minor}"
-        steps = [
-            [uv, "pip", "compile", "pyproject.toml", "--extra", "dev", "-q",
-             "--resolution", "lowest-direct", "--python-version", version, "-o", str(resolved)],
-            [uv, "pip", "install", "-q", "--python", str(LOWEST_BIN / "python"), "-r",
-             str(resolved)],
-            [uv, "pip", "install", "-q", "--python", str(LOWEST_BIN / "python"), "--no-deps",
-             "-e", str(ROOT)],
-        ]  # fmt: skip
-        for step in steps:
-            if run_in_env(step) != 0:
-                return 1
-        stamp.write_text(digest)
+    """The suite on the lowest direct versions pyproject.toml allows (requirements/lowest.lock,
+    resolved by ``tasks.py lock``): proves the floors true."""
+    python = sync_venv(LOWEST, LOCKS["lowest"])
     # Not here: the rehearsal runs the bundle on the Lambda runtime's own Python with the
-    # bundle's own locked packages (nothing of this venv), and the benchmark smoke tests check
-    # the bench scripts, which the main run does; both would only repeat themselves.
-    skip = ["--ignore=tests/test_rehearsal.py", "--ignore=tests/test_bench.py"]
-    return run_in_env([str(LOWEST_BIN / "python"), "-m", "pytest", *skip, *args])
+    # bundle's own locked packages (nothing of this venv), the benchmark smoke tests check the
+    # bench scripts, and the install test checks tasks.py; the main run does all three, and none
+    # depends on the dependencies' versions. `-m "not slow"` leaves out the long fault campaigns
+    # for the same reason: they test this project's own logic, which the main run covers.
+    skip = ["--ignore=tests/test_rehearsal.py", "--ignore=tests/test_bench.py",
+            "--ignore=tests/test_install.py"]  # fmt: skip
+    return run_in_env(
+        [str(python), "-m", "pytest", *parallel(args), *skip, "-m", "not slow", *args]
+    )
 
 
 def task_lint(_args: list[str]) -> int:
@@ -133,37 +261,33 @@ def task_bundle(args: list[str]) -> int:
 def task_sam(args: list[str]) -> int:
     """The AWS SAM CLI, pinned in requirements/sam.lock, in a venv of its own (.venv-sam):
     e.g. ``python3 tasks.py sam build`` or ``python3 tasks.py sam validate --lint``."""
-    sam_venv = ROOT / ".venv-sam"
-    sam_bin = sam_venv / BIN.name
-    lock = ROOT / "requirements" / "sam.lock"
-    stamp = sam_venv / ".installed"
-    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
-    if not (stamp.exists() and stamp.read_text() == digest):
-        ensure_env("dev")  # brings uv (pip's hash mode trips over the CLI's extras)
-        print("tasks.py: installing requirements/sam.lock into .venv-sam", file=sys.stderr)
-        venv.EnvBuilder(with_pip=False).create(sam_venv)
-        install = [str(BIN / "uv"), "pip", "install", "-q", "--python", str(sam_bin / "python"),
-                   "--require-hashes", "-r", str(lock)]  # fmt: skip
-        subprocess.run(install, check=True)
-        stamp.write_text(digest)
+    sync_venv(SAM_VENV, LOCKS["sam"], editable=False)
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PYTHON": str(Path(sys.executable))}
     template = [] if {"-t", "--template", "--template-file"} & set(args) else [
         "-t", "infra/template.yaml"]  # fmt: skip
-    command = [str(sam_bin / "sam"), *args, *(template if args[:1] in (["build"], ["validate"])
-                                              else [])]  # fmt: skip
+    command = [str(SAM_VENV / BIN_NAME / "sam"), *args,
+               *(template if args[:1] in (["build"], ["validate"]) else [])]  # fmt: skip
     return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
 
 
 def task_lock(_args: list[str]) -> int:
-    ensure_env("dev")
-    subprocess.run([str(BIN / "python"), "-m", "pip", "install", "-q", "uv"], check=True)
-    base = [str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--universal"]
-    base += ["--python-version", "3.11", "--generate-hashes", "-q"]
-    status = run_in_env([*base, "-o", "requirements/run.lock"])  # relative: the header says it
-    status = status or run_in_env([*base, "--extra", "dev", "-o", "requirements/dev.lock"])
-    sam = [str(BIN / "uv"), "pip", "compile", "requirements/sam.in", "--generate-hashes", "-q",
-           "--python-version", "3.11", "-o", "requirements/sam.lock"]  # fmt: skip
-    return status or run_in_env(sam)
+    """Re-resolve every lock file (uv, universal markers, hashes). The only step that resolves."""
+    uv = str(installer())
+    compile_ = [uv, "pip", "compile", "--universal", "--python-version", "3.11",
+                "--generate-hashes", "-q"]  # fmt: skip
+    steps = [
+        [*compile_, "pyproject.toml", "-o", "requirements/run.lock"],
+        [*compile_, "pyproject.toml", "--extra", "dev", "-o", "requirements/dev.lock"],
+        [*compile_, "pyproject.toml", "--extra", "dev", "--resolution", "lowest-direct",
+         "-o", "requirements/lowest.lock"],
+        [*compile_, "requirements/build.in", "-o", "requirements/build.lock"],
+        [*compile_, "requirements/installer.in", "-o", "requirements/installer.lock"],
+        [*compile_, "requirements/sam.in", "-o", "requirements/sam.lock"],
+    ]  # fmt: skip
+    for step in steps:
+        if run_in_env(step) != 0:
+            return 1
+    return 0
 
 
 TASKS = {
@@ -180,10 +304,24 @@ TASKS = {
 
 
 def main() -> int:
+    # tasks.py may be started by any python3; say so plainly instead of failing later.
+    if sys.version_info < (3, 11):  # noqa: UP036
+        print(
+            f"tasks.py: Python >= 3.11 is needed, this is {sys.version.split()[0]}", file=sys.stderr
+        )
+        return 2
     if len(sys.argv) < 2 or sys.argv[1] not in TASKS:
         print(__doc__, file=sys.stderr)
         return 2
-    return TASKS[sys.argv[1]](sys.argv[2:])
+    try:
+        return TASKS[sys.argv[1]](sys.argv[2:])
+    except InstallError as failure:
+        retry = shlex.join(["python3", "tasks.py", *sys.argv[1:]])
+        print(f"tasks.py: {failure}; retry with: {retry}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("tasks.py: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

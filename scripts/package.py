@@ -30,9 +30,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import tasks  # noqa: E402  (the installer: one way to install for every venv and the bundle)
+
 DIST = ROOT / "dist"
 BUILD = ROOT / "build"
-PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+PLATFORMS = {"arm64": "aarch64-manylinux2014", "x86_64": "x86_64-manylinux2014"}
 PYTHON_VERSION = "3.13"
 MAX_ZIP_BYTES = 30_000_000
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entry times: the same inputs give the same bytes
@@ -47,19 +50,23 @@ def build(arch: str, reuse: bool = False) -> Path:
         return destination
     target = BUILD / f"lambda-{arch}"
     shutil.rmtree(target, ignore_errors=True)
-    pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run(
-        [*pip, "--platform", PLATFORMS[arch], "--implementation", "cp",
-         "--python-version", PYTHON_VERSION, "--only-binary=:all:", "--no-deps",
-         "--require-hashes", "--target", str(target), "-r", str(ROOT / "requirements/run.lock")],
-        check=True,
+    # The locked wheels for the runtime's platform, exactly as listed (no resolution, hashes
+    # checked), and the package itself built by the .venv's locked setuptools: tasks.py's uv.
+    uv = [str(tasks.installer()), "pip", "install", "-q", "--python", sys.executable]
+    _quietly(
+        [*uv, "--python-platform", PLATFORMS[arch], "--python-version", PYTHON_VERSION,
+         "--only-binary", ":all:", "--no-deps", "--require-hashes", "--target", str(target),
+         "-r", str(ROOT / "requirements/run.lock")],
+        f"installing requirements/run.lock for {arch}",
     )  # fmt: skip
     # setuptools builds the wheel through build/lib and never removes what it put there before:
     # a module deleted or moved in the source would still ship. Start from nothing.
     for stale in (BUILD / "lib", *BUILD.glob("bdist.*")):
         shutil.rmtree(stale, ignore_errors=True)
-    # --upgrade: the dependencies already made bin/ (dropped by trim), which pip would warn about.
-    subprocess.run([*pip, "--no-deps", "--upgrade", "--target", str(target), str(ROOT)], check=True)
+    _quietly(
+        [*uv, "--no-deps", "--no-build-isolation", "--target", str(target), str(ROOT)],
+        f"installing the package for {arch}",
+    )
     trim(target)
     check_package_files(target)
     zip_tree(target, destination)
@@ -101,7 +108,6 @@ def trim(target: Path) -> None:
 
 def bundled_services() -> frozenset[str]:
     """The API models to keep: the list the code itself declares (handler.core.aws)."""
-    sys.path.insert(0, str(ROOT))
     from handler.core.aws import BUNDLED_SERVICES
 
     return BUNDLED_SERVICES

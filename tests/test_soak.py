@@ -23,6 +23,9 @@ from handler.core.config import RetryPolicy
 from handler.core.errors import FeedError
 from handler.run.pipeline import Pipeline
 
+# Long fault campaigns on this project's own logic: the lowest-versions run leaves them out.
+pytestmark = pytest.mark.slow
+
 SEED = 20261124
 POLLS = 120
 POOL = 24
