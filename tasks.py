@@ -3,6 +3,8 @@
 
     python3 tasks.py run [ntv-archive run options]   poll the live feed into ./archive
     python3 tasks.py test [pytest options]           the whole test suite
+    python3 tasks.py cli COMMAND [options]           any ntv-archive command, with every extra
+                                                     (e.g. export --format parquet)
     python3 tasks.py lint                            ruff (format + lint), mypy, import-linter
     python3 tasks.py bench                           benchmarks (bench/*.py), figures as JSON
     python3 tasks.py test-lowest [pytest options]    the suite on the lowest versions the
@@ -96,7 +98,7 @@ def sync_venv(target: Path, locks: list[Path], *, editable: bool = True) -> Path
     """Make ``target`` hold exactly what ``locks`` list (plus this package, editable, unless
     ``editable`` is false); skipped while the locks and pyproject.toml are unchanged."""
     python = target / BIN_NAME / "python"
-    inputs = [*locks, ROOT / "pyproject.toml", INSTALLER_LOCK]
+    inputs = _inputs(locks)
     if python.exists() and _is_current(target, inputs):
         return python
     uv = str(installer())
@@ -132,8 +134,16 @@ def sync_venv(target: Path, locks: list[Path], *, editable: bool = True) -> Path
 
 
 def ensure_env(profile: str) -> None:
-    """.venv holding the ``profile`` locks ("run" or "dev")."""
+    """.venv holding the ``profile`` locks ("run" or "dev"). The dev set holds the run set, so
+    a .venv made for the tests also runs the archive (no flip-flopping between the two)."""
+    if profile == "run" and (BIN / "python").exists() and _is_current(VENV, _inputs(LOCKS["dev"])):
+        return
     sync_venv(VENV, LOCKS[profile])
+
+
+def _inputs(locks: list[Path]) -> list[Path]:
+    """What an install is made of: when one of them changes, the venv is synced again."""
+    return [*locks, ROOT / "pyproject.toml", INSTALLER_LOCK]
 
 
 def _create_venv(target: Path, *, with_pip: bool) -> None:
@@ -199,6 +209,12 @@ def task_run(args: list[str]) -> int:
     ensure_env("run")
     # In the caller's folder: `--store relstore` and the default ./archive are the caller's.
     return run_in_env([str(BIN / "ntv-archive"), "run", *args], cwd=Path.cwd())
+
+
+def task_cli(args: list[str]) -> int:
+    """Any ntv-archive command, with every extra installed (pyarrow for export --format parquet)."""
+    ensure_env("dev")
+    return run_in_env([str(BIN / "ntv-archive"), *args], cwd=Path.cwd())
 
 
 def task_test(args: list[str]) -> int:
@@ -292,6 +308,7 @@ def task_lock(_args: list[str]) -> int:
 
 TASKS = {
     "run": task_run,
+    "cli": task_cli,
     "test": task_test,
     "test-lowest": task_test_lowest,
     "lint": task_lint,

@@ -129,6 +129,8 @@ def test_manifest_lines_and_events_once_per_new_version(site, archive, capsys):
 
 
 def test_bad_dates_and_unknown_ids_exit_2(tmp_path, capsys):
+    (tmp_path / "state").mkdir()  # an archive (it has a run state), without that article
+    (tmp_path / "state" / "run-state.json").write_text("{}")
     assert main(["show", "ntv-404", "--store", str(tmp_path)]) == 2
     assert "no article 'ntv-404'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:

@@ -721,7 +721,7 @@ def test_change_events_not_sent_show_in_the_human_summary(site: Site, tmp_path, 
     with mock_aws():  # the bus "missing" does not exist
         code = main([*site.run_args(str(tmp_path / "a")), "--event-bus", "missing"])
     assert code == 0
-    assert "1 change events not sent" in capsys.readouterr().out
+    assert "1 change event not sent" in capsys.readouterr().out
 
 
 # 9. Canonical-URL hijack -----------------------------------------------------------------------

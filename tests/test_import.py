@@ -167,7 +167,8 @@ def test_a_malformed_record_is_skipped_and_the_file_read_on(tmp_path, capsys, gz
     warc.response("", b"<html>no target</html>")  # warcio cannot parse a response without one
     warc.response(first.replace("40000001", "40000002"), html.replace(b"40000001", b"40000002"))
     source = warc.save(tmp_path / ("bad.warc.gz" if gzipped else "bad.warc"))
-    assert main(["import", str(source), "--store", str(tmp_path / "a"), "--json"]) == 0
+    # exit 1: a damaged file (README "Damaged files"), every good record still imported
+    assert main(["import", str(source), "--store", str(tmp_path / "a"), "--json"]) == 1
     [report] = json.loads(capsys.readouterr().out)["sources"]
     assert (report["page_new"], report["malformed"]) == (2, 1) and "error" not in report
     ids = sorted(p.stem for p in (tmp_path / "a").glob("articles/*/*/*/*.json"))
@@ -287,4 +288,4 @@ def test_a_malformed_record_in_an_s3_object_is_read_past_with_a_ranged_get(aws_e
         s3.put_object(Bucket="crawls", Key="bad.warc.gz", Body=warc.buffer.getvalue())
         code = main(["import", "s3://crawls/bad.warc.gz", "--store", str(tmp_path), "--json"])
     [report] = json.loads(capsys.readouterr().out)["sources"]
-    assert code == 0 and (report["page_new"], report["malformed"]) == (2, 1)
+    assert code == 1 and (report["page_new"], report["malformed"]) == (2, 1)

@@ -99,7 +99,7 @@ def test_the_latest_version_wins_and_export_streams_everything(archive, tmp_path
     published = datetime.fromisoformat(first["published_at"])
     fields = replace(template.fields, url=first["url"], title="Neuer Titel", published_at=published)
     doc = replace(template, id=first["id"], url=first["url"], fields=fields)
-    assert ctx.commit(doc, None) == "updated"
+    assert ctx.commit(doc, None)[0] == "updated"
     ctx.settle_catalog()
 
     rows = list_articles(LocalStore(root))

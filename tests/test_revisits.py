@@ -335,9 +335,9 @@ def test_status_says_what_is_scheduled(site, archive, capsys):
     poll(site, archive, Clock())
     assert main(["status", "--store", str(archive), "--json"]) == 0
     said = json.loads(capsys.readouterr().out)["revisits"]
-    assert said == {"scheduled": 1, "next_due": "2025-03-14T09:30:00+00:00"}
+    assert said == {"scheduled": 1, "next_due": "2025-03-14T09:30:00.000+00:00"}
     assert main(["status", "--store", str(archive)]) == 0
-    assert "1 revisits scheduled, next due 2025-03-14T09:30:00+00:00" in capsys.readouterr().out
+    assert "1 revisit scheduled, next due 2025-03-14T09:30:00.000+00:00" in capsys.readouterr().out
 
 
 def test_revisits_off_schedules_nothing(site, archive):

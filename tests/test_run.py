@@ -213,7 +213,7 @@ def test_max_items_and_human_summary(site, tmp_path, capsys):
     code = main(site.run_args(str(tmp_path), "--max-items", "1"))
     out = capsys.readouterr().out
     assert code == 0
-    assert "1 items: 1 new, 0 updated, 0 unchanged, 0 failed" in out
+    assert "1 item: 1 new, 0 updated, 0 unchanged, 0 failed" in out
     assert len(list(tmp_path.glob("articles/*/*/*/*.json"))) == 1
 
 

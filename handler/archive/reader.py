@@ -9,7 +9,7 @@ not per document. Documents are opened only when their content is asked for (``s
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
@@ -17,12 +17,39 @@ from handler.archive.catalog import Catalog, version_time
 from handler.archive.index import current_entries, current_locations, moment_of
 from handler.core.errors import ArchiveError, StoreError
 from handler.store import BlobStore
-from handler.store.layout import id_pointer_key, versions_prefix
+from handler.store.layout import (
+    ARTICLES_PREFIX,
+    FAILED_PREFIX,
+    INDEX_PREFIX,
+    STATE_KEY,
+    id_pointer_key,
+    versions_prefix,
+)
 from handler.store.parallel import DEFAULT_READERS, read_in_order
 
 
 class NotFoundError(ArchiveError):
     """No such article in the store."""
+
+
+# What any archive holds once a run has written to it: the run state, the index, documents,
+# parked articles' records.
+_ARCHIVE_MARKS = (STATE_KEY, INDEX_PREFIX, ARTICLES_PREFIX, FAILED_PREFIX)
+
+
+def holds_archive(store: BlobStore) -> bool:
+    """Whether the store holds an archive (at most four cheap reads: a GET and one-key
+    listings). Reading and reprocessing refuse a store that does not: a mistyped --store or
+    ARCHIVE_STORE must not look like an empty archive, nor get a job planned into it."""
+    if store.get(STATE_KEY) is not None:
+        return True
+    return any(next(iter(store.list(prefix)), None) is not None for prefix in _ARCHIVE_MARKS[1:])
+
+
+def require_archive(store: BlobStore) -> None:
+    """StoreError unless the store holds an archive (see ``holds_archive``)."""
+    if not holds_archive(store):
+        raise StoreError(f"no archive at {store.describe()} (nothing has been archived there)")
 
 
 def iter_articles(
@@ -31,11 +58,15 @@ def iter_articles(
     until: date | None = None,
     skipped: list[str] | None = None,
     readers: int = DEFAULT_READERS,
+    on_total: Callable[[int], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The current version of every article published in [since, until], oldest day first,
     streamed (``readers`` documents read at a time). A document that cannot be read is left
-    out (one bad file never hides the good ones) and named, with why, in ``skipped``."""
+    out (one bad file never hides the good ones) and named, with why, in ``skipped``.
+    ``on_total`` hears how many documents are to come, once the manifest is read."""
     located = current_locations(store, since, until, readers=readers)
+    if on_total is not None:
+        on_total(len(located))
     for key, data in read_in_order(store, (at.key for at in located), readers):
         try:
             if data is None:

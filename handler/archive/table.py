@@ -133,7 +133,9 @@ def _pyarrow() -> Any:
         import pyarrow as pa
     except ImportError:
         raise ConfigError(
-            "export --format parquet needs pyarrow: pip install 'ntv-archive[parquet]'"
+            "export --format parquet needs pyarrow (the parquet extra); from a checkout run "
+            "`python3 tasks.py cli export --format parquet ...`, or install it into this "
+            "environment with `pip install -e '.[parquet]'`"
         ) from None
     return pa
 

@@ -25,6 +25,7 @@ from handler.cli.args import (
     EXIT_CANNOT_RUN,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    OneLineParser,
     host_name,
     positive,
     revisit_spec,
@@ -35,7 +36,8 @@ from handler.cli.args import (
 from handler.cli.backfill import add_backfill_command
 from handler.cli.history import add_history_commands
 from handler.cli.importer import add_import_command
-from handler.cli.output import print_progress, print_summary
+from handler.cli.jobs import add_job_commands
+from handler.cli.output import print_summary, progress_for
 from handler.cli.read import add_read_commands
 from handler.core.config import (
     DEFAULT_CONCURRENCY,
@@ -59,7 +61,9 @@ from handler.run.pipeline import Pipeline
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logger.setLevel("DEBUG" if args.verbose > 1 else "INFO" if args.verbose else "ERROR")
+    # Without -v the command's own lines say what went wrong (the summary names every failed
+    # feed and article); the structured JSON log is for -v and -vv, not mixed into them.
+    logger.setLevel("DEBUG" if args.verbose > 1 else "INFO" if args.verbose else "CRITICAL")
     try:
         return int(args.command(args))
     except ArchiveError as exc:
@@ -85,7 +89,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         store=args.store,
         max_items=args.max_items,
         concurrency=args.concurrency,
-        fetch=FetchSettings(extra_hosts=frozenset(args.allow_host), max_bytes=args.max_bytes),
+        fetch=FetchSettings(
+            extra_hosts=frozenset(args.allow_host),
+            allow_hint="--allow-host",
+            max_bytes=args.max_bytes,
+        ),
         event_bus=args.event_bus,
         pending_grace_s=args.recover_after,
         revisit_after=revisit_steps(args.revisit_after),
@@ -94,8 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             max_attempts=args.max_attempts, first_delay=timedelta(seconds=args.retry_delay)
         ),
     )
-    show_progress = not args.quiet and not args.json and sys.stderr.isatty()
-    pipeline = Pipeline(settings, progress=print_progress if show_progress else None)
+    feeds = None
     if args.feeds:
         from handler.ingest.feeds import load_feeds
 
@@ -104,17 +111,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"ntv-archive: error: {args.feeds}: no feed of schedule "
                   f"{args.schedule!r}", file=sys.stderr)  # fmt: skip
             return EXIT_CANNOT_RUN
-        summary = pipeline.poll_feeds(feeds)
-    else:
-        summary = pipeline.poll()
+    with progress_for(args) as bar:
+        pipeline = Pipeline(settings, progress=bar)
+        summary = pipeline.poll_feeds(feeds) if feeds is not None else pipeline.poll()
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     elif not args.quiet:
         print_summary(summary)
     for error in summary.errors:
         print(f"ntv-archive: error: {error}", file=sys.stderr)
-    failed = summary.failures or summary.feed_errors or summary.errors
-    return EXIT_ARTICLES_FAILED if failed else EXIT_OK
+    return EXIT_ARTICLES_FAILED if summary.lost_something else EXIT_OK
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -167,8 +173,12 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     print(json.dumps(response, ensure_ascii=False, indent=2))
     if "error" in response:
         return EXIT_CANNOT_RUN
-    failed = response.get("failed") or response.get("batchItemFailures")
-    return EXIT_ARTICLES_FAILED if failed else EXIT_OK
+    from handler.run.outcomes import response_lost_something
+
+    for source in response.get("sources") or []:  # an import's damaged files: said, not buried
+        if isinstance(source, dict) and source.get("error"):
+            print(f"ntv-archive: error: {source['error']}", file=sys.stderr)
+    return EXIT_ARTICLES_FAILED if response_lost_something(response) else EXIT_OK
 
 
 class LocalContext:
@@ -187,9 +197,7 @@ class LocalContext:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ntv-archive", description="Archive the ntv.de politics feed."
-    )
+    parser = OneLineParser(prog="ntv-archive", description="Archive the ntv.de politics feed.")
     parser.add_argument("--version", action="version", version=f"ntv-archive {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -273,6 +281,7 @@ def _parser() -> argparse.ArgumentParser:
     add_history_commands(commands)
     add_import_command(commands)
     add_backfill_command(commands)
+    add_job_commands(commands)
 
     invoke = commands.add_parser(
         "invoke", help="run the Lambda entry on an event file (see events/) and print its response"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from datetime import date
+from typing import NoReturn
 
 from handler.core.config import DEFAULT_STORE
 from handler.core.errors import UrlError
@@ -13,6 +15,15 @@ from handler.core.urls import parse_web_url
 # Documented in the README ("Exit codes"): scripts rely on them.
 EXIT_OK, EXIT_ARTICLES_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141  # as a shell reports SIGINT and SIGPIPE
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a wrong argument is one line on stderr (no usage block) and exit 2: what was
+    wrong, then where to read how it is meant (``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see: {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_CANNOT_RUN)
 
 
 def store_option(parser: argparse.ArgumentParser) -> None:
@@ -95,9 +106,9 @@ def revisit_spec(value: str) -> str:
     from handler.core.errors import ConfigError
 
     try:
-        revisit_steps(value, "--revisit-after")
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
+        revisit_steps(value)
+    except ConfigError as exc:  # argparse names the option itself
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from exc
     return value
 
 

@@ -17,6 +17,7 @@ from handler.cli.args import (
     verbosity,
     web_url,
 )
+from handler.cli.output import progress_for
 from handler.core.config import DEFAULT_BACKFILL_RATE, DEFAULT_SITEMAP_INDEX_URL
 
 
@@ -49,11 +50,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         raise ConfigError(f"--since {args.since} is after --until {args.until}")
     if not args.rate > 0:
         raise ConfigError(f"--rate {args.rate} is not a positive number of requests a second")
+    fetch = FetchSettings(extra_hosts=frozenset(args.allow_host), allow_hint="--allow-host")
     settings = RunSettings(store=args.store, sitemap_index_url=args.sitemap_index,
-                           backfill_rate=args.rate,
-                           fetch=FetchSettings(extra_hosts=frozenset(args.allow_host)))  # fmt: skip
+                           backfill_rate=args.rate, fetch=fetch)  # fmt: skip
     section = section_of(args)
-    summary = backfill(Pipeline(settings), Job(args.since, args.until, section))
+    with progress_for(args) as bar:
+        summary = backfill(Pipeline(settings, progress=bar), Job(args.since, args.until, section))
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     else:

@@ -11,6 +11,7 @@ from typing import Any
 
 from handler.archive.catalog import version_time
 from handler.cli.args import EXIT_OK, store_option, verbosity
+from handler.cli.output import counted
 from handler.core.errors import ArchiveError
 
 # On a terminal: removed words red, added green (ANSI); elsewhere git's plain word-diff marks.
@@ -65,7 +66,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         flags = " (re-extracted)" if row["reprocessed"] else ""
         flags += " (current)" if row["current"] else ""
         print(f"{row['version']}  {str(row['content_sha256'])[:12]}  {row['summary']}{flags}")
-    print(f"{len(rows)} versions of {args.id}", file=sys.stderr)
+    print(f"{counted(len(rows), 'version')} of {args.id}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -80,12 +81,19 @@ def cmd_diff(args: argparse.Namespace) -> int:
         print(f"ntv-archive: {args.id} has no version before {version_time(versions[later])}: "
               "nothing to compare", file=sys.stderr)  # fmt: skip
         return EXIT_OK
+    if earlier == later:
+        print(f"ntv-archive: --from and --to both name {version_time(versions[later])} of "
+              f"{args.id}: nothing to compare", file=sys.stderr)  # fmt: skip
+        return EXIT_OK
+    if earlier > later:
+        raise VersionError(f"--from {version_time(versions[earlier])} is later than --to "
+                           f"{version_time(versions[later])}; swap them")  # fmt: skip
     before, after = versions[earlier], versions[later]
     report = word_report(before, after)
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
         return EXIT_OK
-    colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+    colour = args.color == "always" or (args.color == "auto" and colour_terminal())
     print(f"--- {args.id} {report['from']}")
     print(f"+++ {args.id} {report['to']}")
     print(f"# {report['changes']['summary']}")
@@ -95,6 +103,15 @@ def cmd_diff(args: argparse.Namespace) -> int:
         print(f"{where}:")
         print("  " + render(hunk["ops"], colour))
     return EXIT_OK
+
+
+def colour_terminal() -> bool:
+    """Colour on a terminal that shows it, unless the user said no (https://no-color.org)."""
+    import os
+
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM", "") == "dumb":
+        return False
+    return sys.stdout.isatty()
 
 
 def word_report(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

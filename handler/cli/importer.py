@@ -17,6 +17,7 @@ from handler.cli.args import (
     store_option,
     verbosity,
 )
+from handler.cli.output import counted, progress_for
 from handler.core.config import DEFAULT_MAX_BYTES
 
 
@@ -43,24 +44,33 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     settings = RunSettings(
         store=args.store,
-        fetch=FetchSettings(extra_hosts=frozenset(args.allow_host), max_bytes=args.max_bytes),
+        fetch=FetchSettings(
+            extra_hosts=frozenset(args.allow_host),
+            allow_hint="--allow-host",
+            max_bytes=args.max_bytes,
+        ),
     )
     section = section_of(args)
-    summary = import_sources(Pipeline(settings), args.sources, section)
+    with progress_for(args) as bar:
+        summary = import_sources(Pipeline(settings, progress=bar), args.sources, section)
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     else:
         for source in summary.sources:
             verdicts = ", ".join(f"{k} {v}" for k, v in source.items()
                                  if k not in ("source", "records", "error"))  # fmt: skip
-            print(f"{source['source']}: {source['records']} records ({verdicts or 'none'})")
+            records = counted(source["records"], "record")
+            print(f"{source['source']}: {records} ({verdicts or 'none'})")
         counts = summary.counts
         print(f"{counts['new']} new, {counts['updated']} updated, {counts['unchanged']} "
               f"unchanged, {counts['skipped']} skipped, {counts['failed']} failed")  # fmt: skip
     for source in summary.sources:
         if source.get("error"):
             print(f"ntv-archive: error: {source['error']}", file=sys.stderr)
+        elif source.get("malformed"):
+            damaged = counted(source["malformed"], "malformed record")
+            print(f"ntv-archive: error: {source['source']}: {damaged} skipped (not a WARC "
+                  "file, or damaged)", file=sys.stderr)  # fmt: skip
     for failure in summary.failures:
         print(f"ntv-archive: failed: {failure.reason}", file=sys.stderr)
-    cut_short = any(source.get("error") for source in summary.sources)
-    return EXIT_ARTICLES_FAILED if summary.failures or cut_short else EXIT_OK
+    return EXIT_ARTICLES_FAILED if summary.lost_something else EXIT_OK

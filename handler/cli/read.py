@@ -14,6 +14,7 @@ from handler.cli.args import (
     store_option,
     verbosity,
 )
+from handler.cli.output import counted, progress_for, to_milliseconds
 
 
 def add_read_commands(commands: Any) -> None:
@@ -32,6 +33,9 @@ def add_read_commands(commands: Any) -> None:
 
     show = commands.add_parser("show", help="print one archived article (current version)")
     show.add_argument("id", help="archive id, e.g. ntv-30134161")
+    show.add_argument("--version", dest="version", metavar="FETCHED",
+                      help="an older version: its time as `history` lists it, or a unique "
+                      "prefix of it (default: the current one)")  # fmt: skip
     store_option(show)
     verbosity(show)
     show.set_defaults(command=cmd_show)
@@ -43,7 +47,7 @@ def add_read_commands(commands: Any) -> None:
     date_range(export, required=False)
     export.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl",
                         help="jsonl: one document a line; parquet: a typed table with the "
-                        "schema's columns (needs ntv-archive[parquet]) (%(default)s)")  # fmt: skip
+                        "schema's columns (needs pyarrow: see README) (%(default)s)")  # fmt: skip
     export.add_argument(
         "--output", "-o", metavar="FILE",
         help="write here, not to standard output (required for parquet)",
@@ -73,19 +77,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     revisits = scheduled_revisits(store)
     pending = [
         {"id": p.item.id, "url": p.item.link, "feed_url": p.feed_url, "attempts": p.attempts,
-         "next_retry_at": p.next_retry_at or "next run",
+         "next_retry_at": to_milliseconds(p.next_retry_at) or "next run",
          "last_reason": p.reasons[-1]["reason"] if p.reasons else "deferred (time budget)",
          "last_attempt": p.reasons[-1] if p.reasons else None}
         for p in state.pending.values()
     ]  # fmt: skip
-    schedule = {"scheduled": len(revisits),
-                "next_due": revisits[0].isoformat() if revisits else None}  # fmt: skip
+    next_due = revisits[0].isoformat(timespec="milliseconds") if revisits else None
+    schedule = {"scheduled": len(revisits), "next_due": next_due}
     if args.json:
         print(json.dumps({"pending": pending, "parked": parked, "revisits": schedule},
                          ensure_ascii=False))  # fmt: skip
         return EXIT_OK
     print(f"{len(pending)} pending, {len(parked_keys)} parked in {args.store}")
-    print(f"  {schedule['scheduled']} revisits scheduled, next due {schedule['next_due'] or '-'}")
+    print(f"  {counted(len(revisits), 'revisit')} scheduled, next due "
+          f"{schedule['next_due'] or '-'}")  # fmt: skip
     for entry in pending:
         print(f"  pending {entry['id']}: attempt {entry['attempts']}, next {entry['next_retry_at']}"
               f" - {entry['last_reason']}")  # fmt: skip
@@ -93,20 +98,23 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  ({len(parked_keys) - len(parked)} more parked; --json lists them all)")
     for record in parked:
         reasons = record.get("reasons") or [{}]
-        print(f"  parked  {record.get('id')}: {record.get('attempts')} attempts"
+        print(f"  parked  {record.get('id')}: {counted(record.get('attempts') or 0, 'attempt')}"
               f" - {reasons[-1].get('reason', '')}")  # fmt: skip
     return EXIT_OK
 
 
-def open_archive(dest: str) -> Any:
-    """The store a reading command reads; a local directory that is not there is an error,
+def open_archive(dest: str, existing: bool = True) -> Any:
+    """The store a command reads. With ``existing``, a store that holds no archive is an error,
     not an empty archive (a mistyped --store must not look like "0 articles")."""
+    from handler.archive.reader import require_archive
     from handler.core.errors import StoreError
     from handler.store import LocalStore, open_store
 
     store = open_store(dest)
-    if isinstance(store, LocalStore) and not store.root.is_dir():
+    if existing and isinstance(store, LocalStore) and not store.root.is_dir():
         raise StoreError(f"no archive at {dest} (no such directory)")
+    if existing:
+        require_archive(store)
     return store
 
 
@@ -125,14 +133,22 @@ def cmd_list(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             print(f"{row['published_at'] or '-':25}  {row['id']:14}  {row['title'] or ''}")
-        print(f"{len(rows)} articles", file=sys.stderr)
+        print(counted(len(rows), "article"), file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from handler.archive.reader import get_article
+    from handler.archive.reader import article_versions, get_article
 
-    print(json.dumps(get_article(open_archive(args.store), args.id), ensure_ascii=False, indent=2))
+    store = open_archive(args.store)
+    if args.version:
+        from handler.cli.history import pick
+
+        versions = article_versions(store, args.id)
+        doc = versions[pick(versions, args.version, args.id)]
+    else:
+        doc = get_article(store, args.id)
+    print(json.dumps(doc, ensure_ascii=False, indent=2))
     return EXIT_OK
 
 
@@ -144,17 +160,29 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     skipped: list[str] = []
     store = open_archive(args.store)
-    if args.format == "parquet":
-        from handler.archive.table import write_parquet
+    to_terminal = not args.output or args.output == "-"
+    if args.format == "parquet" and to_terminal:
+        raise ConfigError("export --format parquet needs --output FILE (it is binary)")
+    # A bar only when the documents do not go to the same terminal.
+    with progress_for(args if not (to_terminal and sys.stdout.isatty()) else None) as bar:
+        docs = iter_articles(store, args.since, args.until, skipped,
+                             on_total=bar.set_total if bar else None)  # fmt: skip
+        if bar is not None:
+            docs = _counted(docs, bar)
+        if args.format == "parquet":
+            from handler.archive.table import write_parquet
 
-        if not args.output or args.output == "-":
-            raise ConfigError("export --format parquet needs --output FILE (it is binary)")
-        count = write_parquet(iter_articles(store, args.since, args.until, skipped),
-                              Path(args.output))  # fmt: skip
-    else:
-        count = _write_jsonl(iter_articles(store, args.since, args.until, skipped), args.output)
-    print(f"exported {count} articles", file=sys.stderr)
+            count = write_parquet(docs, Path(args.output))
+        else:
+            count = _write_jsonl(docs, args.output)
+    print(f"exported {counted(count, 'article')}", file=sys.stderr)
     return report_skipped(skipped)
+
+
+def _counted(docs: Any, bar: Any) -> Any:
+    for done, doc in enumerate(docs, 1):
+        bar(done, 0)
+        yield doc
 
 
 def _write_jsonl(docs: Any, output: str | None) -> int:

@@ -74,6 +74,9 @@ class FetchSettings:
     # A server's Retry-After is honoured up to this many seconds (it stays inside the 30 s an
     # invocation keeps in reserve, see RunSettings.min_remaining_s).
     max_retry_after: int = 20
+    # How the person at hand adds a host: the CLI commands say their option, the Lambda (and
+    # `invoke`, which runs it) its setting. Only the wording of a refusal depends on it.
+    allow_hint: str = "the ALLOWED_HOSTS setting"
 
 
 @dataclass(frozen=True)

@@ -89,9 +89,15 @@ class Validators:
 class HostAllowlist:
     """ntv.de hosts by default (domain + subdomains); exact extra hosts added by configuration."""
 
-    def __init__(self, domains: Iterable[str], extra_hosts: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        domains: Iterable[str],
+        extra_hosts: Iterable[str] = (),
+        hint: str = FetchSettings.allow_hint,
+    ) -> None:
         self._domains = tuple(d.lower().strip(".") for d in domains)
         self._hosts = frozenset(h.lower() for h in extra_hosts)
+        self._hint = hint
 
     def allows(self, host: str) -> bool:
         host = host.lower().rstrip(".")
@@ -108,12 +114,14 @@ class HostAllowlist:
             raise HostNotAllowedError(f"refused URL {exc}", url=url) from exc
         if parsed.is_ip and parsed.host not in self._hosts:
             raise HostNotAllowedError(
-                f"{url}: IP address {parsed.host!r} is not allowed (name it with --allow-host)",
+                f"{url}: IP address {parsed.host!r} is not allowed (name it with {self._hint})",
                 url=url,
             )
         if not self.allows(parsed.host):
             raise HostNotAllowedError(
-                f"{url}: host {parsed.host!r} is not on the fetch allowlist", url=url
+                f"{url}: host {parsed.host!r} is not on the fetch allowlist (add it with "
+                f"{self._hint})",
+                url=url,
             )
         return str(parsed)
 
@@ -123,7 +131,9 @@ class HttpClient:
 
     def __init__(self, settings: FetchSettings) -> None:
         self.settings = settings
-        self.allowlist = HostAllowlist(settings.allowed_domains, settings.extra_hosts)
+        self.allowlist = HostAllowlist(
+            settings.allowed_domains, settings.extra_hosts, settings.allow_hint
+        )
         self._pool = urllib3.PoolManager(
             num_pools=8,
             maxsize=16,

@@ -121,6 +121,7 @@ def _walk(
                 pacer.wait()
                 outcome = ctx.archive_one(item_of(entry), None, news=False)
                 summary.outcomes.append(outcome)
+                ctx.tick(outcome)
                 cursor.archived += outcome.status in ("new", "updated")
             if cursor.entry % SAVE_EVERY == 0:
                 _save(ctx, key, cursor)

@@ -67,6 +67,9 @@ class RunContext:
         self._clients: dict[frozenset[str], HttpClient] = {}
         self._clients_lock = threading.Lock()
         self.progress = progress
+        self._ticks = 0  # articles reported to ``progress`` by use cases that go one at a time
+        self._progress_total = 0  # how many they expect; 0: not known in advance
+        self._ticks_lock = threading.Lock()
         self.remaining_s = remaining_s
         self.state = StateStore(self.store, settings.retry)
         self.run_id = uuid.uuid4().hex[:12]
@@ -111,6 +114,20 @@ class RunContext:
                 if self.progress is not None:
                     self.progress(len(done), len(todo), outcome)
         return done
+
+    def expect_progress(self, total: int) -> None:
+        """How many articles the use case will report with ``tick`` (for a time-left estimate)."""
+        self._progress_total = max(0, total)
+
+    def tick(self, outcome: ArticleOutcome) -> None:
+        """One article done by a use case that archives one at a time (backfill, import,
+        reprocess): reported to ``progress``, the CLI's progress bar on a terminal."""
+        if self.progress is None:
+            return
+        with self._ticks_lock:
+            self._ticks += 1
+            done = self._ticks
+        self.progress(done, self._progress_total, outcome)
 
     def archive_one(
         self,
@@ -226,9 +243,9 @@ class RunContext:
         )
         if not self.ntv_hosts.allows(urlsplit(response.final_url).hostname or ""):
             doc = doc.bound_to(response.final_url)
-        status = self.commit(doc, response, force=force, poll_run_id=poll_run_id,
-                             capture=capture, newer_only=newer_only)  # fmt: skip
-        return self.stored(doc, item.link, status, revisit)
+        status, change = self.commit(doc, response, force=force, poll_run_id=poll_run_id,
+                                     capture=capture, newer_only=newer_only)  # fmt: skip
+        return self.stored(doc, item.link, status, revisit, change)
 
     def _schedule_first(
         self, item: FeedItem, feed: FeedConfig | None, validators: Validators | None
@@ -291,10 +308,11 @@ class RunContext:
         poll_run_id: str | None = None,
         capture: bytes | None = None,
         newer_only: bool = False,
-    ) -> Status:
+    ) -> tuple[Status, str | None]:
         """Store a version; a new or updated one goes into the manifest and is announced.
         The catalog's intent marker is written just before the document (see Catalog). Here
-        the typed document meets the store: its JSON is what versions and catalog write."""
+        the typed document meets the store: its JSON is what versions and catalog write.
+        Returns the status and, for an updated version, its change summary."""
         doc = document.to_json()
         markers: list[tuple[str, Status]] = []
 
@@ -322,7 +340,8 @@ class RunContext:
         if status != "unchanged":
             line = self.catalog.record(doc, status, marker=markers[-1][0], defer=True)
             self.events.emit(line, run_id=self.run_id, poll_run_id=poll_run_id)
-        return status
+        said = (doc.get("changes") or {}).get("summary") if status == "updated" else None
+        return status, said if isinstance(said, str) else None
 
     def deadline(self) -> float | None:
         """When a fetch must end (``time.monotonic()``) so that the invocation still writes its
@@ -346,11 +365,16 @@ class RunContext:
         return listing.next_due or self.clock() + self.settings.revisit_after[-1]
 
     def stored(
-        self, doc: Document, url: str, status: Status, revisit: bool = False
+        self,
+        doc: Document,
+        url: str,
+        status: Status,
+        revisit: bool = False,
+        change: str | None = None,
     ) -> ArticleOutcome:
         outcome = ArticleOutcome(id=doc.id, url=url, status=status, key=doc.key,
                                  fallback=doc.fallback, disagreement=not doc.agrees,
-                                 revisit=revisit)  # fmt: skip
+                                 revisit=revisit, change=change)  # fmt: skip
         logger.info(f"article {status}", extra={**self.ids(doc.id), "key": doc.key})
         if doc.fallback:
             logger.warning("fallback extraction", extra={**self.ids(doc.id), "url": url})

@@ -123,6 +123,7 @@ def _take(
     outcome = ctx.archive_capture(record.response, record.capture)
     report.records[f"page_{outcome.status}"] += 1
     outcomes.append(outcome)
+    ctx.tick(outcome)
     if outcome.status == "deferred":
         report.error = "stopped: the invocation's time ran out (import again)"
         return False

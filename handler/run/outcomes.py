@@ -26,9 +26,25 @@ class ArticleOutcome:
     http_status: int | None = None  # a failure's HTTP status, when the server answered one
     revisit: bool = False  # a scheduled revisit (not a feed item, retry or replay)
     not_modified: bool = False  # the page answered 304 to the conditional fetch: no work done
+    change: str | None = None  # an updated version's change summary ("body: 1 paragraph ...")
 
 
 MAX_LISTED = 1000  # outcomes listed in a summary (see RunSummary._articles)
+
+
+def response_lost_something(response: dict[str, Any]) -> bool:
+    """Whether a run's summary (or a Lambda response) says something asked for was not done:
+    an article failed, a feed failed, the run failed after storing, or an imported file was
+    damaged (malformed records, or cut short). The CLI's exit code 1 and ``invoke``'s follow it."""
+    sources = response.get("sources") or []
+    damaged = any(s.get("error") or s.get("malformed") for s in sources if isinstance(s, dict))
+    return bool(
+        response.get("failed")
+        or response.get("batchItemFailures")
+        or response.get("feed_errors")
+        or response.get("errors")
+        or damaged
+    )
 
 
 @dataclass
@@ -65,6 +81,11 @@ class RunSummary:
     @property
     def failures(self) -> list[ArticleOutcome]:
         return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def lost_something(self) -> bool:
+        """True when the run did not do all it was asked: see ``response_lost_something``."""
+        return response_lost_something(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -3,6 +3,7 @@ changed, and fold the outcomes into the run state."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from handler.run.outcomes import ArticleOutcome, RunSummary
 
 def poll_feeds(ctx: RunContext, feeds: list[FeedConfig]) -> RunSummary:
     """Poll each feed; one feed failing never stops the others (FeedError if all fail)."""
+    started = time.monotonic()  # the whole run's time, every feed's poll included
     summaries: list[RunSummary] = []
     errors: list[dict[str, str]] = []
     ctx.configured_feeds = {feed.url: feed for feed in feeds}  # for revisits of their articles
@@ -32,9 +34,9 @@ def poll_feeds(ctx: RunContext, feeds: list[FeedConfig]) -> RunSummary:
         raise all_feeds_failed(errors)
     if len(feeds) == 1:
         return summaries[0]
-    with ctx.summarised(None) as total:
-        merge_summaries(total, summaries, errors)
-    return total
+    total = ctx.summary(None)
+    merge_summaries(total, summaries, errors)
+    return ctx.finish(total, started)
 
 
 def feed_failed(ctx: RunContext, feed: FeedConfig, exc: FeedError) -> dict[str, str]:

@@ -32,6 +32,7 @@ from typing import Any
 from handler import __version__
 from handler.archive.extraction import extract_document
 from handler.archive.index import Location, current_locations
+from handler.archive.reader import require_archive
 from handler.archive.state import compare_and_swap, decode_cursor
 from handler.archive.warc import read_capture
 from handler.core.errors import ArchiveError, EventError, NotAnArticleError
@@ -136,6 +137,7 @@ def job_name(request: Reprocess) -> str:
 
 def reprocess(ctx: RunContext, request: Reprocess, queue: Any = None) -> RunSummary:
     """Plan the job (or pick up its cursor) and walk it inline, or queue its shards."""
+    require_archive(ctx.store)  # no job is planned into a store that holds no archive
     name = job_name(request)
     key = reprocess_key(name)
     with ctx.summarised(None) as summary:
@@ -152,6 +154,8 @@ def reprocess(ctx: RunContext, request: Reprocess, queue: Any = None) -> RunSumm
                     located = _located(ctx, request)
                 queued = _queue(ctx, queue, cursor, key, located)
         elif not cursor.complete:
+            if located is not None:  # planned by this call: how many documents it will walk
+                ctx.expect_progress(len(located))
             _walk(ctx, request, cursor, summary, key)
         summary.items = len(summary.outcomes)
         summary.queued = queued
@@ -188,6 +192,7 @@ def _walk(
                 summary.errors.append("time ran out: invoke again with the same request to go on")
                 return
             summary.outcomes.append(outcome)
+            ctx.tick(outcome)
             cursor.after, cursor.documents = doc_key, cursor.documents + 1
             if cursor.documents % SAVE_EVERY == 0:
                 _settle_and_save(ctx, key, cursor)
@@ -265,14 +270,14 @@ def reprocess_one(ctx: RunContext, key: str, now: datetime) -> ArticleOutcome:
             feed_url=current["source"]["feed"],
             charset=response.charset,
         ).reprocessed(feed=current["feed"], capture=current["capture"], at=now)
-        status = ctx.commit(doc, None)
+        status, change = ctx.commit(doc, None)
     except NotAnArticleError as exc:  # today's rules know the page is none: keep what is stored
         return ctx.skipped(article_id, url, exc)
     except ArchiveError as exc:
         return ctx.failed(article_id, url, str(exc), exc)
     except (ValueError, KeyError, TypeError) as exc:
         return ctx.failed(article_id, url, f"{key}: not a readable document ({exc!r})")
-    return ctx.stored(doc, url, status)
+    return ctx.stored(doc, url, status, change=change)
 
 
 def _load(ctx: RunContext, key: str, name: str) -> Cursor:
