@@ -148,7 +148,7 @@ def assert_catalog_invariant(store: BlobStore) -> dict[str, int]:
         stored[(doc["id"], doc.get("reprocessed_at") or doc["fetched_at"])] += 1
     lines: Counter[tuple[str, str]] = Counter()
     for key in store.list("index/"):
-        if key.startswith(("index/ids/", "index/pending/", "index/revisit/")):
+        if key.startswith(("index/ids/", "index/pending/", "index/revisit/", "index/runs/")):
             continue
         for raw in (store.get(key) or b"").splitlines():
             line = json.loads(raw)

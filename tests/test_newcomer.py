@@ -404,3 +404,93 @@ def test_show_prints_an_older_version(site: Site, tmp_path: Path, capsys) -> Non
     assert main(["diff", ARTICLE_ID, "--store", str(store), "--from", current["version"],
                  "--to", first["version"]]) == 2  # fmt: skip
     assert "is later than --to" in capsys.readouterr().err
+
+
+# --- 5. a dead run's stored articles are not hidden for 15 minutes ------------------------------
+
+SECOND = "/politik/Hafen-bekommt-neue-Faehre-article30000002.html"
+
+
+def start_run_held_at_second_article(site: Site, store: Path) -> subprocess.Popen[bytes]:
+    """A CLI run (one article at a time) that has stored the first article and is waiting for
+    the second one's page when this returns."""
+    import threading
+
+    reached, release = threading.Event(), threading.Event()
+    site.add(ARTICLE, page("ntv2025_article.html"))
+    site.add(SECOND, page("ntv_legacy_article.html"))
+    site.serve()
+    second = site.articles[1]
+
+    def held(request):  # type: ignore[no-untyped-def]
+        reached.set()
+        release.wait(20)
+        return second.respond(request)
+
+    site.server.clear_all_handlers()
+    site.server.expect_request(site.feed_path).respond_with_handler(site._feed_response)
+    site.server.expect_request(ARTICLE).respond_with_handler(site.articles[0].respond)
+    site.server.expect_request(SECOND).respond_with_handler(held)
+    process = subprocess.Popen(
+        [sys.executable, "-c", CLI, *site.run_args(str(store), "--concurrency", "1", "--quiet")],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert reached.wait(60), "the run never asked for the second article"
+    process.release = release  # type: ignore[attr-defined]
+    return process
+
+
+def listed_ids(store: Path, capsys) -> list[str]:
+    assert main(["list", "--store", str(store), "--json"]) == 0
+    return sorted(row["id"] for row in json.loads(capsys.readouterr().out))
+
+
+def test_an_interrupted_run_settles_its_own_markers_at_once(site: Site, tmp_path: Path, capsys):
+    import signal
+
+    store = tmp_path / "archive"
+    run = start_run_held_at_second_article(site, store)
+    run.send_signal(signal.SIGINT)
+    run.release.set()  # type: ignore[attr-defined]
+    assert run.wait(60) == 130, run.stderr.read() if run.stderr else ""
+    assert "interrupted" in (run.stderr.read() if run.stderr else b"").decode()
+    assert ARTICLE_ID in listed_ids(store, capsys)  # stored, so listed: no 15-minute gap
+    assert list((store / "index" / "pending").glob("*")) == []
+    assert list((store / "index" / "runs").glob("*")) == []  # its lease released
+
+
+def test_a_killed_runs_markers_show_in_status_and_settle_once_its_lease_expires(
+    site: Site, tmp_path: Path, capsys
+) -> None:
+    import signal
+
+    store = tmp_path / "archive"
+    run = start_run_held_at_second_article(site, store)
+    run.send_signal(signal.SIGKILL)
+    run.wait(60)
+    run.release.set()  # type: ignore[attr-defined]
+    assert ARTICLE_ID not in listed_ids(store, capsys)  # stored, but its line is not written
+
+    assert main(["status", "--store", str(store), "--json"]) == 0
+    markers = json.loads(capsys.readouterr().out)["markers"]
+    assert markers and {m["run"] for m in markers} == {"alive"}  # its lease has not run out
+    assert main(["status", "--store", str(store)]) == 0
+    assert re.search(r"waiting to be settled.*\n    run [0-9a-f]+: 1 marker, alive until",
+                     capsys.readouterr().out)  # fmt: skip
+
+    # A second run while the lease still holds leaves the markers alone (the run may be live).
+    site.serve()
+    assert main(site.run_args(str(store), "--quiet")) == 0
+    assert list((store / "index" / "pending").glob("*"))
+
+    # The lease runs out (as 90 s later: written back, not waited for): known dead.
+    [lease] = (store / "index" / "runs").glob("*.json")
+    expired = json.loads(lease.read_text())
+    expired["alive_until"] = "2020-01-01T00:00:00.000+00:00"
+    lease.write_text(json.dumps(expired))
+    assert main(["status", "--store", str(store), "--json"]) == 0
+    assert {m["run"] for m in json.loads(capsys.readouterr().out)["markers"]} == {"dead"}
+    assert main(site.run_args(str(store), "--quiet")) == 0  # the next run settles them at once
+    assert ARTICLE_ID in listed_ids(store, capsys)
+    assert list((store / "index" / "pending").glob("*")) == []
+    assert list((store / "index" / "runs").glob("*")) == []

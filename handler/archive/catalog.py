@@ -15,6 +15,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from handler.archive.leases import CLOCK_SKEW_S, LEASE_S, RunLease, alive_until, known_dead
 from handler.archive.versions import Intent
 from handler.core.errors import ConflictError, StoreError
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore
@@ -27,6 +28,7 @@ from handler.store.layout import (
     pending_key,
     pending_run_id,
     pending_written_at,
+    run_lease_key,
     version_key,
 )
 
@@ -74,24 +76,35 @@ class Catalog:
     2. ``record``: after the commit, the id pointer is written and the line buffered; ``flush``
        appends the buffered lines (one compare-and-swap per manifest day, skipping any line
        already there) and only then deletes their markers.
-    3. ``recover`` (part of ``flush``): markers of other runs older than ``grace_s`` belong to
-       runs that died. Each is checked against what is stored: a stored version gets its line
-       and pointer now; a version never committed just loses its marker.
+    3. ``recover`` (part of ``flush``): markers of runs that died. A run is known dead when its
+       lease (archive/leases.py) has expired, or, without a lease, once its marker is older
+       than a lease; any marker older than ``grace_s`` is settled too. Each is checked against
+       what is stored: a stored version gets its line and pointer now; a version never
+       committed just loses its marker. A run that is interrupted settles its own (``abandon``).
 
     Appends are idempotent (a line is identified by id + version), so doing any step twice
     after a crash, or two runs recovering one marker, adds nothing twice.
     """
 
-    def __init__(self, store: BlobStore, run_id: str = "0", grace_s: float = 900.0) -> None:
+    def __init__(
+        self,
+        store: BlobStore,
+        run_id: str = "0",
+        grace_s: float = 900.0,
+        lease: RunLease | None = None,
+    ) -> None:
         self.store = store
         self.run_id = run_id
         self.grace_s = grace_s
+        self.lease = lease
         self._buffered: dict[str, list[dict[str, Any]]] = {}
         self._markers: list[str] = []
         self._lock = threading.Lock()
 
     def intend(self, doc: dict[str, Any], intent: Intent) -> str:
         """Write the intent marker for one write attempt of ``doc``; returns its key."""
+        if self.lease is not None:
+            self.lease.hold()  # before the first marker: others must be able to tell we live
         key = pending_key(doc, self.run_id, datetime.now(UTC))
         marker = {
             "line": manifest_line(doc, intent.status),
@@ -149,9 +162,23 @@ class Catalog:
             self.store.delete(marker)
         return self.recover() if recover else []
 
-    def recover(self) -> list[dict[str, Any]]:
+    def abandon(self) -> list[dict[str, Any]]:
+        """The run is being interrupted: append what it stored, settle every marker of its own
+        at once (it is known dead: it is us), and release its lease."""
+        recovered = self.flush(recover=False) + self.recover(include_own=True)
+        if self.lease is not None:
+            self.lease.release()
+        return recovered
+
+    def release(self) -> None:
+        """The run has ended and flushed: its lease goes (no marker of its own is left)."""
+        if self.lease is not None:
+            self.lease.release()
+
+    def recover(self, include_own: bool = False) -> list[dict[str, Any]]:
         """Settle the markers that runs which died left behind (see the class doc)."""
-        due = {key: self._load_marker(key) for key in self._due_markers()}
+        due_keys, settled_runs = self._due_markers(include_own)
+        due = {key: self._load_marker(key) for key in due_keys}
         committed = self._committed(due)
         recovered: dict[str, list[dict[str, Any]]] = {}
         for key, loaded in due.items():
@@ -167,19 +194,36 @@ class Catalog:
         ]
         for key in settled:
             self.store.delete(key)
+        for run_id in settled_runs:  # every marker of theirs is settled: their leases go too
+            self.store.delete(run_lease_key(run_id))
         return added
 
-    def _due_markers(self) -> list[str]:
-        """Other runs' markers older than the grace period (younger ones may be live)."""
+    def _due_markers(self, include_own: bool = False) -> tuple[list[str], set[str]]:
+        """The markers of runs that are dead (see the class doc), and the other runs all of
+        whose markers are among them (their leases can go). One lease read per other run that
+        left markers."""
         now = datetime.now(UTC)
-        due = []
+        due: list[str] = []
+        leases: dict[str, datetime | None] = {}
+        kept_runs: set[str] = set()
         for key in self.store.list(PENDING_PREFIX):
-            written = pending_written_at(key)
-            if pending_run_id(key) == self.run_id or written is None:
+            written, run_id = pending_written_at(key), pending_run_id(key)
+            if written is None:
                 continue
-            if (now - written).total_seconds() >= self.grace_s:
+            if run_id == self.run_id:
+                if include_own:
+                    due.append(key)
+                continue
+            age = (now - written).total_seconds()
+            if run_id not in leases:
+                leases[run_id] = alive_until(self.store, run_id)
+            until = leases[run_id]
+            dead = known_dead(until, now) or (until is None and age >= LEASE_S + CLOCK_SKEW_S)
+            if dead or age >= self.grace_s:
                 due.append(key)
-        return due
+            else:
+                kept_runs.add(run_id)
+        return due, set(leases) - kept_runs
 
     def _committed(self, markers: dict[str, dict[str, Any] | None]) -> set[str]:
         """The markers whose version is stored, each one's superseded copy made.
@@ -293,6 +337,28 @@ class Catalog:
                 # error): re-read and append what is still missing.
                 continue
         raise AssertionError("unreachable: attempts() raises when they run out")
+
+
+def waiting_markers(store: BlobStore) -> list[dict[str, Any]]:
+    """The intent markers not yet settled, each with its run and what its lease says: a live
+    run's markers are its writes in flight; a dead run's are settled by the next run (its
+    versions are stored, but not in the manifest until then). For ``status``."""
+    now = datetime.now(UTC)
+    leases: dict[str, datetime | None] = {}
+    found = []
+    for key in store.list(PENDING_PREFIX):
+        run_id, written = pending_run_id(key), pending_written_at(key)
+        if run_id not in leases:
+            leases[run_id] = alive_until(store, run_id)
+        until = leases[run_id]
+        found.append({
+            "key": key,
+            "run_id": run_id,
+            "written_at": written.isoformat(timespec="milliseconds") if written else None,
+            "run_alive_until": until.isoformat(timespec="milliseconds") if until else None,
+            "run": "dead" if known_dead(until, now) else "alive" if until else "no lease",
+        })  # fmt: skip
+    return found
 
 
 def _identities(data: bytes | None) -> set[tuple[str, str]]:

@@ -66,6 +66,7 @@ PARKED_SHOWN = 50  # the text view shows this many parked articles; --json gives
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from handler.archive.catalog import waiting_markers
     from handler.archive.schedule import scheduled_revisits
     from handler.archive.state import StateStore
 
@@ -84,13 +85,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     next_due = revisits[0].isoformat(timespec="milliseconds") if revisits else None
     schedule = {"scheduled": len(revisits), "next_due": next_due}
+    markers = waiting_markers(store)
     if args.json:
-        print(json.dumps({"pending": pending, "parked": parked, "revisits": schedule},
-                         ensure_ascii=False))  # fmt: skip
+        print(json.dumps({"pending": pending, "parked": parked, "revisits": schedule,
+                          "markers": markers}, ensure_ascii=False))  # fmt: skip
         return EXIT_OK
     print(f"{len(pending)} pending, {len(parked_keys)} parked in {args.store}")
     print(f"  {counted(len(revisits), 'revisit')} scheduled, next due "
           f"{schedule['next_due'] or '-'}")  # fmt: skip
+    if markers:
+        runs = {m["run_id"]: m for m in markers}
+        print(f"  {counted(len(markers), 'intent marker')} waiting to be settled, of "
+              f"{counted(len(runs), 'run')}:")  # fmt: skip
+        for run_id, marker in runs.items():
+            count = sum(1 for m in markers if m["run_id"] == run_id)
+            lease = {"alive": f"alive until {marker['run_alive_until']}",
+                     "dead": f"dead since {marker['run_alive_until']}: the next run settles them",
+                     "no lease": "no lease: settled by a run once they are a minute and a half "
+                     "old"}[marker["run"]]  # fmt: skip
+            print(f"    run {run_id}: {counted(count, 'marker')}, {lease}")
     for entry in pending:
         print(f"  pending {entry['id']}: attempt {entry['attempts']}, next {entry['next_retry_at']}"
               f" - {entry['last_reason']}")  # fmt: skip

@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from handler.archive.catalog import Catalog
 from handler.archive.document import Document
 from handler.archive.extraction import extract_document
+from handler.archive.leases import RunLease
 from handler.archive.schedule import DueRevisits, Revisit, RevisitSchedule
 from handler.archive.state import StateStore, utcnow
 from handler.archive.versions import Intent, save_version
@@ -73,7 +74,8 @@ class RunContext:
         self.remaining_s = remaining_s
         self.state = StateStore(self.store, settings.retry)
         self.run_id = uuid.uuid4().hex[:12]
-        self.catalog = Catalog(self.store, self.run_id, grace_s=settings.pending_grace_s)
+        lease = RunLease(self.store, self.run_id, deadline=self._invocation_deadline)
+        self.catalog = Catalog(self.store, self.run_id, settings.pending_grace_s, lease)
         self.events = ChangeEvents(settings.event_bus)
         self.schedule = RevisitSchedule(self.store, settings.revisit_after)
         self._scheduled: list[datetime] = []  # due times of entries this run wrote
@@ -109,10 +111,14 @@ class RunContext:
             return self.archive_one(w.item, w.feed, force, revisit=w.revisit)
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="article") as pool:
-            for outcome in pool.map(one, todo):
-                done.append(outcome)
-                if self.progress is not None:
-                    self.progress(len(done), len(todo), outcome)
+            try:
+                for outcome in pool.map(one, todo):
+                    done.append(outcome)
+                    if self.progress is not None:
+                        self.progress(len(done), len(todo), outcome)
+            except BaseException:  # Ctrl-C: the articles not started are not started at all
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
         return done
 
     def expect_progress(self, total: int) -> None:
@@ -427,7 +433,13 @@ class RunContext:
         use case returns; not when it raises (the run failed and says so itself)."""
         started = time.monotonic()
         summary = self.summary(feed_url)
-        yield summary
+        try:
+            yield summary
+        except BaseException:
+            # Interrupted (Ctrl-C) or failed: what was stored gets its manifest lines now and
+            # this run's markers are settled at once; nothing waits for a recovery window.
+            self.abandon()
+            raise
         self.finish(summary, started)
 
     def settle_catalog(self, recover: bool = True) -> None:
@@ -437,8 +449,25 @@ class RunContext:
             logger.warning("recovered a crashed run's version", extra=self.ids(line["id"]))
             self.events.emit(line, run_id=self.run_id)
 
+    def abandon(self) -> None:
+        """Settle this run's own markers and release its lease (see Catalog.abandon). Best
+        effort: the run is already failing, and its lease expires by itself if this cannot."""
+        try:
+            for line in self.catalog.abandon():
+                self.events.emit(line, run_id=self.run_id)
+        except Exception:
+            logger.warning("could not settle this run's markers", exc_info=True,
+                           extra={"run_id": self.run_id})  # fmt: skip
+
+    def _invocation_deadline(self) -> datetime | None:
+        """When the Lambda invocation ends (its timeout bounds the run's lease); None outside."""
+        if self.remaining_s is None:
+            return None
+        return datetime.now(UTC) + timedelta(seconds=max(0.0, self.remaining_s()))
+
     def finish(self, summary: RunSummary, started: float) -> RunSummary:
         self.settle_catalog()
+        self.catalog.release()
         summary.duration_s = time.monotonic() - started
         summary.events_failed = self.events.failed
         logger.info("run finished", extra={"run_id": self.run_id, **summary.counts})

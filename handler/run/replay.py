@@ -41,8 +41,8 @@ _ARCHIVE_ID = re.compile(r"^[a-z]+-[0-9a-f]+$")
 
 def replay_targets(store: BlobStore, wanted: list[str]) -> list[str]:
     """The URLs to replay for archive ids or URLs (as a person names them): an id is looked up
-    in the archive (where its current version was fetched from), then among the pending and parked articles.
-    ConfigError names an id the archive does not know."""
+    in the archive (where its current version was fetched from), then among the pending and
+    parked articles. ConfigError names an id the archive does not know."""
     urls: list[str] = []
     pending: dict[str, str] | None = None
     for value in wanted:

@@ -52,6 +52,7 @@ def raw_key(doc: dict[str, Any]) -> str:
 
 
 PENDING_PREFIX = "index/pending/"
+RUNS_PREFIX = "index/runs/"  # run leases (archive/leases.py)
 REVISIT_PREFIX = "index/revisit/"
 ID_POINTER_PREFIX = "index/ids/"
 ARTICLES_PREFIX = "articles/"
@@ -135,6 +136,13 @@ def revisit_key(due: datetime, article_id: str) -> str:
 def revisit_due_at(key: str) -> datetime | None:
     """When the revisit entry ``key`` is due; None for a name this layout did not make."""
     return _leading_stamp(key.removeprefix(REVISIT_PREFIX))
+
+
+def run_lease_key(run_id: str) -> str:
+    """A run's lease (see archive/leases.py)."""
+    if not re.match(r"^[0-9a-f]{1,32}$", run_id):
+        raise StoreError(f"refusing unsafe run id {run_id!r} in a store key")
+    return f"{RUNS_PREFIX}{run_id}.json"
 
 
 def pending_written_at(key: str) -> datetime | None:
