@@ -206,6 +206,15 @@ def moto_server() -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def readme_sizes() -> list[float]:
+    """The bundle sizes the README states ("**21.4 MB** zipped"), so that they cannot drift."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.findall(r"\*\*(\d+\.\d) MB\*\* zipped|\*\*(\d+\.\d) MB zipped\*\*", text)
+    return [float(a or b) for a, b in found]
+
+
 def unpack_into(directory: Path) -> int:
     """``sam build``'s step: the arm64 bundle (rebuilt only when its inputs changed), unpacked
     where SAM collects the function's code."""
@@ -227,6 +236,10 @@ def main() -> int:
     )
     if size > MAX_ZIP_BYTES:
         sys.exit("package: bundle is over the size limit")
+    stated = readme_sizes()
+    if any(abs(mb - size / 1e6) > 0.15 for mb in stated):
+        sys.exit(f"package: README.md says the bundle is {stated} MB zipped, it is "
+                 f"{size / 1e6:.1f} MB: update the figures")  # fmt: skip
     x86 = build("x86_64", reuse=True)
     differing = same_contents(arm, x86)
     if differing:
