@@ -87,7 +87,7 @@ def installer(tools: Path = TOOLS, lock: Path = INSTALLER_LOCK) -> Path:
             "-r",
             str(lock),
         ],
-        f"bootstrapping the installer ({_rel(lock)}) into {_rel(tools)}",
+        f"bootstrapping the installer ({relative(lock)}) into {relative(tools)}",
         tools / "install.log",
     )
     _mark_current(tools, [lock])
@@ -103,13 +103,13 @@ def sync_venv(target: Path, locks: list[Path], *, editable: bool = True) -> Path
         return python
     uv = str(installer())
     _create_venv(target, with_pip=False)
-    names = " + ".join(_rel(lock) for lock in locks)
-    print(f"tasks.py: installing {names} into {_rel(target)}", file=sys.stderr)
+    names = " + ".join(relative(lock) for lock in locks)
+    print(f"tasks.py: installing {names} into {relative(target)}", file=sys.stderr)
     where = ["--python", str(python)]
     log = target / "install.log"
     _step(
         [uv, "pip", "sync", "-q", *where, "--require-hashes", "--no-build", *map(str, locks)],
-        f"installing {names} into {_rel(target)}",
+        f"installing {names} into {relative(target)}",
         log,
     )
     if editable:
@@ -125,10 +125,10 @@ def sync_venv(target: Path, locks: list[Path], *, editable: bool = True) -> Path
                 "-e",
                 str(ROOT),
             ],
-            f"installing the package into {_rel(target)}",
+            f"installing the package into {relative(target)}",
             log,
         )
-    _step([uv, "pip", "check", "-q", *where], f"checking {_rel(target)} (uv pip check)", log)
+    _step([uv, "pip", "check", "-q", *where], f"checking {relative(target)} (uv pip check)", log)
     _mark_current(target, inputs)
     return python
 
@@ -153,7 +153,7 @@ def _create_venv(target: Path, *, with_pip: bool) -> None:
         venv.EnvBuilder(with_pip=with_pip).create(target)
     except (OSError, subprocess.CalledProcessError) as error:
         raise InstallError(
-            f"could not create {_rel(target)} ({error}); Python's venv module with ensurepip "
+            f"could not create {relative(target)} ({error}); Python's venv module with ensurepip "
             "is needed (Debian: apt-get install python3-venv)"
         ) from None
 
@@ -168,10 +168,10 @@ def _step(command: list[str], what: str, log: Path) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"$ {shlex.join(command)}\n{output}")
     if done.returncode != 0:
-        raise InstallError(f"{what} failed: {_first_error(output)} (full output: {_rel(log)})")
+        raise InstallError(f"{what} failed: {first_error(output)} (full output: {relative(log)})")
 
 
-def _first_error(output: str) -> str:
+def first_error(output: str) -> str:
     """The installer's own first error line: what a person needs to see first."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     lines = [line for line in lines if not line.startswith("WARNING: Location")]  # pip config noise
@@ -197,7 +197,7 @@ def _mark_current(target: Path, inputs: list[Path]) -> None:
     (target / ".installed").write_text(_digest(inputs))
 
 
-def _rel(path: Path) -> str:
+def relative(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 

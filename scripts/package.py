@@ -169,10 +169,16 @@ def sam_ships(bundle: Path) -> str:
 
 
 def _quietly(command: list[str], what: str, env: dict[str, str] | None = None) -> None:
-    """Run a step, showing its output only when it fails."""
+    """Run a step; when it fails, one line: what failed, the step's first error line, where
+    its whole output is, and how to retry."""
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        sys.exit(f"package: {what} failed\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        log = BUILD / "package.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}")
+        first = tasks.first_error(done.stdout + done.stderr)
+        sys.exit(f"package: {what} failed: {first} (full output: {tasks.relative(log)}); "
+                 "retry with: python3 tasks.py package")  # fmt: skip
 
 
 def _entries(bundle: Path | bytes) -> dict[str, int]:
@@ -258,4 +264,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except tasks.InstallError as failure:
+        sys.exit(f"package: {failure}; retry with: python3 tasks.py package")

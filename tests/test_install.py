@@ -196,3 +196,19 @@ def test_a_failed_install_says_one_line_and_how_to_retry(tmp_path: Path) -> None
     assert "retry with: python3 tasks.py run --help" in lines[-1]
     assert "full output: .venv-tools/install.log" in lines[-1]
     assert [line for line in lines if line.startswith("tasks.py:")] == [lines[-1]]
+
+
+def test_a_failed_bundle_step_says_one_line(tmp_path: Path, monkeypatch) -> None:
+    """scripts/package.py (tasks.py package): a failing step is one line with its log."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import package
+
+    monkeypatch.setattr(package, "BUILD", tmp_path)
+    command = [sys.executable, "-c", "import sys; print('noise'); sys.exit('error: no wheel')"]
+    with pytest.raises(SystemExit) as exit_:
+        package._quietly(command, "installing requirements/run.lock for arm64")
+    said = str(exit_.value.code)
+    assert "\n" not in said
+    assert said.startswith("package: installing requirements/run.lock for arm64 failed: error: no")
+    assert said.endswith("retry with: python3 tasks.py package")
+    assert "noise" in (tmp_path / "package.log").read_text()
