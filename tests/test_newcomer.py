@@ -414,6 +414,7 @@ SECOND = "/politik/Hafen-bekommt-neue-Faehre-article30000002.html"
 def start_run_held_at_second_article(site: Site, store: Path) -> subprocess.Popen[bytes]:
     """A CLI run (one article at a time) that has stored the first article and is waiting for
     the second one's page when this returns."""
+    import signal
     import threading
 
     reached, release = threading.Event(), threading.Event()
@@ -431,9 +432,12 @@ def start_run_held_at_second_article(site: Site, store: Path) -> subprocess.Pope
     site.server.expect_request(site.feed_path).respond_with_handler(site._feed_response)
     site.server.expect_request(ARTICLE).respond_with_handler(site.articles[0].respond)
     site.server.expect_request(SECOND).respond_with_handler(held)
+    # As from a terminal: SIGINT at its default (a shell's background job, as CI may start
+    # this suite, inherits it ignored, and Python then installs no Ctrl-C handler).
     process = subprocess.Popen(
         [sys.executable, "-c", CLI, *site.run_args(str(store), "--concurrency", "1", "--quiet")],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     assert reached.wait(60), "the run never asked for the second article"
     process.release = release  # type: ignore[attr-defined]
