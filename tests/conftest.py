@@ -18,9 +18,14 @@ from handler.core.config import FetchSettings, RunSettings
 
 # CI draws the same examples on every run (a red build is then reproducible, never a roll of the
 # dice); developers' runs keep drawing new ones, which is how new counterexamples are found.
+# "deep" is the larger example budget for a hunt (README, "Development"):
+#   HYPOTHESIS_PROFILE=deep python3 tasks.py test -k "given or hypothesis" tests/test_borders.py
 settings.register_profile("ci", derandomize=True, deadline=None)
 settings.register_profile("dev")
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
+settings.register_profile("deep", max_examples=2000, deadline=None)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PAGES = FIXTURES / "pages"

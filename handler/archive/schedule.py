@@ -23,9 +23,13 @@ from typing import Any
 
 from handler.core.log import logger
 from handler.core.models import FeedItem
+from handler.core.times import instant
 from handler.ingest.fetch import Validators
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore
 from handler.store.layout import REVISIT_PREFIX, revisit_due_at, revisit_key
+
+MAX_STEPS = 1000  # as many as a schedule may have (core/config.py MAX_REVISIT_STEPS)
+MAX_AHEAD = timedelta(days=400)  # the last step of any schedule lies within this (config caps it)
 
 
 @dataclass(frozen=True)
@@ -62,14 +66,27 @@ class Revisit:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Revisit:
+        """An entry read back from the store, checked at this border: times in the window
+        (core/times.py), a step that is a small whole number. ValueError says what is wrong."""
+        first_seen = instant(raw["first_seen"], with_offset=True)
+        due = instant(raw["due"], ahead=MAX_AHEAD, with_offset=True)
+        step = raw["step"]
+        if first_seen is None or due is None:
+            raise ValueError(f"first_seen {raw['first_seen']!r} or due {raw['due']!r} is not a "
+                             "time with a UTC offset that a revisit can have")  # fmt: skip
+        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < MAX_STEPS:
+            raise ValueError(f"step {step!r} is not a step of a schedule")
+        feed_url, profile = raw.get("feed_url"), raw.get("profile") or "ntv"
+        if not (feed_url is None or isinstance(feed_url, str)) or not isinstance(profile, str):
+            raise ValueError("feed_url or profile is not text")
         return cls(
-            item=FeedItem.from_json(raw["item"]),
-            feed_url=raw.get("feed_url"),
-            profile=str(raw.get("profile") or "ntv"),
-            first_seen=datetime.fromisoformat(raw["first_seen"]),
-            step=int(raw["step"]),
-            due=datetime.fromisoformat(raw["due"]),
-            validators=Validators(raw.get("etag"), raw.get("last_modified")),
+            item=FeedItem.from_untrusted(raw["item"]),
+            feed_url=feed_url,
+            profile=profile,
+            first_seen=first_seen,
+            step=step,
+            due=due,
+            validators=Validators.from_untrusted(raw.get("etag"), raw.get("last_modified")),
         )
 
 
@@ -161,8 +178,11 @@ class RevisitSchedule:
         if data is None:
             return None  # advanced by a concurrent run after the listing
         try:
-            return Revisit.from_json(json.loads(data))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            entry = Revisit.from_json(json.loads(data))
+            if entry.key != key:  # advancing it would write and delete under another name
+                raise ValueError(f"the entry is for {entry.key}, not for {key}")
+            return entry
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             # A schedule entry is a reminder, not archive content: an unreadable one is said
             # once and removed, so it is not met again on every run.
             said = {"key": key, "reason": str(exc)}

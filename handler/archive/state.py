@@ -23,12 +23,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from handler.core.config import RetryPolicy
 from handler.core.errors import ConflictError, StoreError
 from handler.core.models import FeedItem
+from handler.core.times import instant
 from handler.ingest.feed import FeedValidators
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore, Versioned
 from handler.store.conflicts import attempts
@@ -36,6 +37,9 @@ from handler.store.layout import FAILED_PREFIX, STATE_KEY, failed_key, feed_stat
 from handler.store.parallel import read_in_order
 
 S = TypeVar("S")
+# How far ahead a stored "not before" time may lie (a retry, the next revisit): past that it
+# was not written by this code, and counts as absent (core/times.py).
+HINT_AHEAD = timedelta(days=400)
 
 
 @dataclass
@@ -49,11 +53,8 @@ class Pending:
     reasons: list[dict[str, str]] = field(default_factory=list)
 
     def due(self, now: datetime) -> bool:
-        try:
-            when = datetime.fromisoformat(self.next_retry_at) if self.next_retry_at else None
-            return when is None or when <= now
-        except (ValueError, TypeError):
-            return True  # an unreadable retry time (a hand-edited state): retry now
+        when = instant(self.next_retry_at, ahead=HINT_AHEAD)
+        return when is None or when <= now  # none, or unreadable (a hand-edited state): now
 
 
 @dataclass
@@ -70,12 +71,8 @@ class RunState:
 
     def revisits_may_be_due(self, now: datetime) -> bool:
         """Whether the schedule must be listed at ``now`` (unknown counts as maybe)."""
-        if self.next_revisit_at is None:
-            return True
-        try:
-            return datetime.fromisoformat(self.next_revisit_at) <= now
-        except ValueError:
-            return True
+        hint = instant(self.next_revisit_at, ahead=HINT_AHEAD)
+        return hint is None or hint <= now  # no hint, or a tampered one: list
 
     def revisits_later_than(self, moment: datetime) -> bool:
         """Whether the hint says nothing is due until after ``moment``."""
@@ -98,10 +95,7 @@ class RunState:
             self.expect_revisit(next_due)
 
     def newest_listed(self, feed_url: str) -> datetime | None:
-        try:
-            return datetime.fromisoformat(self.newest[feed_url])
-        except (KeyError, ValueError):
-            return None
+        return instant(self.newest.get(feed_url))
 
     def saw_listed(self, feed_url: str, dates: list[datetime]) -> None:
         """Move the feed's newest listed date on (never back: concurrent runs only add)."""
@@ -316,10 +310,7 @@ def _decode_feed(data: bytes | None) -> FeedState:
 
 def newest_of(known: str | None, dates: list[datetime]) -> str | None:
     """The later of a stored newest date (ISO) and the newest of ``dates``, as ISO."""
-    try:
-        stored = datetime.fromisoformat(known) if known else None
-    except ValueError:
-        stored = None
+    stored = instant(known)
     latest = max(dates, default=None)
     if latest is None or (stored is not None and latest <= stored):
         return known

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import gzip
 import io
-from datetime import UTC, datetime
+from datetime import UTC
 
 from handler.core.errors import StoreError
+from handler.core.times import instant
 from handler.ingest.fetch import USER_AGENT, Response
 
 _WARC_DATE = "%Y-%m-%dT%H:%M:%SZ"
@@ -86,7 +87,9 @@ def _read_capture(data: bytes, where: str) -> Response:
         if record.rec_type != "response" or record.http_headers is None:
             continue
         _, _, reason = record.http_headers.statusline.partition(" ")
-        fetched = datetime.strptime(record.rec_headers.get_header("WARC-Date"), _WARC_DATE)
+        fetched = instant(record.rec_headers.get_header("WARC-Date"))
+        if fetched is None:
+            raise StoreError(f"{where}: the capture's WARC-Date is not a time it can have")
         return Response(
             url=record.rec_headers.get_header("WARC-Target-URI"),
             final_url=record.rec_headers.get_header("WARC-Target-URI"),
@@ -94,7 +97,7 @@ def _read_capture(data: bytes, where: str) -> Response:
             reason=reason,
             headers=tuple(record.http_headers.headers),
             body=record.content_stream().read(),
-            fetched_at=fetched.replace(tzinfo=UTC),
+            fetched_at=fetched,
         )
     raise StoreError(f"{where}: no HTTP response record in the WARC capture")
 

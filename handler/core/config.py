@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,17 +40,27 @@ NTV_DOMAINS: tuple[str, ...] = ("n-tv.de", "ntv.de")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+MAX_REVISIT_STEPS = 1000
+MAX_REVISIT_AFTER = timedelta(days=366)  # schedule entries are read back within 400 days
+
+
 def revisit_steps(spec: str, where: str = "revisit schedule") -> tuple[timedelta, ...]:
     """``"30m,2h,6h,24h,3d,7d"`` as increasing delays; ``"off"`` (or empty): no revisits.
     ConfigError names ``where`` and the part that is wrong."""
     if spec.strip().lower() in ("", "off", "none"):
         return ()
     steps: list[timedelta] = []
-    for part in (p.strip().lower() for p in spec.split(",")):
+    parts = [p.strip().lower() for p in spec.split(",")]
+    if len(parts) > MAX_REVISIT_STEPS:
+        raise ConfigError(f"{where}: {len(parts)} steps; at most {MAX_REVISIT_STEPS}")
+    for part in parts:
         number, unit = part[:-1], part[-1:]
-        if unit not in _UNITS or not number.isdigit() or int(number) < 1:
+        # ASCII digits only ("²".isdigit() is true, int("²") is not), and few of them.
+        if unit not in _UNITS or not re.fullmatch(r"[0-9]{1,9}", number) or int(number) < 1:
             raise ConfigError(f"{where}: {part!r} is not a delay like 30m, 2h or 3d (s, m, h, d)")
         step = timedelta(seconds=int(number) * _UNITS[unit])
+        if step > MAX_REVISIT_AFTER:
+            raise ConfigError(f"{where}: {part!r} is later than a year after first archiving")
         if steps and step <= steps[-1]:
             raise ConfigError(f"{where}: {part!r} is not later than the step before it")
         steps.append(step)

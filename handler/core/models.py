@@ -11,6 +11,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from handler.core.errors import UrlError
+from handler.core.times import instant
 from handler.core.urls import parse_web_url
 
 # Both ntv.de URL forms carry the CMS's numeric article id: the previous site's
@@ -76,8 +77,7 @@ class FeedItem:
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> FeedItem:
         """The item ``to_json`` wrote (the archive's own state)."""
-        published = raw.get("published")
-        return cls(**{**raw, "published": datetime.fromisoformat(published) if published else None})
+        return cls(**{**raw, "published": instant(raw.get("published"))})
 
     @classmethod
     def from_untrusted(cls, raw: Any) -> FeedItem:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
@@ -81,6 +81,19 @@ def parse_web_url(raw: object) -> WebUrl:
     if parts.query is not None:
         target += f"?{parts.query}"
     return WebUrl(scheme=scheme, host=host, port=port, target=target)
+
+
+def join_url(base: str, reference: object) -> str:
+    """``reference`` (a redirect's Location, a sitemap's ``<loc>``) resolved against ``base``,
+    as one unambiguous URL string; UrlError for anything else. ``urljoin`` itself raises
+    ValueError on some inputs (``http://[::1``), which must not escape as a bug."""
+    if not isinstance(reference, str) or len(reference) > MAX_URL_LENGTH:
+        raise UrlError(f"expected a URL reference, got {type(reference).__name__}")
+    try:
+        joined = urljoin(base, reference)
+    except ValueError as exc:
+        raise UrlError(f"{reference[:200]!r}: not a URL ({exc})") from None
+    return str(parse_web_url(joined))
 
 
 def _is_ip(host: str) -> bool:

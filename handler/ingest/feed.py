@@ -12,6 +12,7 @@ from typing import Any
 from handler.core.errors import FeedError, FetchError, UrlError
 from handler.core.log import logger
 from handler.core.models import FeedItem, article_id
+from handler.core.times import instant
 from handler.core.urls import parse_web_url
 from handler.ingest.fetch import HttpClient, Validators
 
@@ -166,7 +167,10 @@ def _to_datetime(value: Any) -> datetime | None:
     # feedparser normalises dates to a UTC struct_time.
     if not value:
         return None
-    return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    try:
+        return instant(datetime.fromtimestamp(calendar.timegm(value), tz=UTC))
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None  # a date feedparser read, but no time a news item can have
 
 
 def _first_line(value: object) -> str:

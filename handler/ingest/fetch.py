@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urljoin
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -25,7 +24,7 @@ from handler import __version__
 from handler.core.config import FetchSettings
 from handler.core.errors import FetchError, HostNotAllowedError, UrlError
 from handler.core.log import logger
-from handler.core.urls import parse_web_url
+from handler.core.urls import join_url, parse_web_url
 
 USER_AGENT = f"ntv-archive/{__version__} (+https://github.com/ntv-archive/ntv-archive)"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -72,6 +71,18 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
+
+    @classmethod
+    def from_untrusted(cls, etag: object, last_modified: object) -> Validators:
+        """Validators read back from the store: each kept only when it is a header value that
+        can be sent as it is (text, no control characters, not huge), else dropped (the next
+        request is then unconditional, which costs a page, never correctness)."""
+
+        def usable(value: object) -> str | None:
+            ok = isinstance(value, str) and 0 < len(value) <= 1024 and value.isprintable()
+            return value if ok else None  # type: ignore[return-value]
+
+        return cls(usable(etag), usable(last_modified))
 
     @classmethod
     def of(cls, response: Response) -> Validators:
@@ -182,7 +193,10 @@ class HttpClient:
                 if not location:
                     raise FetchError(f"{current}: HTTP {raw.status} redirect without Location",
                                      url=current, status=raw.status)  # fmt: skip
-                current = urljoin(current, location)
+                try:
+                    current = join_url(current, location)
+                except UrlError as exc:  # checked at the next hop as any URL: refused
+                    raise HostNotAllowedError(f"refused URL {exc}", url=current) from None
                 continue
             return self._finish(url, current, raw, accept, deadline, conditional=bool(headers))
         raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects", url=url)

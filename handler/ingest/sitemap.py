@@ -18,12 +18,13 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
+from datetime import datetime
+from urllib.parse import urlsplit
 
 from handler.core.errors import FeedError, FetchError, UrlError
 from handler.core.log import logger
-from handler.core.urls import parse_web_url
+from handler.core.times import instant
+from handler.core.urls import join_url
 from handler.ingest.feed import refuse_dtd_tricks
 from handler.ingest.fetch import HttpClient, Validators
 
@@ -161,13 +162,12 @@ def _entries(root: object, tag: str, url: str) -> Iterator[SitemapEntry]:
     for node in root.iter(_SITEMAP_NS + tag, tag):  # type: ignore[attr-defined]
         loc = _text(node, _SITEMAP_NS + "loc") or _text(node, "loc")
         try:
-            parse_web_url(urljoin(url, loc or ""))
+            joined = join_url(url, loc or "")
         except UrlError:
             dropped += 1
             continue
-        assert loc is not None
         yield SitemapEntry(
-            loc=urljoin(url, loc),
+            loc=joined,
             lastmod=_time(_text(node, _SITEMAP_NS + "lastmod") or _text(node, "lastmod")),
             published=_time(_text(node, f"{_NEWS_NS}news/{_NEWS_NS}publication_date")),
             title=_text(node, f"{_NEWS_NS}news/{_NEWS_NS}title"),
@@ -184,11 +184,6 @@ def _text(node: object, path: str) -> str | None:
 
 
 def _time(value: str | None) -> datetime | None:
-    """A W3C datetime (or a bare date) in UTC; None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    """A W3C datetime (or a bare date) in UTC; None when absent, unreadable or out of the
+    window any real entry lies in (core/times.py): such an entry counts as undated."""
+    return instant(value)

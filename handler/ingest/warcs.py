@@ -13,10 +13,11 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import IO, Any, Literal
 
 from handler.core.errors import HostNotAllowedError
+from handler.core.times import instant
 from handler.ingest.fetch import HTML_TYPES, HostAllowlist, Response
 
 Verdict = Literal[
@@ -27,8 +28,10 @@ Verdict = Literal[
     "not_200",  # the capture answered some other status
     "not_html",  # not a page
     "too_large",  # payload over the size cap
+    "bad_date",  # no WARC-Date in the window a capture can have (core/times.py): not after now
 ]
 _CHUNK = 64 * 1024
+CAPTURE_SLACK = timedelta(minutes=10)  # a crawler's clock a little ahead of ours
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,9 @@ def judge(record: Any, allowlist: HostAllowlist, max_bytes: int) -> ImportedReco
     status = record.http_headers.get_statuscode()
     if status != "200":
         return ImportedRecord("not_200", url)
+    fetched_at = record_time(record)
+    if fetched_at is None:  # a capture from the future would replace what is current
+        return ImportedRecord("bad_date", url)
     content_type = (record.http_headers.get_header("Content-Type") or "").split(";")[0]
     if not content_type.strip().lower().startswith(HTML_TYPES):
         return ImportedRecord("not_html", url)
@@ -137,7 +143,7 @@ def judge(record: Any, allowlist: HostAllowlist, max_bytes: int) -> ImportedReco
         reason=record.http_headers.statusline.partition(" ")[2],
         headers=tuple(record.http_headers.headers),
         body=body,
-        fetched_at=record_time(record),
+        fetched_at=fetched_at,
     )
     return ImportedRecord("page", url, response, _rewritten(record, raw))
 
@@ -155,14 +161,10 @@ def _declared_payload(record: Any) -> int:
     return -1
 
 
-def record_time(record: Any) -> datetime:
-    """The record's WARC-Date (or an ARC record's date) in UTC."""
-    raw = record.rec_headers.get_header("WARC-Date") or ""
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        moment = datetime(1970, 1, 1, tzinfo=UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def record_time(record: Any) -> datetime | None:
+    """The record's WARC-Date (or an ARC record's date) in UTC; None when it is missing,
+    unreadable, or not a time a capture can have (before 1990, or after now)."""
+    return instant(record.rec_headers.get_header("WARC-Date"), ahead=CAPTURE_SLACK)
 
 
 def _read_capped(stream: IO[bytes], cap: int) -> bytes | None:

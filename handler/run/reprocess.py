@@ -38,6 +38,8 @@ from handler.archive.warc import read_capture
 from handler.core.errors import ArchiveError, EventError, NotAnArticleError
 from handler.core.log import logger
 from handler.core.packages import installed_version
+from handler.core.times import day as time_day
+from handler.core.times import instant
 from handler.run.context import RunContext
 from handler.run.events import Reprocess, check_ids
 from handler.run.outcomes import ArticleOutcome, RunSummary
@@ -120,11 +122,14 @@ class Shard:
         try:
             shard = raw["reprocess"]
             ids = check_ids(shard.get("ids") or [], "ids")
-            at = datetime.fromisoformat(str(shard["reprocessed_at"]))
-            if at.tzinfo is None:
-                raise ValueError("reprocessed_at needs a UTC offset")
-            return cls(str(shard["job"])[:200], date.fromisoformat(str(shard["day"])), ids,
-                       at.isoformat())  # fmt: skip
+            stated = shard["reprocessed_at"]
+            at = instant(stated, with_offset=True)  # not before 1990, not after now (+ a day)
+            if at is None:
+                raise ValueError(f"reprocessed_at {stated!r} is not a time it can have")
+            day = time_day(shard["day"])
+            if day is None:
+                raise ValueError(f"day {shard['day']!r} is not a publication day")
+            return cls(str(shard["job"])[:200], day, ids, at.isoformat())
         except (KeyError, TypeError, ValueError, AttributeError, EventError) as exc:
             raise EventError(f"work message is not a reprocess shard ({exc})") from exc
 

@@ -1,0 +1,310 @@
+"""Every outside value is parsed once at its border (issue 25): times and URLs.
+
+Each surface gets a property-based fuzz test (hypothesis) that throws dates at the ends of the
+calendar, odd offsets, malformed URLs, wrong types and control characters at it and asserts the
+class of promise: a value is refused or counted, never an ``internal error``, and the other
+items still go through. ``HYPOTHESIS_PROFILE=deep`` runs every fuzz test here with a larger
+example budget (see README, "Development").
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from conftest import Site, local_settings, page
+from handler.archive.schedule import Revisit
+from handler.cli import main
+from handler.core.config import revisit_steps
+from handler.core.errors import ConfigError, EventError, UrlError
+from handler.core.times import EARLIEST, instant
+from handler.core.urls import join_url
+from handler.ingest.fetch import HostAllowlist
+from handler.ingest.sitemap import parse_sitemap
+from handler.ingest.warcs import judge
+from handler.run.pipeline import Pipeline
+from handler.run.reprocess import Shard
+
+NOW = datetime.now(UTC)
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+ARTICLE_URL = "https://www.n-tv.de/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
+
+# Times at the ends of the calendar and around them, with odd offsets, as text.
+EDGE_TIMES = [
+    "0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00", "0001-01-01", "9999-12-31",
+    "1969-12-31T23:59:59Z", "2099-01-01T00:00:00+00:00", "2025-02-30", "2025-03-14T25:00:00",
+    "2025-03-14T09:30:00+23:59", "2025-03-14T09:30:00-23:59", "", " ", "now", "1e309",
+    "2025-03-14T09:30:00.123456789+01:00", "2025-03-14T09:30:00\x00",
+    "\uff12\uff10\uff12\uff15-03-14",
+]  # fmt: skip
+times_text = st.one_of(
+    st.sampled_from(EDGE_TIMES),
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)).map(
+        lambda d: d.isoformat()
+    ),
+    st.builds(
+        lambda d, minutes: (
+            d.isoformat()
+            + ("+" if minutes >= 0 else "-")
+            + f"{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        ),
+        st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),
+        st.integers(-1439, 1439),
+    ),
+    st.text(max_size=40),
+)
+any_value = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), times_text,
+    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers()),
+)  # fmt: skip
+urls_text = st.one_of(
+    st.sampled_from([
+        "http://[::1/a/x", "https://www.n-tv.de\uff0fpolitik/x-id1.html", "http://[::1",
+        "https://www.n-tv.de:99999/x", "//evil.example/x", "javascript:alert(1)", "",
+        "https://evil.example\\@www.n-tv.de/", "http://0x7f.1/", "https://www.n-tv.de/%zz",
+        "https://www.n-tv.de/politik/a-id1.html#frag", "/politik/a-id2.html",
+    ]),
+    st.text(max_size=60),
+)  # fmt: skip
+
+
+# --- the border itself ---------------------------------------------------------------------------
+
+
+@given(any_value)
+@example("0001-01-01T00:30:00+01:00")
+@example("9999-12-31T23:30:00-01:00")
+def test_an_outside_time_is_in_the_window_or_none(value: object) -> None:
+    moment = instant(value)
+    assert moment is None or (
+        moment.tzinfo is not None and EARLIEST <= moment <= datetime.now(UTC) + timedelta(days=1)
+    )
+    if moment is not None:  # what passed can be moved, compared and printed without a fault
+        assert moment - timedelta(days=400) < moment + timedelta(days=400)
+        assert moment.isoformat()
+
+
+@given(urls_text, st.sampled_from(["https://www.n-tv.de/news.xml", "http://127.0.0.1:8/a/b"]))
+def test_joining_a_url_gives_one_reading_or_a_url_error(reference: str, base: str) -> None:
+    try:
+        joined = join_url(base, reference)
+    except UrlError:
+        return
+    assert joined == join_url(joined, "")  # stable: what was joined reads the same again
+
+
+# --- sitemaps: one odd entry costs that entry --------------------------------------------------
+
+
+def sitemap_with(entries: list[tuple[str, str]]) -> bytes:
+    body = "".join(
+        f"<url><loc>{loc}</loc><lastmod>{when}</lastmod><news:news><news:publication_date>"
+        f"{when}</news:publication_date><news:title>t</news:title></news:news></url>"
+        for loc, when in entries
+    )
+    return (f'<?xml version="1.0"?><urlset xmlns="{SITEMAP_NS}" xmlns:news="{NEWS_NS}">'
+            f"{body}</urlset>").encode()  # fmt: skip
+
+
+def xml_text(value: str) -> str:
+    cleaned = "".join(c for c in value if c.isprintable() and c not in "\ud800\udfff")
+    return cleaned.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(urls_text, times_text), max_size=6))
+def test_a_sitemap_keeps_its_good_entries_whatever_the_odd_ones_hold(odd) -> None:
+    good = ("https://www.n-tv.de/politik/Gut-id41000001.html", "2025-03-14T09:30:00+01:00")
+    entries = [(xml_text(loc), xml_text(when)) for loc, when in odd]
+    parsed = parse_sitemap(sitemap_with([*entries, good, *entries]), "https://www.n-tv.de/n.xml")
+    assert good[0] in [entry.loc for entry in parsed.entries]
+    for entry in parsed.entries:
+        for moment in (entry.lastmod, entry.published, entry.when):
+            assert moment is None or EARLIEST <= moment <= NOW + timedelta(days=2)
+
+
+def test_a_poll_after_a_gap_survives_a_sitemap_of_odd_entries(site: Site, tmp_path: Path):
+    """Defect 1: entries dated year 1 or 9999, and locations urljoin chokes on, failed every
+    poll after a gap with `internal error` (the state not saved). Now they cost themselves."""
+    import test_sitemap as sitemaps
+
+    root, clock = tmp_path / "archive", sitemaps.Clock()
+    site.add("/politik/Vorher-id41008888.html", sitemaps.vorher(), title="Vorher")
+    site.serve()
+    settings_ = local_settings(str(root), site.feed_url, sitemap_url=site.url("/news.xml"))
+    assert Pipeline(settings_, clock=clock).poll().to_dict()["new"] == 1
+    site.articles[0].listed = False
+    politics, _ = sitemaps.outage_site(site)
+    odd = [("http://[::1/a/x", "2025-03-15T10:00:00+00:00"),
+           ("https://www.n-tv.de\uff0fpolitik/x-id41000077.html", "2025-03-15T10:00:00+00:00"),
+           (site.url("/politik/Null-id41000078.html"), "0001-01-01T00:30:00+01:00"),
+           (site.url("/politik/Ende-id41000079.html"), "9999-12-31T23:30:00-01:00")]  # fmt: skip
+    good = [(site.url(p), (sitemaps.START + timedelta(days=1, hours=n)).isoformat())
+            for n, p in enumerate(politics)]  # fmt: skip
+    site.server.clear_all_handlers()
+    site.serve()
+    site.server.expect_request("/news.xml").respond_with_data(
+        sitemap_with([*odd, *good]), content_type="application/xml"
+    )
+    clock.now = sitemaps.START + timedelta(days=3)
+    summary = Pipeline(settings_, clock=clock).poll().to_dict()
+    assert summary["catchup"]["to_archive"] >= 3 and "error" not in summary["catchup"]
+    assert summary["failed"] <= 2  # the undated year-1/9999 entries are tried, and 404
+    archived = {p.stem for p in root.glob("articles/*/*/*/*.json")}
+    assert {f"ntv-4100{n:04d}" for n in range(6)} <= archived
+    assert json.loads((root / "state" / "run-state.json").read_text())  # the state was saved
+
+
+# --- WARC records: a date a capture cannot have is refused and counted ---------------------------
+
+
+def warc_record(date: str) -> object:
+    from warcio.archiveiterator import ArchiveIterator
+
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=False)
+    headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+    record = writer.create_warc_record(ARTICLE_URL, "response",
+                                       payload=io.BytesIO(b"<html></html>"),
+                                       http_headers=headers)  # fmt: skip
+    record.rec_headers.replace_header("WARC-Date", date)
+    writer.write_record(record)
+    buffer.seek(0)
+    return next(iter(ArchiveIterator(buffer)))
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=60)
+@given(times_text.map(xml_text).filter(lambda t: "\n" not in t and "\r" not in t))
+@example("2099-01-01T00:00:00Z")
+@example("0001-01-01T00:00:00Z")
+@example("9999-12-31T23:59:59Z")
+def test_a_warc_record_dated_where_no_capture_can_be_is_refused(date: str) -> None:
+    verdict = judge(warc_record(date), HostAllowlist(["n-tv.de"]), 1_000_000).verdict
+    moment = instant(date, ahead=timedelta(minutes=10))
+    assert verdict == ("page" if moment is not None else "bad_date")
+
+
+def test_an_import_dated_in_the_future_never_replaces_the_current_version(tmp_path, capsys):
+    """Defect 5: `WARC-Date: 2099-...` was `page_updated` over the current version."""
+    from test_import import Warc
+
+    warc = Warc(gzipped=True)
+    warc.response(ARTICLE_URL, page("ntv2025_article.html"))
+    first = warc.save(tmp_path / "now.warc.gz")
+    assert main(["import", str(first), "--store", str(tmp_path / "a"), "--json"]) == 0
+    capsys.readouterr()
+    later = Warc(gzipped=True)
+    later.response(ARTICLE_URL, page("ntv2025_article.html").replace(b"Herbst", b"Winter"),
+                   date="2099-01-01T00:00:00Z")  # fmt: skip
+    source = later.save(tmp_path / "future.warc.gz")
+    assert main(["import", str(source), "--store", str(tmp_path / "a"), "--json"]) == 0
+    [report] = json.loads(capsys.readouterr().out)["sources"]
+    assert report.get("bad_date") == 1 and "page_updated" not in report
+
+
+# --- revisit entries and the revisit schedule --------------------------------------------------
+
+
+def revisit_json(**changes: object) -> dict:
+    entry = {
+        "item": {"id": "ntv-40000001", "link": ARTICLE_URL, "title": "K: S", "kicker": "K",
+                 "headline": "S", "teaser": None, "category": None, "published": None},
+        "feed_url": "https://www.n-tv.de/politik/rss", "profile": "ntv",
+        "first_seen": "2025-03-14T08:00:00+00:00", "step": 0,
+        "due": "2025-03-14T08:30:00+00:00", "etag": None, "last_modified": None,
+    }  # fmt: skip
+    return {**entry, **changes}
+
+
+@given(st.sampled_from(["first_seen", "due", "step", "etag", "item", "profile"]), any_value)
+@example("step", -8)
+@example("first_seen", "2025-03-14T08:00:00")  # naive
+@example("due", "9999-12-31T23:59:59+00:00")
+def test_a_tampered_revisit_entry_is_refused_at_the_border(field: str, value: object) -> None:
+    try:
+        entry = Revisit.from_json(revisit_json(**{field: value}))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return  # refused: the schedule removes it with a warning
+    # What passed is safe to use: advancing it neither overflows nor compares naive times.
+    assert entry.first_seen.tzinfo is not None and entry.due.tzinfo is not None
+    assert 0 <= entry.step < 1000
+
+
+def test_an_odd_revisit_entry_is_removed_and_polls_go_on(site: Site, tmp_path: Path) -> None:
+    """Defect 8: one entry with `step: -8`, a naive `first_seen` or year 9999 made every poll
+    exit 2, and was never removed."""
+    root = tmp_path / "archive"
+    site.add("/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html",
+             page("ntv2025_article.html"))  # fmt: skip
+    site.serve()
+    assert main(site.run_args(str(root), "--quiet")) == 0
+    folder = root / "index" / "revisit"
+    odd = [{"step": -8}, {"first_seen": "2025-03-14T08:00:00"},  # naive
+           {"first_seen": "9999-12-31T23:59:59+00:00"}]  # fmt: skip
+    for n, change in enumerate(odd, 5):
+        link = ARTICLE_URL.replace("40000001", f"4000000{n}")
+        item = {**revisit_json()["item"], "id": f"ntv-4000000{n}", "link": link}
+        entry = revisit_json(item=item, **change)  # each consistent with its key but one field
+        (folder / f"20250314T083000000Z-ntv-4000000{n}.json").write_text(json.dumps(entry))
+    state = root / "state" / "run-state.json"  # no hint: the next poll lists the schedule
+    state.write_text(json.dumps({**json.loads(state.read_text()), "next_revisit_at": None}))
+    assert main(site.run_args(str(root), "--quiet")) == 0
+    assert main(site.run_args(str(root), "--quiet")) == 0
+    assert not [p for p in folder.iterdir() if p.name.startswith("20250314T083000000Z")]
+
+
+@given(st.text(max_size=30))
+@example("999999999d")
+@example("9999999999d")
+@example("²d")
+def test_a_revisit_schedule_is_refused_in_one_line_or_usable(spec: str) -> None:
+    try:
+        steps = revisit_steps(spec)
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
+        return
+    now = datetime.now(UTC)
+    assert all(now + step > now for step in steps)  # no overflow anywhere
+    assert list(steps) == sorted(set(steps))
+
+
+@pytest.mark.parametrize("spec", ["999999999d", "9999999999d"])
+def test_a_huge_revisit_step_is_one_line_exit_2(capsys, spec: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--revisit-after", spec])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and "--revisit-after" in err[0]
+
+
+# --- reprocess shard messages ---------------------------------------------------------------------
+
+
+def shard_body(**changes: object) -> str:
+    shard = {"job": "2025-03-14..2025-03-14 all rules:x", "day": "2025-03-14", "ids": [],
+             "reprocessed_at": "2026-01-01T00:00:00+00:00", **changes}  # fmt: skip
+    return json.dumps({"reprocess": shard})
+
+
+@given(st.sampled_from(["reprocessed_at", "day", "ids", "job"]), any_value)
+@example("reprocessed_at", "0001-01-01T00:00:00+00:00")
+@example("reprocessed_at", "9999-12-31T00:00:00+00:00")
+@example("reprocessed_at", "2999-01-01T00:00:00+00:00")
+@example("day", "9999-12-31")
+def test_a_shard_message_is_a_shard_in_range_or_refused(field: str, value: object) -> None:
+    try:
+        shard = Shard.from_body(shard_body(**{field: value}))
+    except EventError as exc:
+        assert "not a reprocess shard" in str(exc)
+        return
+    assert shard is not None
+    at = datetime.fromisoformat(shard.reprocessed_at)
+    assert EARLIEST <= at <= datetime.now(UTC) + timedelta(days=1)
