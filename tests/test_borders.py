@@ -308,3 +308,190 @@ def test_a_shard_message_is_a_shard_in_range_or_refused(field: str, value: objec
     assert shard is not None
     at = datetime.fromisoformat(shard.reprocessed_at)
     assert EARLIEST <= at <= datetime.now(UTC) + timedelta(days=1)
+
+
+# --- more surfaces: outputs, caps, one rule for host names, whole media types ------------------
+
+
+def small_archive(site: Site, root: Path, articles: int = 2) -> None:
+    for n in range(articles):
+        html = page("ntv2025_article.html").replace(b"40000001", f"4000000{n + 1}".encode())
+        site.add(f"/politik/Artikel-{n}-id4000000{n + 1}.html", html)
+    site.serve()
+    assert main(site.run_args(str(root), "--quiet")) == 0
+
+
+def test_export_writes_through_a_symlink_and_refuses_what_is_not_a_file(
+    site: Site, tmp_path: Path, capsys
+) -> None:
+    """Defect 7: --output replaced a symlink (and, as root, /dev/full) with a regular file."""
+    import os
+
+    root = tmp_path / "archive"
+    small_archive(site, root)
+    real, link = tmp_path / "real.jsonl", tmp_path / "link.jsonl"
+    real.write_text("old\n")
+    link.symlink_to(real)
+    assert main(["export", "--store", str(root), "--output", str(link)]) == 0
+    assert link.is_symlink() and len(real.read_text().splitlines()) == 2
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    capsys.readouterr()
+    assert main(["export", "--store", str(root), "--output", str(fifo)]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+    assert fifo.is_fifo()
+    assert main(["export", "--store", str(root), "--output", str(tmp_path / "no" / "x")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no such folder" in err[0]
+
+
+def test_a_parquet_export_skips_a_document_of_the_wrong_types_and_names_it(
+    site: Site, tmp_path: Path, capsys
+) -> None:
+    """Defect 11: one document whose title is a number failed the whole Parquet export."""
+    import pyarrow.parquet as pq
+
+    root = tmp_path / "archive"
+    small_archive(site, root)
+    [tampered] = root.glob("articles/*/*/*/ntv-40000002.json")
+    doc = json.loads(tampered.read_text())
+    tampered.write_text(json.dumps({**doc, "title": 5}))
+    out = tmp_path / "a.parquet"
+    code = main(["export", "--store", str(root), "--format", "parquet", "--output", str(out)])
+    said = capsys.readouterr()
+    assert code == 1 and "'ntv-40000002'" in said.err and "Traceback" not in said.err
+    assert pq.read_table(out).column("id").to_pylist() == ["ntv-40000001"]
+
+
+def test_undated_sitemap_entries_are_capped_after_a_gap(site: Site, tmp_path: Path) -> None:
+    """Defect 10: 3,000 undated in-section entries were all taken (5,217 requests)."""
+    import test_sitemap as sitemaps
+
+    from handler.run.catchup import MAX_UNDATED
+
+    root, clock = tmp_path / "archive", sitemaps.Clock()
+    site.add("/politik/Vorher-id41008888.html", sitemaps.vorher(), title="Vorher")
+    site.serve()
+    settings_ = local_settings(str(root), site.feed_url, sitemap_url=site.url("/news.xml"))
+    Pipeline(settings_, clock=clock).poll()
+    site.articles[0].listed = False
+    sitemaps.outage_site(site)
+    undated = "".join(f"<url><loc>{site.url(f'/politik/U-{n}-id4300{n:04d}.html')}</loc></url>"
+                      for n in range(300))  # fmt: skip
+    site.server.clear_all_handlers()
+    site.serve()
+    site.server.expect_request("/news.xml").respond_with_data(
+        f'<?xml version="1.0"?><urlset xmlns="{SITEMAP_NS}">{undated}</urlset>',
+        content_type="application/xml",
+    )
+    clock.now = sitemaps.START + timedelta(days=3)
+    found = Pipeline(settings_, clock=clock).poll().to_dict()["catchup"]
+    assert found["undated"] == 300 and found["left_out"] == 300 - MAX_UNDATED
+    assert found["to_archive"] == MAX_UNDATED
+
+
+HOSTS = [
+    "*",
+    "evil.example\\@127.0.0.1",
+    "127.0.0.1:80",
+    "http://127.0.0.1/",
+    "a b",
+    "",
+    "x/y",
+    "127.0.0.1",
+    "www.n-tv.de",
+    "WWW.Example.ORG.",
+    "::1",
+    "[::1]",
+    "例え.jp",
+    "xn--r8jz45g.jp",
+]
+
+
+@given(st.one_of(st.sampled_from(HOSTS), st.text(max_size=30)))
+@example("evil.example\\@127.0.0.1")
+def test_one_rule_for_host_names_everywhere(host: str) -> None:
+    """Defect 12: a feeds file took `*`, `evil.example\\@127.0.0.1`, `127.0.0.1:80` and URLs as
+    hosts that --allow-host refuses. The option, the feeds file and ALLOWED_HOSTS agree."""
+    import argparse
+
+    from handler.cli.args import host_name
+    from handler.core.config import settings_from_env
+    from handler.ingest.feeds import parse_feeds
+
+    def accepted(check) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            check()
+        except (ConfigError, UrlError, argparse.ArgumentTypeError):
+            return False
+        return True
+
+    feeds = json.dumps({"feeds": [{"name": "a", "url": "https://www.n-tv.de/politik/rss",
+                                   "allow_hosts": [host]}]}).encode()  # fmt: skip
+    by_option = accepted(lambda: host_name(host))
+    by_file = accepted(lambda: parse_feeds(feeds, "feeds.json"))
+    by_env = (
+        "," in host
+        or not host.strip()
+        or accepted(lambda: settings_from_env({"ALLOWED_HOSTS": host}))
+    )
+    assert by_option == by_file
+    if host.strip() and "," not in host:
+        assert by_env == by_option
+
+
+@pytest.mark.parametrize(
+    ("content_type", "accept"),
+    [("text/htmlfoo", "html"), ("application/xmlevil", "feed"), ("text/html-x", "html")],
+)
+def test_a_media_type_is_matched_whole(httpserver, content_type: str, accept: str) -> None:
+    from handler.core.config import FetchSettings
+    from handler.core.errors import FetchError
+    from handler.ingest.feed import FEED_CONTENT_TYPES
+    from handler.ingest.fetch import HTML_TYPES, HttpClient
+
+    httpserver.expect_request("/x").respond_with_data("<html></html>", content_type=content_type)
+    client = HttpClient(FetchSettings(extra_hosts=frozenset({"127.0.0.1"}), retries=0))
+    with pytest.raises(FetchError, match="content type"):
+        client.get(httpserver.url_for("/x"),
+                   accept=HTML_TYPES if accept == "html" else FEED_CONTENT_TYPES)  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e300"])
+def test_a_number_in_the_environment_is_finite_and_in_range(value: str) -> None:
+    from handler.core.config import settings_from_env
+
+    with pytest.raises(ConfigError, match="MIN_REMAINING_SECONDS"):
+        settings_from_env({"MIN_REMAINING_SECONDS": value})
+
+
+@given(st.sampled_from(["ntv-1\n", "ntv-1\r\n", " ntv-1", "ntv-1 ", "NTV-1", "ntv-"]))
+def test_an_id_with_a_trailing_newline_is_no_id(value: str) -> None:
+    from handler.run.events import parse_event
+
+    with pytest.raises(EventError):
+        parse_event({"action": "reprocess", "ids": [value]})
+
+
+def test_a_tiny_backfill_rate_and_a_deep_feeds_file_are_one_line(tmp_path: Path, capsys) -> None:
+    assert main(["backfill", "--since", "2025-01-01", "--until", "2025-01-02", "--rate", "1e-300",
+                 "--store", str(tmp_path / "a")]) == 2  # fmt: skip
+    assert "--rate" in capsys.readouterr().err
+    deep = tmp_path / "feeds.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["run", "--feeds", str(deep), "--store", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nested too deeply" in err[0]
+
+
+def test_a_redirect_to_a_url_urljoin_chokes_on_fails_that_fetch(faults) -> None:
+    from faultserver import Fault
+
+    from handler.core.config import FetchSettings
+    from handler.core.errors import FetchError
+    from handler.ingest.fetch import HttpClient
+
+    faults.script("/r", Fault.redirect("http://[::1"))
+    client = HttpClient(FetchSettings(extra_hosts=frozenset({"127.0.0.1"}), retries=0))
+    with pytest.raises(FetchError, match="refused URL"):
+        client.get(faults.url("/r"))

@@ -165,9 +165,13 @@ def arrow_schema(table: tuple[tuple[str, Column], ...] | None = None) -> Any:
     return pa.schema(fields, metadata={"source": "ntv-archive article.schema.json"})
 
 
-def write_parquet(docs: Iterable[dict[str, Any]], path: Path) -> int:
+def write_parquet(
+    docs: Iterable[dict[str, Any]], path: Path, skipped: list[str] | None = None
+) -> int:
     """Write ``docs`` to a Parquet file in batches (memory stays flat); returns the count.
-    The file appears whole or not at all: it is written beside ``path`` and renamed."""
+    The file appears whole or not at all: it is written beside ``path`` and renamed. A
+    document whose values do not fit the schema's types (a tampered one) is left out and
+    named in ``skipped``, as the JSON Lines export does; the others are written."""
     pa = _pyarrow()
     import pyarrow.parquet as pq
 
@@ -177,13 +181,46 @@ def write_parquet(docs: Iterable[dict[str, Any]], path: Path) -> int:
     try:
         with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
             for batch in _batches(docs, ROWS_PER_BATCH):
-                rows = [row(doc, table) for doc in batch]
-                writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+                rows, kept = [], []
+                for doc in batch:
+                    try:
+                        rows.append(row(doc, table))
+                        kept.append(doc)
+                    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+                        if skipped is not None:
+                            skipped.append(f"{doc.get('id')!r}: not a document of the schema "
+                                           f"({exc!r})")  # fmt: skip
+                try:
+                    converted = pa.Table.from_pylist(rows, schema=schema)
+                except (pa.ArrowException, TypeError, ValueError, OverflowError):
+                    rows = _fitting(rows, kept, schema, skipped)  # find the ones that do not
+                    converted = pa.Table.from_pylist(rows, schema=schema)
+                writer.write_table(converted)
                 written += len(rows)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
     return written
+
+
+def _fitting(
+    rows: list[dict[str, Any]],
+    docs: list[dict[str, Any]],
+    schema: Any,
+    skipped: list[str] | None,
+) -> list[dict[str, Any]]:
+    """The rows that convert one by one; each that does not is named in ``skipped``."""
+    pa = _pyarrow()
+    kept = []
+    for one, doc in zip(rows, docs, strict=True):
+        try:
+            pa.Table.from_pylist([one], schema=schema)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+            if skipped is not None:
+                skipped.append(f"{doc.get('id')!r}: a value does not fit the table ({exc})")
+            continue
+        kept.append(one)
+    return kept
 
 
 def _batches(docs: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -10,7 +10,7 @@ from typing import NoReturn
 
 from handler.core.config import DEFAULT_STORE
 from handler.core.errors import UrlError
-from handler.core.urls import parse_web_url
+from handler.core.urls import parse_host_name, parse_web_url
 
 # Documented in the README ("Exit codes"): scripts rely on them.
 EXIT_OK, EXIT_ARTICLES_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -88,16 +88,11 @@ def web_url(value: str) -> str:
 
 
 def host_name(value: str) -> str:
-    """A bare host name or IP address for the allowlist: not a URL, no port."""
+    """A bare host name or IP address for the allowlist (core/urls.py parse_host_name)."""
     try:
-        parsed = parse_web_url(f"http://{value}/")
-    except UrlError:
-        parsed = None
-    if parsed is None or parsed.port is not None or parsed.host != value.lower().rstrip("."):
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a bare host name or IP address (no scheme, port or path)"
-        )
-    return parsed.host
+        return parse_host_name(value)
+    except UrlError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def revisit_spec(value: str) -> str:

@@ -20,6 +20,8 @@ from handler.cli.args import (
 from handler.cli.output import progress_for
 from handler.core.config import DEFAULT_BACKFILL_RATE, DEFAULT_SITEMAP_INDEX_URL
 
+MIN_RATE, MAX_RATE = 0.01, 1000.0  # one request in 100 s at the slowest
+
 
 def add_backfill_command(commands: Any) -> None:
     parser = commands.add_parser(
@@ -48,8 +50,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
     if args.since > args.until:
         raise ConfigError(f"--since {args.since} is after --until {args.until}")
-    if not args.rate > 0:
-        raise ConfigError(f"--rate {args.rate} is not a positive number of requests a second")
+    if not MIN_RATE <= args.rate <= MAX_RATE:  # NaN and inf fail this too
+        raise ConfigError(f"--rate {args.rate} is not a number of requests a second from "
+                          f"{MIN_RATE} to {MAX_RATE}")  # fmt: skip
     fetch = FetchSettings(extra_hosts=frozenset(args.allow_host), allow_hint="--allow-host")
     settings = RunSettings(store=args.store, sitemap_index_url=args.sitemap_index,
                            backfill_rate=args.rate, fetch=fetch)  # fmt: skip

@@ -166,7 +166,6 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from handler.archive.reader import iter_articles
     from handler.core.errors import ConfigError
@@ -185,9 +184,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.format == "parquet":
             from handler.archive.table import write_parquet
 
-            count = write_parquet(docs, Path(args.output))
+            count = write_parquet(docs, output_file(args.output), skipped)
         else:
-            count = _write_jsonl(docs, args.output)
+            target = None if to_terminal else output_file(args.output)
+            count = _write_jsonl(docs, target)
     print(f"exported {counted(count, 'article')}", file=sys.stderr)
     return report_skipped(skipped)
 
@@ -198,15 +198,32 @@ def _counted(docs: Any, bar: Any) -> Any:
         yield doc
 
 
-def _write_jsonl(docs: Any, output: str | None) -> int:
+def output_file(output: str) -> Any:
+    """Where ``--output`` writes: the file the user named, through a symlink to the file it
+    points at (the link stays a link). A device, a folder or anything else that is not a
+    regular file is refused, as is a folder that is not there: the export writes beside the
+    target and renames over it, which must never replace a device or a link."""
+    from pathlib import Path
+
+    from handler.core.errors import ConfigError
+
+    target = Path(output).resolve()
+    if target.exists() and not target.is_file():
+        raise ConfigError(f"--output {output}: not a regular file (a device, folder or socket); "
+                          "give a file name")  # fmt: skip
+    if not target.parent.is_dir():
+        raise ConfigError(f"--output {output}: no such folder {target.parent}")
+    return target
+
+
+def _write_jsonl(docs: Any, target: Any) -> int:
     """Documents one a line, streamed; to a file, it appears whole when the export is done."""
     import os
     import tempfile
     from pathlib import Path
 
-    if not output or output == "-":
+    if target is None:
         return _lines(docs, sys.stdout)
-    target = Path(output)
     fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -136,7 +137,7 @@ class RunSettings:
 
 def settings_from_env(env: Mapping[str, str]) -> RunSettings:
     """The Lambda's settings (documented in the README, "Lambda configuration")."""
-    hosts = frozenset(h.strip() for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip())
+    hosts = allowed_hosts(env.get("ALLOWED_HOSTS", ""))
     max_items = env.get("MAX_ITEMS", "").strip()
     return RunSettings(
         feed_url=env.get("FEED_URL", "").strip() or DEFAULT_FEED_URL,
@@ -181,6 +182,23 @@ def _mode(env: Mapping[str, str]) -> str:
     return mode
 
 
+def allowed_hosts(setting: str) -> frozenset[str]:
+    """``ALLOWED_HOSTS``: host names separated by commas, each by the rule of --allow-host."""
+    from handler.core.errors import UrlError
+    from handler.core.urls import parse_host_name
+
+    hosts = set()
+    for raw in (h.strip() for h in setting.split(",") if h.strip()):
+        try:
+            hosts.add(parse_host_name(raw))
+        except UrlError as exc:
+            raise ConfigError(f"environment variable ALLOWED_HOSTS: {exc}") from None
+    return frozenset(hosts)
+
+
+MAX_SETTING = 1_000_000_000  # no count, size or number of seconds set here is larger
+
+
 def _number(env: Mapping[str, str], name: str, kind: type[N], default: N | None = None) -> N:
     raw = env.get(name, "").strip()
     if not raw and default is not None:
@@ -189,8 +207,10 @@ def _number(env: Mapping[str, str], name: str, kind: type[N], default: N | None 
         value = kind(raw)
     except ValueError:
         value = None
-    if value is None or value < 1:
-        raise ConfigError(f"environment variable {name}={raw!r} is not a positive number")
+    # NaN compares false with everything: it would pass "< 1" and switch a limit off.
+    if value is None or not math.isfinite(value) or not 1 <= value <= MAX_SETTING:
+        raise ConfigError(f"environment variable {name}={raw!r} is not a positive number "
+                          f"up to {MAX_SETTING:,}")  # fmt: skip
     return value
 
 

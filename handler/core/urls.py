@@ -22,8 +22,8 @@ from urllib3.util import parse_url
 from handler.core.errors import UrlError
 
 MAX_URL_LENGTH = 4096
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*"
-                       r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")  # fmt: skip
+_DNS_NAME = re.compile(r"^(?=.{1,253}\Z)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*"
+                       r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")  # fmt: skip
 _UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")  # control characters, white space, backslash
 
 
@@ -81,6 +81,21 @@ def parse_web_url(raw: object) -> WebUrl:
     if parts.query is not None:
         target += f"?{parts.query}"
     return WebUrl(scheme=scheme, host=host, port=port, target=target)
+
+
+def parse_host_name(value: object) -> str:
+    """A bare host name or IP address for the allowlist (``--allow-host``, ``ALLOWED_HOSTS``,
+    a feeds file's ``allow_hosts``: one rule for all), lower case; UrlError for anything else:
+    a scheme, a port, a path, user info, a wildcard."""
+    if not isinstance(value, str) or not value or len(value) > 253:
+        raise UrlError(f"{value!r} is not a host name")
+    try:
+        parsed = parse_web_url(f"http://{value}/")
+    except UrlError:
+        parsed = None
+    if parsed is None or parsed.port is not None or parsed.host != value.lower().rstrip("."):
+        raise UrlError(f"{value!r} is not a bare host name or IP address (no scheme, port or path)")
+    return parsed.host
 
 
 def join_url(base: str, reference: object) -> str:

@@ -23,10 +23,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from handler.core.errors import ConfigError, UrlError
-from handler.core.urls import parse_web_url
+from handler.core.urls import parse_host_name, parse_web_url
 
 PROFILES = frozenset({"ntv", "generic"})
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 _FIELDS = {"name", "url", "profile", "schedule", "allow_hosts", "section"}
 DEFAULT_SCHEDULE = "default"
 
@@ -72,6 +72,8 @@ def parse_feeds(data: bytes, where: str) -> list[FeedConfig]:
         raise ConfigError(f"{where}: line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{where}: not UTF-8 text ({exc.reason})") from exc
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deeply to be a feeds file") from None
     entries = raw.get("feeds") if isinstance(raw, dict) else None
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f'{where}: expected {{"feeds": [ ... ]}} with at least one feed')
@@ -110,14 +112,20 @@ def _feed(entry: Any, where: str) -> FeedConfig:
     schedule = entry.get("schedule", DEFAULT_SCHEDULE)
     if not isinstance(schedule, str) or not _NAME.match(schedule):
         raise ConfigError(f"{where}.schedule: expected a schedule class name, got {schedule!r}")
-    hosts = entry.get("allow_hosts", [])
-    if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+    raw_hosts = entry.get("allow_hosts", [])
+    if not isinstance(raw_hosts, list):
         raise ConfigError(f"{where}.allow_hosts: expected a list of host names")
+    hosts = []
+    for n, host in enumerate(raw_hosts):
+        try:
+            hosts.append(parse_host_name(host))  # the rule --allow-host follows
+        except UrlError as exc:
+            raise ConfigError(f"{where}.allow_hosts[{n}]: {exc}") from None
     section = entry.get("section")
     if section is not None and (not isinstance(section, str) or not _NAME.match(section)):
         raise ConfigError(f"{where}.section: expected a URL folder name like 'politik', "
                           f"got {section!r}")  # fmt: skip
-    return FeedConfig(name, url, profile, schedule, frozenset(h.lower() for h in hosts), section)
+    return FeedConfig(name, url, profile, schedule, frozenset(hosts), section)
 
 
 def _read(source: str) -> bytes:

@@ -173,7 +173,7 @@ class HttpClient:
     ) -> Response:
         """GET ``url`` following allowlisted redirects; raise FetchError unless 200.
 
-        ``accept`` lists content types (prefix match, e.g. ``"text/html"``) the caller can use;
+        ``accept`` lists the media types (whole, e.g. ``"text/html"``) the caller can use;
         anything else is refused with a reason. With conditional ``headers`` (If-None-Match,
         If-Modified-Since), a 304 is returned as a Response with an empty body. The whole
         fetch ends by ``deadline`` (``time.monotonic()``), at the latest ``total_timeout``
@@ -256,7 +256,7 @@ class HttpClient:
             raise FetchError(f"{url}: content encoding {unknown[0]!r} cannot be decoded here",
                              url=url)  # fmt: skip
         content_type = (raw.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if accept and not content_type.startswith(accept):
+        if accept and content_type not in accept:  # the whole media type: text/htmlfoo is not
             raise FetchError(
                 f"{url}: content type {content_type or '(none)'!r} is not one of "
                 + ", ".join(accept)

@@ -121,7 +121,7 @@ def judge(record: Any, allowlist: HostAllowlist, max_bytes: int) -> ImportedReco
     if fetched_at is None:  # a capture from the future would replace what is current
         return ImportedRecord("bad_date", url)
     content_type = (record.http_headers.get_header("Content-Type") or "").split(";")[0]
-    if not content_type.strip().lower().startswith(HTML_TYPES):
+    if content_type.strip().lower() not in HTML_TYPES:
         return ImportedRecord("not_html", url)
     raw = _read_capped(record.raw_stream, max_bytes)
     if raw is None:

@@ -25,6 +25,11 @@ from handler.run.context import RunContext
 
 MARGIN = timedelta(hours=1)  # clocks and sitemap times disagree a little
 MAX_SITEMAPS = 20  # an index's children read at most, the index included
+# A news sitemap dates its entries; one that does not cannot say which fall in the gap. Those
+# are taken up to a small number, and no catch-up takes more than a day of politics can hold:
+# the rest is counted (left_out), never fetched in one run nor parked in the run state.
+MAX_UNDATED = 50
+MAX_CATCHUP_ITEMS = 500
 
 
 @dataclass
@@ -39,12 +44,15 @@ class CatchUp:
     off_allowlist: int = 0  # of those, on a host the archive may not fetch from
     items: list[FeedItem] = field(default_factory=list)  # to archive now
     error: str | None = None
+    undated: int = 0  # in-section entries without a usable date (at most MAX_UNDATED taken)
+    left_out: int = 0  # over the caps: counted, not taken
 
     def to_dict(self) -> dict[str, object]:
         found = {"sitemap": self.sitemap, "since": self.since, "entries": self.entries,
                  "in_section": self.in_section, "archived_before": self.archived_before,
                  "off_allowlist": self.off_allowlist, "to_archive": len(self.items)}  # fmt: skip
-        return {**found, "error": self.error} if self.error else found
+        extra = {"undated": self.undated, "left_out": self.left_out, "error": self.error}
+        return {**found, **{name: value for name, value in extra.items() if value}}
 
 
 def gap_since(newest_before: datetime | None, listed: list[FeedItem]) -> datetime | None:
@@ -68,9 +76,16 @@ def catch_up(ctx: RunContext, feed: FeedConfig, since: datetime, listed: list[Fe
             found.entries += len(sitemap.entries)
             for entry in sitemap.entries:
                 when = entry.when
-                recent = when is None or when >= since - MARGIN
-                if recent and in_section(entry.loc, feed.section):
-                    wanted.setdefault(article_id(entry.loc), entry)
+                if not in_section(entry.loc, feed.section):
+                    continue
+                if when is None:
+                    found.undated += 1
+                    if found.undated > MAX_UNDATED:
+                        found.left_out += 1
+                        continue
+                elif when < since - MARGIN:
+                    continue
+                wanted.setdefault(article_id(entry.loc), entry)
     except SitemapError as exc:
         found.error = str(exc)
         logger.error("catch-up sitemap not read", extra={"run_id": ctx.run_id, "reason": str(exc)})
@@ -83,7 +98,9 @@ def catch_up(ctx: RunContext, feed: FeedConfig, since: datetime, listed: list[Fe
         if not allowlist.allows(urlsplit(entry.loc).hostname or ""):
             found.off_allowlist += 1  # said, not fetched: a sitemap is no authority
             continue
-        if ctx.catalog.archived(item_id):
+        if len(found.items) >= MAX_CATCHUP_ITEMS:
+            found.left_out += 1  # not even looked up: the cap bounds the reads too
+        elif ctx.catalog.archived(item_id):
             found.archived_before += 1
         else:
             found.items.append(item_of(entry))

@@ -24,12 +24,12 @@ from typing import Any
 from handler.core.errors import EventError, UrlError
 from handler.core.urls import parse_web_url
 
-_ID = re.compile(r"^[a-z]+-[0-9a-f]+$")
+_ID = re.compile(r"^[a-z]+-[0-9a-f]+\Z")
 _SCHEDULE_SOURCES = frozenset({"aws.events", "aws.scheduler"})
 MAX_REPLAY_URLS = 500
 MAX_IMPORT_KEYS = 100
-_KEY = re.compile(r"^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/)?[^\s]{1,1024}$")
-_SECTION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_KEY = re.compile(r"^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/)?[^\s]{1,1024}\Z")
+_SECTION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from handler.run.outcomes import RunSummary
 from handler.run.poll import all_feeds_failed, feed_failed
 
 SQS_BATCH = 10
-_RUN_ID = re.compile(r"^[0-9a-f]{1,32}$")
+_RUN_ID = re.compile(r"^[0-9a-f]{1,32}\Z")
 
 
 @dataclass(frozen=True)

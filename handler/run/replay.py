@@ -36,7 +36,7 @@ def record_successes(ctx: RunContext, state: RunState, article_ids: list[str]) -
         ctx.state.record_success(state, archived_id)
 
 
-_ARCHIVE_ID = re.compile(r"^[a-z]+-[0-9a-f]+$")
+_ARCHIVE_ID = re.compile(r"^[a-z]+-[0-9a-f]+\Z")
 
 
 def replay_targets(store: BlobStore, wanted: list[str]) -> list[str]:

@@ -10,7 +10,7 @@ from handler.store.base import BlobStore
 from handler.store.local import LocalStore
 from handler.store.s3 import S3Store
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 
 
 def open_store(dest: str) -> BlobStore:

@@ -29,7 +29,7 @@ from typing import Any
 
 from handler.core.errors import StoreError
 
-_SAFE_ID = re.compile(r"^[a-z]+-[0-9a-f]+$")
+_SAFE_ID = re.compile(r"^[a-z]+-[0-9a-f]+\Z")
 
 
 def article_key(doc: dict[str, Any]) -> str:
@@ -74,7 +74,7 @@ def manifest_key(day: str) -> str:
 
 
 INDEX_PREFIX = "index/"
-_MANIFEST_DAY = re.compile(r"^index/(\d{4})/(\d\d)/(\d\d)\.jsonl$")
+_MANIFEST_DAY = re.compile(r"^index/(\d{4})/(\d\d)/(\d\d)\.jsonl\Z")
 
 
 def manifest_day(key: str) -> date | None:
@@ -122,7 +122,7 @@ def pending_key(doc: dict[str, Any], run_id: str, written_at: datetime) -> str:
     lead the name, so a reader can tell a crashed run's marker from a live one's by name."""
     written = stamp(written_at.isoformat())
     version = version_key(doc).rsplit("/", 1)[-1]
-    if not re.match(r"^[0-9a-f]{1,32}$", run_id):
+    if not re.match(r"^[0-9a-f]{1,32}\Z", run_id):
         raise StoreError(f"refusing unsafe run id {run_id!r} in a store key")
     return f"{PENDING_PREFIX}{written}-{run_id}-{_id(doc)}-{version}"
 
@@ -140,7 +140,7 @@ def revisit_due_at(key: str) -> datetime | None:
 
 def run_lease_key(run_id: str) -> str:
     """A run's lease (see archive/leases.py)."""
-    if not re.match(r"^[0-9a-f]{1,32}$", run_id):
+    if not re.match(r"^[0-9a-f]{1,32}\Z", run_id):
         raise StoreError(f"refusing unsafe run id {run_id!r} in a store key")
     return f"{RUNS_PREFIX}{run_id}.json"
 
