@@ -63,6 +63,12 @@ class Fault:
         return Fault("drip", 200, body, delay=every)
 
     @staticmethod
+    def drip_headers(every: float) -> Fault:
+        """The status line and headers themselves one byte per ``every`` seconds: no read ever
+        times out, and the response never gets to its body."""
+        return Fault("drip_headers", 200, b"<p>late</p>", delay=every)
+
+    @staticmethod
     def redirect(location: str, code: int = 302) -> Fault:
         return Fault("respond", code, b"", headers=(("Location", location),))
 
@@ -126,6 +132,13 @@ class FaultServer:
             return
         if fault.kind == "drip":
             self._drip(conn, fault)
+            return
+        if fault.kind == "drip_headers":
+            head = "HTTP/1.1 200 OK\r\n" + "X-Slow: " + "x" * 10_000 + "\r\n\r\n"
+            with contextlib.suppress(OSError):  # the client hung up: the test is over
+                for byte in head.encode():
+                    time.sleep(fault.delay)
+                    conn.sendall(bytes([byte]))
             return
         time.sleep(fault.delay)
         promised = len(fault.body) * 10 if fault.kind == "truncated" else len(fault.body)

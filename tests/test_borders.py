@@ -495,3 +495,54 @@ def test_a_redirect_to_a_url_urljoin_chokes_on_fails_that_fetch(faults) -> None:
     client = HttpClient(FetchSettings(extra_hosts=frozenset({"127.0.0.1"}), retries=0))
     with pytest.raises(FetchError, match="refused URL"):
         client.get(faults.url("/r"))
+
+
+def test_headers_sent_a_byte_at_a_time_are_cut_at_the_fetch_deadline(faults) -> None:
+    """Defect 3: a server sending its status line and headers at one byte a second kept a run
+    (and a Lambda invocation) going past any deadline: no single read ever timed out."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from faultserver import Fault
+
+    from handler.core.config import FetchSettings
+    from handler.core.errors import FetchError
+    from handler.ingest.fetch import HttpClient
+
+    faults.script("/h", Fault.drip_headers(0.05))  # 10 KB of headers: 500 s at this pace
+    settings_ = FetchSettings(extra_hosts=frozenset({"127.0.0.1"}), retries=0,
+                              total_timeout=1.0, read_timeout=5.0)  # fmt: skip
+    client = HttpClient(settings_)
+    with ThreadPoolExecutor(1) as pool:  # (a guard only: without the fix it would hang)
+        attempt = pool.submit(client.get, faults.url("/h"))
+        with pytest.raises(FetchError, match="deadline passed before the response headers"):
+            attempt.result(timeout=120)
+
+
+def test_changes_between_two_versions_of_thousands_of_paragraphs_are_linear() -> None:
+    """Defect 4: 2,000 changed paragraphs took 16 s to store (4,000: 68 s), quadratic. Counted
+    as work, not time: the similarity checks made grow linearly with the paragraphs."""
+    from handler.archive import changes as module
+
+    def version(paragraphs: int, tag: str) -> dict:  # every paragraph rewritten: none alike
+        body = [{"type": "paragraph", "text": f"{tag}{n} " + f"{tag} " * 30}
+                for n in range(paragraphs)]  # fmt: skip
+        return {"id": "ntv-1", "fetched_at": "2025-03-14T09:00:00+00:00", "body": body}
+
+    calls = {"n": 0}
+    original = module._similar
+
+    def counting(a: str, b: str) -> bool:
+        calls["n"] += 1
+        return original(a, b)
+
+    checks = []
+    for paragraphs in (500, 2000):
+        calls["n"] = 0
+        module._similar = counting
+        try:
+            said = module.changes(version(paragraphs, "alt"), version(paragraphs, "neu"))
+        finally:
+            module._similar = original
+        checks.append(calls["n"])
+        assert said["body"]["paragraphs_added"] == said["body"]["paragraphs_removed"] == paragraphs
+    assert checks[1] <= 4 * checks[0] + 10  # four times the paragraphs, four times the work

@@ -8,12 +8,15 @@ stopped early instead of being inflated into memory.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -208,15 +211,20 @@ class HttpClient:
         left = _time_left(url, deadline)
         timeout = urllib3.Timeout(connect=min(self.settings.connect_timeout, left),
                                   read=min(self.settings.read_timeout, left))  # fmt: skip
+        _fetch_deadline.value = deadline
         try:
             return self._pool.request(
                 "GET", url, headers=merged, preload_content=False, redirect=False,
                 timeout=timeout,
             )  # fmt: skip
-        except urllib3.exceptions.MaxRetryError as exc:
-            raise FetchError(f"{url}: {_describe(exc.reason)}", url=url) from exc
         except urllib3.exceptions.HTTPError as exc:
-            raise FetchError(f"{url}: {_describe(exc)}", url=url) from exc
+            if time.monotonic() >= deadline:
+                raise FetchError(f"{url}: fetch deadline passed before the response headers "
+                                 "came (too slow overall)", url=url) from exc  # fmt: skip
+            reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+            raise FetchError(f"{url}: {_describe(reason)}", url=url) from exc
+        finally:
+            _fetch_deadline.value = None
 
     def _finish(
         self,
@@ -282,6 +290,19 @@ class HttpClient:
         return b"".join(chunks)
 
 
+# The deadline of the fetch the calling thread is making: the connection classes below read it
+# to bound the wait for the status line and headers, which no socket timeout bounds (a server
+# sending one byte a second never lets a read time out).
+_fetch_deadline = threading.local()
+
+
+def _cut(sock: socket.socket, fired: threading.Event) -> None:
+    """The fetch's deadline passed while its response was awaited: end the wait."""
+    fired.set()
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 class _PeerGuard:
     """Refuse a connection whose peer is not a public address (private, loopback, link-local,
     reserved), unless its host was allowed by name. Checked on the connected socket, so a name
@@ -290,6 +311,26 @@ class _PeerGuard:
 
     explicit_hosts: frozenset[str] = frozenset()
     host: str
+    sock: socket.socket | None
+
+    def getresponse(self) -> Any:
+        """The response's status line and headers, within the fetch's deadline: a watchdog
+        shuts the socket down when it passes (the reads then fail, and the fetch says why)."""
+        deadline = getattr(_fetch_deadline, "value", None)
+        if deadline is None or self.sock is None:
+            return super().getresponse()  # type: ignore[misc]
+        fired = threading.Event()
+        left = max(0.0, deadline - time.monotonic())
+        watchdog = threading.Timer(left, _cut, (self.sock, fired))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            response = super().getresponse()  # type: ignore[misc]
+        finally:
+            watchdog.cancel()
+        if fired.is_set():  # what came before the cut is no whole response
+            raise urllib3.exceptions.ProtocolError("the fetch deadline passed")
+        return response
 
     def _new_conn(self) -> socket.socket:
         sock: socket.socket = super()._new_conn()  # type: ignore[misc]
