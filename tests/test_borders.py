@@ -546,3 +546,38 @@ def test_changes_between_two_versions_of_thousands_of_paragraphs_are_linear() ->
         checks.append(calls["n"])
         assert said["body"]["paragraphs_added"] == said["body"]["paragraphs_removed"] == paragraphs
     assert checks[1] <= 4 * checks[0] + 10  # four times the paragraphs, four times the work
+
+
+def test_a_warc_header_line_without_end_costs_its_record_and_memory_stays_flat(
+    tmp_path: Path, capsys
+) -> None:
+    """Defect 2: one gzip member holding a 1 GB WARC header line without a line end took
+    3.1 GB; a huge line in a record's HTTP header block lost the good record after it. Here
+    4 MB lines (the reader asks for 64 KB at most): each costs its own record only."""
+    import gzip
+
+    from test_import import Warc
+
+    good = Warc(gzipped=True)
+    good.response(ARTICLE_URL, page("ntv2025_article.html"))
+    good_bytes = good.buffer.getvalue()
+    huge_warc_line = gzip.compress(
+        b"WARC/1.0\r\nWARC-Type: response\r\nX-Long: " + b"A" * 4_000_000
+    )
+    huge_http_line = gzip.compress(
+        b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: " + ARTICLE_URL.encode()
+        + b"\r\nWARC-Date: 2025-03-14T09:00:00Z\r\nContent-Type: application/http; msgtype=response"
+        + b"\r\nContent-Length: 4000100\r\n\r\nHTTP/1.1 200 OK\r\nX-Long: " + b"B" * 4_000_000
+    )  # fmt: skip
+    source = tmp_path / "long-lines.warc.gz"
+    source.write_bytes(huge_warc_line + huge_http_line + good_bytes)
+    assert main(["import", str(source), "--store", str(tmp_path / "a"), "--json"]) == 1
+    [report] = json.loads(capsys.readouterr().out)["sources"]
+    assert report["malformed"] == 2 and report["page_new"] == 1, report
+
+
+def test_importing_a_device_is_refused_at_once(tmp_path: Path, capsys) -> None:
+    """Defect 2: `import /dev/zero` never ended."""
+    assert main(["import", "/dev/zero", "--store", str(tmp_path / "a"), "--json"]) == 1
+    [report] = json.loads(capsys.readouterr().out)["sources"]
+    assert "not a regular file" in report["error"]

@@ -68,6 +68,7 @@ def records(
     from warcio.exceptions import ArchiveLoadFailed
 
     iterator = ArchiveIterator(stream, arc2warc=True)
+    _bound_lines(iterator.reader)
     try:
         for record in iterator:
             yield judge(record, allowlist, max_bytes)
@@ -80,6 +81,26 @@ def records(
         # warcio on a record it cannot read (e.g. a response without a target URI)
         offset = start + int(iterator.offset or 0)
         raise MalformedRecordError(f"malformed record at byte {offset} ({exc})", offset) from exc
+
+
+MAX_LINE = 64 * 1024  # a WARC or HTTP header line; real ones are under 8 KB
+
+
+def _bound_lines(reader: Any) -> None:
+    """warcio reads header lines (the record's WARC headers, its HTTP status and headers)
+    with an unbounded ``readline``: one line of a gigabyte without a line end took gigabytes.
+    Every line it asks of this reader is now read 64 KB at most; a longer one makes the
+    record malformed (read on from the next record), and memory stays flat."""
+    unbounded = reader.readline
+
+    def bounded(length: int | None = None) -> bytes:
+        cap = MAX_LINE if length is None or length < 0 else min(length, MAX_LINE)
+        line: bytes = unbounded(cap)
+        if len(line) >= MAX_LINE and not line.endswith(b"\n"):
+            raise ValueError(f"a header line longer than {MAX_LINE} bytes")
+        return line
+
+    reader.readline = bounded
 
 
 GZIP_MEMBER = b"\x1f\x8b\x08"

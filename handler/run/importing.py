@@ -11,6 +11,8 @@ file ended early.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -155,5 +157,7 @@ def opened(source: str, start: int = 0) -> Iterator[IO[bytes]]:
     except OSError as exc:
         raise ImportSourceError(exc.strerror or str(exc)) from exc
     with handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # /dev/zero, a pipe: no end
+            raise ImportSourceError("not a regular file (a device, pipe or folder)")
         handle.seek(start)
         yield handle
