@@ -16,6 +16,8 @@ from typing import Any
 from handler.archive.catalog import Catalog, version_time
 from handler.archive.index import current_entries, current_locations, moment_of
 from handler.core.errors import ArchiveError, StoreError
+from handler.core.log import logger
+from handler.core.times import instant
 from handler.store import BlobStore
 from handler.store.layout import (
     ARTICLES_PREFIX,
@@ -107,6 +109,18 @@ def document(data: bytes, key: str) -> dict[str, Any]:
         raise StoreError(f"{key}: not a readable document ({type(exc).__name__})") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
         raise StoreError(f"{key}: not a readable document (no id)")
+    # The fields every reader orders or names versions by, checked here once: a tampered
+    # document (a stub, a year-1 date) is refused with its key, never a fault further on.
+    if instant(doc.get("fetched_at"), with_offset=True) is None:
+        raise StoreError(f"{key}: not a readable document (fetched_at missing or not a time)")
+    if (
+        "reprocessed_at" in doc
+        and doc["reprocessed_at"] is not None
+        and instant(doc["reprocessed_at"], with_offset=True) is None
+    ):
+        raise StoreError(f"{key}: not a readable document (reprocessed_at not a time)")
+    if not isinstance(doc.get("content_sha256"), str):
+        raise StoreError(f"{key}: not a readable document (no content_sha256: a stub?)")
     return doc
 
 
@@ -131,7 +145,12 @@ def article_versions(store: BlobStore, article_id: str) -> list[dict[str, Any]]:
     found = {version_time(current): current}
     for key in store.list(versions_prefix(article_id)):
         data = store.get(key)
-        if data is not None and key.endswith(".json"):
+        if data is None or not key.endswith(".json"):
+            continue
+        try:
             doc = document(data, key)
-            found.setdefault(version_time(doc), doc)
+        except StoreError as exc:  # a tampered old version: said, and the others shown
+            logger.warning("unreadable version skipped", extra={"key": key, "reason": str(exc)})
+            continue
+        found.setdefault(version_time(doc), doc)
     return [found[when] for when in sorted(found, key=moment_of)]

@@ -188,7 +188,7 @@ def allowed_hosts(setting: str) -> frozenset[str]:
     from handler.core.urls import parse_host_name
 
     hosts = set()
-    for raw in (h.strip() for h in setting.split(",") if h.strip()):
+    for raw in (h.strip(" \t") for h in setting.split(",") if h.strip(" \t")):
         try:
             hosts.add(parse_host_name(raw))
         except UrlError as exc:

@@ -96,7 +96,7 @@ class Page:
             if obj.get("@type") != "BreadcrumbList":
                 continue
             crumbs = []
-            for element in obj.get("itemListElement") or []:
+            for element in json_ld_list(obj.get("itemListElement")):
                 item = element.get("item") if isinstance(element, dict) else None
                 if isinstance(item, dict):
                     crumbs.append((clean_text(item.get("name")), str(item.get("@id") or "")))
@@ -132,20 +132,31 @@ def decode_html(data: bytes, header_charset: str | None = None) -> str:
     meta = _META_CHARSET.search(data[:4096])
     for candidate in (header_charset, meta.group(1).decode("ascii") if meta else None):
         if candidate and _known_codec(candidate):
-            return data.decode(candidate, errors="replace")
+            try:
+                return data.decode(candidate, errors="replace")
+            except (UnicodeError, ValueError, TypeError):
+                continue  # a codec that fails whatever the bytes ("undefined", "idna"): no charset
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace")
 
 
+# Text codecs Python has that no web page is in: they fail on any bytes (undefined, idna),
+# read backslashes as escapes, or are what browsers refuse for safety (UTF-7).
+_NOT_WEB_CHARSETS = frozenset(
+    {"undefined", "idna", "punycode", "unicode-escape", "raw-unicode-escape", "utf-7"}
+)
+
+
 def _known_codec(name: str) -> bool:
-    """A text encoding Python knows: not a bytes-to-bytes codec such as hex, zlib or rot13."""
+    """A text encoding a page can be in: not a bytes-to-bytes codec such as hex, zlib or rot13,
+    nor one of Python's text codecs that no web page uses."""
     try:
         info = codecs.lookup(name)
-    except LookupError:
+    except (LookupError, ValueError, TypeError):
         return False
-    return bool(getattr(info, "_is_text_encoding", True))
+    return bool(getattr(info, "_is_text_encoding", True)) and info.name not in _NOT_WEB_CHARSETS
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -181,5 +192,14 @@ def _read_json_ld(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
             continue  # a broken (or absurdly nested) block is the site's bug; others count
         for obj in data if isinstance(data, list) else [data]:
             if isinstance(obj, dict):
-                objects.extend(o for o in obj.get("@graph", [obj]) if isinstance(o, dict))
+                graph = json_ld_list(obj["@graph"]) if "@graph" in obj else [obj]
+                objects.extend(o for o in graph if isinstance(o, dict))
     return objects
+
+
+def json_ld_list(value: object) -> list[Any]:
+    """A JSON-LD value that should hold several: a list as it is, one object as a list of it,
+    anything else (a number, a string: a site's bug) as none."""
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, dict) else []

@@ -80,6 +80,16 @@ class Cursor:
     queued: bool = False  # fan-out: every shard is on the queue
     complete: bool = False
 
+    def check(self) -> None:
+        """A cursor read back: its days real days, its position within them, its time one
+        it can have (ValueError otherwise: see state.decode_cursor)."""
+        if any(time_day(day) is None for day in self.shards):
+            raise ValueError("a shard is not a publication day")
+        if self.done > len(self.shards):
+            raise ValueError(f"done {self.done} is past its {len(self.shards)} days")
+        if self.reprocessed_at and instant(self.reprocessed_at, with_offset=True) is None:
+            raise ValueError(f"reprocessed_at {self.reprocessed_at!r} is not a time it can have")
+
     def report(self) -> dict[str, Any]:
         return {"job": self.job, "days": len(self.shards), "days_done": self.done,
                 "documents": self.documents, "queued": self.queued,
