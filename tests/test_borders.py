@@ -32,6 +32,7 @@ from handler.ingest.sitemap import parse_sitemap
 from handler.ingest.warcs import judge
 from handler.run.pipeline import Pipeline
 from handler.run.reprocess import Shard
+from handler.store import LocalStore
 
 NOW = datetime.now(UTC)
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -682,3 +683,37 @@ def test_a_backfill_cursor_read_back_is_sane_or_refused(fields: dict) -> None:
     assert isinstance(cursor.done, bool)
     assert all(isinstance(v, int) and 0 <= v <= 10**7
                for v in (cursor.sitemap, cursor.entry, cursor.archived))  # fmt: skip
+
+
+def test_two_captures_of_one_millisecond_stay_two_versions(tmp_path: Path) -> None:
+    """Defect 6: concurrent local runs fetching an alternating page in the same millisecond
+    stored two contents under one version time (one current, one under versions/) with one
+    manifest line naming the other's hash, and the second capture over the first."""
+    from handler.archive.document import content_hash
+    from handler.archive.extraction import extract_document
+    from handler.archive.versions import save_version
+    from handler.ingest.fetch import Response
+
+    store = LocalStore(tmp_path / "a")
+    moment = datetime(2025, 3, 14, 9, 0, 0, 123000, tzinfo=UTC)
+
+    def fetched(html: bytes) -> tuple[dict, Response]:
+        headers = (("Content-Type", "text/html; charset=utf-8"),)
+        response = Response(ARTICLE_URL, ARTICLE_URL, 200, "OK", headers, html, moment)
+        capture = {"status": 200, "final_url": ARTICLE_URL}
+        doc = extract_document(html, ARTICLE_URL, fetched_at=moment, capture=capture).to_json()
+        return doc, response
+
+    first, first_response = fetched(page("ntv2025_article.html"))
+    second, second_response = fetched(page("ntv2025_article.html").replace(b"Herbst", b"Winter"))
+    assert first["fetched_at"] == second["fetched_at"]
+    assert first["capture"]["raw_key"] == second["capture"]["raw_key"]  # until one is written
+    assert save_version(store, first, first_response) == "new"
+    assert save_version(store, second, second_response) == "updated"
+    current = json.loads(store.get("articles/2025/03/14/ntv-40000001.json") or b"{}")
+    [older] = [json.loads(store.get(k) or b"{}") for k in store.list("versions/ntv-40000001/")]
+    assert older["content_sha256"] == content_hash(first) != current["content_sha256"]
+    assert older["fetched_at"] != current["fetched_at"]  # two versions, two version times
+    assert current["fetched_at"] == "2025-03-14T09:00:00.124+00:00"
+    keys = {doc["capture"]["raw_key"] for doc in (older, current)}
+    assert len(keys) == 2 and all(store.get(k) is not None for k in keys)  # one each, kept

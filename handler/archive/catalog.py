@@ -285,10 +285,12 @@ class Catalog:
     def _undo_half_writes(self, marker: dict[str, Any]) -> None:
         """A run died (or an attempt failed) before committing: its capture names no document
         and goes. Nothing else was written: the superseded copy waits for the commit."""
-        current = self._doc(marker["line"]["key"])
         capture = marker.get("raw_key")
-        named = ((current or {}).get("capture") or {}).get("raw_key")
-        if isinstance(capture, str) and capture != named:
+        # Spared when a stored version names it: the current one, or the one filed under the
+        # marker's version key (another run's capture of the same millisecond, superseded).
+        stored = (self._doc(marker["line"]["key"]), self._doc(marker["version_key"]))
+        named = {((doc or {}).get("capture") or {}).get("raw_key") for doc in stored}
+        if isinstance(capture, str) and capture not in named:
             self.store.delete(capture)
 
     def _doc(self, key: str) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from handler.archive.changes import changes
@@ -58,6 +58,7 @@ def save_version(
     than replace a current version fetched later."""
     key = article_key(doc)
     wrote_raw = False
+    raw: bytes | None = None
     for current in attempts(store, key, "the current document"):
         previous = _load(current.data, store, key) if current.data is not None else None
         same = previous is not None and previous.get("content_sha256") == doc["content_sha256"]
@@ -66,24 +67,30 @@ def save_version(
             # A concurrent run stored this very content first: our capture is an orphan, unless
             # both fetched in the same millisecond and the winner's document names that key.
             winner_capture = ((previous or {}).get("capture") or {}).get("raw_key")
-            if wrote_raw and raw_key(doc) != winner_capture:
-                store.delete(raw_key(doc))
+            if wrote_raw and capture_key(doc) != winner_capture:
+                store.delete(capture_key(doc))
             return "unchanged"
         if newer_only and previous is not None and _later(previous, doc):
             raise OlderCaptureError(
                 f"{key}: the capture of {doc['fetched_at']} is older than the archived version "
                 f"of {previous.get('fetched_at')}", key=key)  # fmt: skip
+        if previous is not None and not doc.get("reprocessed_at"):
+            _own_version_time(store, doc, previous, wrote_raw)
         superseded = version_key(previous) if previous is not None else None
         # What changed since the version it replaces, against the one actually read (a lost
         # race re-reads and compares again with the winner's).
         doc["changes"] = changes(previous, doc) if previous is not None else None
         if before_writes is not None:
-            capture_key = raw_key(doc) if response is not None else None
+            written_key = capture_key(doc) if response is not None else None
             status: SaveOutcome = "new" if previous is None else "updated"
-            before_writes(Intent(status, capture_key, superseded, current.data))
+            before_writes(Intent(status, written_key, superseded, current.data))
         if response is not None and not wrote_raw:
-            raw = capture if capture is not None else capture_warc(response)
-            store.put(raw_key(doc), raw, WARC_CONTENT_TYPE)
+            raw = raw or (capture if capture is not None else capture_warc(response))
+            if not _created(store, capture_key(doc), raw):
+                # Another run's capture of this article in the same millisecond: this one
+                # moves on a millisecond (a new key; this attempt's marker goes as stale).
+                _next_millisecond(doc, wrote_raw)
+                continue
             wrote_raw = True
         try:
             store.put_if(key, encode(doc), JSON_CONTENT_TYPE, expected=current.version)
@@ -93,6 +100,47 @@ def save_version(
             store.put(superseded, current.data, JSON_CONTENT_TYPE)
         return "new" if previous is None else "updated"
     raise AssertionError("unreachable: attempts() raises when they run out")
+
+
+def capture_key(doc: dict[str, Any]) -> str:
+    """Where the document's capture is: the key it names, else the one its fetch time gives."""
+    key = (doc.get("capture") or {}).get("raw_key")
+    return key if isinstance(key, str) and key else raw_key(doc)
+
+
+def _own_version_time(
+    store: BlobStore, doc: dict[str, Any], previous: dict[str, Any], wrote_raw: bool
+) -> None:
+    """Two runs fetching one article in the same millisecond made two versions of one version
+    time (and then one manifest line for both, the line naming the other's hash). The later
+    one to commit moves its fetch time on by a millisecond until no stored version of the
+    article has it: as current (``previous``) or among the superseded ones."""
+    for _ in range(1000):  # a thousand versions in one millisecond: not a race, a loop
+        made = str(previous.get("reprocessed_at") or previous.get("fetched_at"))
+        if made != doc["fetched_at"] and store.get(version_key(doc)) is None:
+            return
+        _next_millisecond(doc, wrote_raw)
+
+
+def _next_millisecond(doc: dict[str, Any], wrote_raw: bool) -> None:
+    """The document's fetch time a millisecond on; its capture key with it, unless the
+    capture is already written (the document names the key it is under)."""
+    moment = datetime.fromisoformat(doc["fetched_at"]) + timedelta(milliseconds=1)
+    doc["fetched_at"] = moment.isoformat(timespec="milliseconds")
+    capture = doc.get("capture")
+    if not wrote_raw and isinstance(capture, dict) and capture.get("raw_key"):
+        capture["raw_key"] = raw_key(doc)
+
+
+def _created(store: BlobStore, key: str, data: bytes) -> bool:
+    """Write a capture only where none is (a capture is never written over another); True
+    also when the one there is this very capture (an earlier attempt's write that landed
+    although it was answered with an error)."""
+    try:
+        store.put_if(key, data, WARC_CONTENT_TYPE, expected=None)
+    except ConflictError:
+        return store.get(key) == data
+    return True
 
 
 def _later(stored: dict[str, Any], doc: dict[str, Any]) -> bool:
