@@ -121,7 +121,7 @@ def xml_text(value: str) -> str:
     return cleaned.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.lists(st.tuples(urls_text, times_text), max_size=6))
 def test_a_sitemap_keeps_its_good_entries_whatever_the_odd_ones_hold(odd) -> None:
     good = ("https://www.n-tv.de/politik/Gut-id41000001.html", "2025-03-14T09:30:00+01:00")
@@ -183,7 +183,7 @@ def warc_record(date: str) -> object:
     return next(iter(ArchiveIterator(buffer)))
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=60)
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=60, deadline=None)
 @given(times_text.map(xml_text).filter(lambda t: "\n" not in t and "\r" not in t))
 @example("2099-01-01T00:00:00Z")
 @example("0001-01-01T00:00:00Z")
@@ -717,3 +717,158 @@ def test_two_captures_of_one_millisecond_stay_two_versions(tmp_path: Path) -> No
     assert current["fetched_at"] == "2025-03-14T09:00:00.124+00:00"
     keys = {doc["capture"]["raw_key"] for doc in (older, current)}
     assert len(keys) == 2 and all(store.get(k) is not None for k in keys)  # one each, kept
+
+
+# --- whole messages, events and files, mutated: refused with a reason or taken, never a fault ----
+
+# JSON values of every shape, nested a little, with the odd numbers and strings of the campaign.
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), times_text, urls_text),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def mutated(sample: dict, data: st.DataObject) -> object:
+    """A real sample with one field replaced, removed or added, or the whole thing replaced."""
+    choice = data.draw(st.sampled_from(["replace", "drop", "add", "whole"]))
+    if choice == "whole":
+        return data.draw(json_values)
+    changed = dict(sample)
+    name = data.draw(st.sampled_from(sorted(sample)))
+    if choice == "drop":
+        changed.pop(name)
+    elif choice == "add":
+        changed[data.draw(st.text(max_size=10))] = data.draw(json_values)
+    else:
+        changed[name] = data.draw(json_values)
+    return changed
+
+
+EVENT_SAMPLES = [
+    {"action": "replay", "urls": [ARTICLE_URL], "force": False},
+    {"action": "reprocess", "since": "2025-01-01", "until": "2025-01-31", "ids": ["ntv-1"]},
+    {"action": "backfill", "since": "2025-01-01", "until": "2025-01-02", "section": "politik"},
+    {"action": "import", "keys": ["imports/x.warc.gz"], "section": None},
+    {"action": "poll", "feed_url": "https://www.n-tv.de/politik/rss"},
+    {"action": "scheduled", "schedule": "hourly"},
+]
+
+
+@given(st.sampled_from(EVENT_SAMPLES), st.data())
+def test_an_event_is_a_typed_request_or_refused_with_a_reason(sample, data) -> None:
+    from handler.run.events import parse_event
+
+    try:
+        parse_event(mutated(sample, data))
+    except EventError as exc:
+        assert str(exc) and "\n" not in str(exc)
+
+
+WORK_MESSAGE = {
+    "feed": {"name": "politik", "url": "https://www.n-tv.de/politik/rss"},
+    "item": {"id": "ntv-40000001", "link": ARTICLE_URL, "title": "K: S", "kicker": "K",
+             "headline": "S", "teaser": None, "category": None, "published": None},
+    "run_id": "abc123",
+}  # fmt: skip
+
+
+@given(st.sampled_from(["message", "item", "feed", "revisit"]), st.data())
+def test_a_work_message_is_checked_whole_or_refused(part: str, data) -> None:
+    from handler.run.fanout import WorkMessage
+
+    message = json.loads(json.dumps(WORK_MESSAGE))
+    if part == "message":
+        body = mutated(message, data)
+    elif part == "revisit":
+        body = {**message, "revisit": mutated(revisit_json(), data)}
+    else:
+        body = {**message, part: mutated(message[part], data)}
+    try:
+        parsed = WorkMessage.from_body(json.dumps(body))
+    except EventError as exc:
+        assert "not a feed item" in str(exc)
+        return
+    assert parsed.item.id == "ntv-40000001" or parsed.item.link != ARTICLE_URL
+
+
+FEED_ENTRY = {
+    "name": "politik", "url": "https://www.n-tv.de/politik/rss", "profile": "ntv",
+    "schedule": "default", "allow_hosts": ["127.0.0.1"], "section": "politik",
+}  # fmt: skip
+
+
+@given(st.data())
+def test_a_feeds_file_is_feeds_or_one_line_naming_what_is_wrong(data) -> None:
+    from handler.ingest.feeds import parse_feeds
+
+    raw = data.draw(st.one_of(
+        st.builds(lambda entries: {"feeds": entries},
+                  st.lists(st.builds(lambda: dict(FEED_ENTRY)).map(lambda e: e), max_size=2)),
+        st.just({"feeds": [FEED_ENTRY]}),
+    ))  # fmt: skip
+    if isinstance(raw, dict) and raw.get("feeds"):
+        raw["feeds"][0] = mutated(raw["feeds"][0], data)
+    try:
+        feeds = parse_feeds(json.dumps(raw).encode(), "feeds.json")
+    except ConfigError as exc:
+        assert str(exc).startswith("feeds.json") and "\n" not in str(exc)
+        return
+    for feed in feeds:
+        assert all(host == host.lower() and "/" not in host for host in feed.allow_hosts)
+
+
+WARC_HEADER_FIELDS = ["WARC-Type", "WARC-Target-URI", "WARC-Date", "Content-Type",
+                      "Content-Length", "WARC-Record-ID"]  # fmt: skip
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=80, deadline=None)
+@given(st.sampled_from(WARC_HEADER_FIELDS), st.text(max_size=40), st.booleans())
+def test_a_warc_record_with_an_odd_header_costs_that_record_only(
+    field: str, value: str, gzipped: bool
+) -> None:
+    """A record's WARC header replaced by anything: the import counts it (malformed, refused or
+    judged) and the good record after it is still archived; no other outcome."""
+    import tempfile
+
+    from test_import import Warc
+
+    from handler.core.config import FetchSettings, RunSettings
+    from handler.run.importing import import_sources
+
+    clean = value.replace("\r", " ").replace("\n", " ")
+    odd = Warc(gzipped=gzipped)
+    odd.response(ARTICLE_URL.replace("40000001", "40000002"), page("ntv2025_article.html"))
+    raw = odd.buffer.getvalue()
+    if not gzipped:  # (a gzipped member's headers are inside the compression)
+        lines = raw.split(b"\r\n")
+        lines = [f"{field}: {clean}".encode() if line.startswith(field.encode() + b":") else line
+                 for line in lines]  # fmt: skip
+        raw = b"\r\n".join(lines)
+    good = Warc(gzipped=gzipped)
+    good.response(ARTICLE_URL, page("ntv2025_article.html"))
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / ("x.warc.gz" if gzipped else "x.warc")
+        source.write_bytes(raw + good.buffer.getvalue())
+        settings_ = RunSettings(store=str(Path(folder) / "a"), fetch=FetchSettings())
+        summary = import_sources(Pipeline(settings_), [str(source)], "politik")
+        ids = {o.id for o in summary.outcomes if o.status == "new"}
+        assert "ntv-40000001" in ids or summary.sources[0].get("error"), summary.sources
+
+
+def test_the_seeds_the_fuzz_tests_found_stay_refused_in_one_line() -> None:
+    """Found by the fuzz tests above (kept as cases): an unhashable `source`, a field named
+    by a line break, a list as a feed's profile."""
+    from handler.ingest.feeds import parse_feeds
+    from handler.run.events import parse_event
+
+    for event in ({"source": []}, {"action": "replay", "urls": [ARTICLE_URL], "\n": None}):
+        with pytest.raises(EventError) as refused:
+            parse_event(event)
+        assert "\n" not in str(refused.value)
+    feeds = {"feeds": [{"name": "politik", "url": "https://www.n-tv.de/politik/rss",
+                        "profile": []}]}  # fmt: skip
+    with pytest.raises(ConfigError, match="profile"):
+        parse_feeds(json.dumps(feeds).encode(), "feeds.json")

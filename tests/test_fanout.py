@@ -31,7 +31,7 @@ ARTICLES = {
         ('{"feeds": [{"name": "a", "url": "https://x.de/rss", "profile": "bbc"}]}',
          "feeds[0].profile: expected one of ['generic', 'ntv'], got 'bbc'"),
         ('{"feeds": [{"name": "a", "url": "https://x.de/rss", "colour": "red"}]}',
-         "feeds[0]: unknown field(s) colour"),
+         "feeds[0]: unknown field(s) 'colour'"),
         ('{"feeds": [{"name": "a", "url": "https://x.de/1"}, {"name": "a", "url": "https://x.de/2"}]}',
          "two feeds have the name 'a'"),
         ('{"feeds": [{"name": "a", "url": "https://x.de/1", "allow_hosts": "x"}]}',

@@ -243,7 +243,7 @@ def test_events_parse_into_typed_requests(event, expected):
         ({"action": "reprocess", "ids": ["../x"]}, "'ids' must be a list of archive ids"),
         (
             {"action": "poll", "feed_url": "https://www.n-tv.de/rss", "x": 1},
-            "poll: unknown field(s) x",
+            "poll: unknown field(s) 'x'",
         ),
     ],
 )

@@ -96,7 +96,7 @@ def _feed(entry: Any, where: str) -> FeedConfig:
         raise ConfigError(f"{where}: expected an object")
     unknown = sorted(set(entry) - _FIELDS)
     if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}")
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}")
     name, url = entry.get("name"), entry.get("url")
     if not isinstance(name, str) or not _NAME.match(name):
         raise ConfigError(f"{where}.name: expected a short lower-case name, got {name!r}")
@@ -107,7 +107,7 @@ def _feed(entry: Any, where: str) -> FeedConfig:
     except UrlError as exc:
         raise ConfigError(f"{where}.url: expected an http(s) URL, got {exc}") from exc
     profile = entry.get("profile", "ntv")
-    if profile not in PROFILES:
+    if not isinstance(profile, str) or profile not in PROFILES:
         raise ConfigError(f"{where}.profile: expected one of {sorted(PROFILES)}, got {profile!r}")
     schedule = entry.get("schedule", DEFAULT_SCHEDULE)
     if not isinstance(schedule, str) or not _NAME.match(schedule):

@@ -94,7 +94,10 @@ def parse_sqs_event(raw: Any) -> list[dict[str, Any]]:
 def parse_event(raw: Any) -> Event:
     if not isinstance(raw, dict):
         raise EventError(f"event must be a JSON object, got {type(raw).__name__}")
-    if raw.get("source") in _SCHEDULE_SOURCES or raw.get("detail-type") == "Scheduled Event":
+    source = raw.get("source")
+    if (isinstance(source, str) and source in _SCHEDULE_SOURCES) or raw.get(
+        "detail-type"
+    ) == "Scheduled Event":
         return ScheduledPoll()
     if raw.get("action") == "scheduled":  # a rule of another schedule class sends this input
         _only(raw, {"action", "schedule"})
@@ -202,7 +205,7 @@ _ACTIONS: dict[str, Callable[[dict[str, Any]], Event]] = {
 def _only(raw: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise EventError(f"{raw['action']}: unknown field(s) {', '.join(unknown)}")
+        raise EventError(f"{raw['action']}: unknown field(s) {', '.join(map(repr, unknown))}")
 
 
 def _url(value: Any, name: str) -> str:
