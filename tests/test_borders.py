@@ -872,3 +872,28 @@ def test_the_seeds_the_fuzz_tests_found_stay_refused_in_one_line() -> None:
                         "profile": []}]}  # fmt: skip
     with pytest.raises(ConfigError, match="profile"):
         parse_feeds(json.dumps(feeds).encode(), "feeds.json")
+
+
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
+
+def test_json_nested_too_deeply_in_store_objects_is_malformed_not_a_fault(
+    site: Site, tmp_path: Path, capsys
+) -> None:
+    """json.loads raises RecursionError on deep nesting; every reader took only ValueError
+    for malformed JSON (core/jsontext.py makes them one)."""
+    root = tmp_path / "archive"
+    small_archive(site, root)
+    [day] = root.glob("index/*/*/*.jsonl")
+    day.write_text(day.read_text() + DEEP_JSON + "\n")  # a line of the manifest
+    (root / "failed").mkdir(exist_ok=True)
+    (root / "failed" / "ntv-49999999.json").write_text(DEEP_JSON)  # a parked record
+    assert main(["list", "--store", str(root), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+    assert main(["status", "--store", str(root), "--json"]) == 0
+    parked = json.loads(capsys.readouterr().out)["parked"]
+    assert "unreadable" in parked[0]["reasons"][0]["reason"]
+    (root / "state" / "run-state.json").write_text(DEEP_JSON)
+    assert main(site.run_args(str(root))) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "internal error" not in err[0], err

@@ -17,6 +17,7 @@ from typing import Any
 
 from handler.archive.leases import CLOCK_SKEW_S, LEASE_S, RunLease, alive_until, known_dead
 from handler.archive.versions import Intent
+from handler.core import jsontext
 from handler.core.errors import ConflictError, StoreError
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore
 from handler.store.conflicts import attempts
@@ -253,11 +254,11 @@ class Catalog:
 
     def current_key(self, article_id: str) -> str | None:
         data = self.store.get(id_pointer_key(article_id))
-        return str(json.loads(data)["key"]) if data else None
+        return str(jsontext.loads(data)["key"]) if data else None
 
     def lines(self, day: str) -> list[dict[str, Any]]:
         data = self.store.get(manifest_key(day))
-        return [json.loads(line) for line in data.splitlines() if line.strip()] if data else []
+        return [jsontext.loads(line) for line in data.splitlines() if line.strip()] if data else []
 
     def _point(self, line: dict[str, Any]) -> None:
         pointer = json.dumps({"id": line["id"], "key": line["key"]}).encode()
@@ -268,7 +269,7 @@ class Catalog:
         if data is None:
             return None
         try:
-            loaded = json.loads(data)
+            loaded = jsontext.loads(data)
             if isinstance(loaded.get("line"), dict) and isinstance(loaded.get("version_key"), str):
                 return dict(loaded)
         except (ValueError, AttributeError):
@@ -296,7 +297,7 @@ class Catalog:
     def _doc(self, key: str) -> dict[str, Any] | None:
         data = self.store.get(key)
         try:
-            doc = json.loads(data) if data else None
+            doc = jsontext.loads(data) if data else None
         except ValueError:
             return None
         return doc if isinstance(doc, dict) else None
@@ -367,7 +368,7 @@ def _identities(data: bytes | None) -> set[tuple[str, str]]:
     found = set()
     for raw in (data or b"").splitlines():
         try:
-            line = json.loads(raw)
+            line = jsontext.loads(raw)
             found.add((str(line["id"]), str(line["version"])))
         except (ValueError, KeyError, TypeError):
             continue  # a torn or foreign line identifies nothing

@@ -14,12 +14,12 @@ day files from the day before ``since`` on (a day of slack for clocks and time z
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
+from handler.core import jsontext
 from handler.core.errors import ArchiveError
 from handler.store.base import BlobStore
 from handler.store.layout import INDEX_PREFIX, is_manifest_area, manifest_day
@@ -132,7 +132,7 @@ def _current(
 def _lines(data: bytes | None) -> Iterator[dict[str, Any]]:
     for raw in (data or b"").splitlines():
         try:
-            line = json.loads(raw)
+            line = jsontext.loads(raw)
         except ValueError:
             continue  # a torn line names nothing (appends are whole; this is a foreign edit)
         if isinstance(line, dict):

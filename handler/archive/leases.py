@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from handler.core import jsontext
 from handler.core.errors import StoreError
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore
 from handler.store.layout import run_lease_key
@@ -103,7 +104,7 @@ def alive_until(store: BlobStore, run_id: str) -> datetime | None:
     if data is None:
         return None
     try:
-        until = datetime.fromisoformat(json.loads(data)["alive_until"])
+        until = datetime.fromisoformat(jsontext.loads(data)["alive_until"])
     except (ValueError, KeyError, TypeError):
         return None
     return until if until.tzinfo is not None else None

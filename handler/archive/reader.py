@@ -8,13 +8,13 @@ not per document. Documents are opened only when their content is asked for (``s
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
 from handler.archive.catalog import Catalog, version_time
 from handler.archive.index import current_entries, current_locations, moment_of
+from handler.core import jsontext
 from handler.core.errors import ArchiveError, StoreError
 from handler.core.log import logger
 from handler.core.times import instant
@@ -104,7 +104,7 @@ def list_articles(
 def document(data: bytes, key: str) -> dict[str, Any]:
     """A stored document, or StoreError naming the key when it is not one."""
     try:
-        doc = json.loads(data)
+        doc = jsontext.loads(data)
     except (ValueError, RecursionError) as exc:
         raise StoreError(f"{key}: not a readable document ({type(exc).__name__})") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from handler.core import jsontext
 from handler.core.log import logger
 from handler.core.models import FeedItem
 from handler.core.times import instant
@@ -178,7 +179,7 @@ class RevisitSchedule:
         if data is None:
             return None  # advanced by a concurrent run after the listing
         try:
-            entry = Revisit.from_json(json.loads(data))
+            entry = Revisit.from_json(jsontext.loads(data))
             if entry.key != key:  # advancing it would write and delete under another name
                 raise ValueError(f"the entry is for {entry.key}, not for {key}")
             return entry

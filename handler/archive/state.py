@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from handler.core import jsontext
 from handler.core.config import RetryPolicy
 from handler.core.errors import ConflictError, StoreError
 from handler.core.models import FeedItem
@@ -217,7 +218,7 @@ class StateStore:
             if data is None:
                 continue  # replayed and removed since the listing
             try:
-                record = json.loads(data)
+                record = jsontext.loads(data)
                 if not isinstance(record, dict):
                     raise ValueError("not an object")
             except ValueError as exc:
@@ -282,7 +283,7 @@ def decode_cursor(data: bytes | None, key: str, cursor: Callable[..., S], job: s
     if data is None:
         return cursor(job)
     try:
-        raw = json.loads(data)
+        raw = jsontext.loads(data)
         if not isinstance(raw, dict):
             raise ValueError("not an object")
         decoded = cursor(**{**_checked_fields(cursor, raw), "job": job})
@@ -332,7 +333,7 @@ def _decode_feed(data: bytes | None) -> FeedState:
     if data is None:
         return FeedState()
     try:
-        raw = json.loads(data)
+        raw = jsontext.loads(data)
         newest = raw.get("newest")
         return FeedState(FeedValidators(**raw["validators"]), dict(raw["seen"]),
                          str(newest) if newest is not None else None)  # fmt: skip
@@ -376,7 +377,7 @@ def _decode(data: bytes | None) -> RunState:
     if data is None:
         return RunState()
     try:
-        raw = json.loads(data)
+        raw = jsontext.loads(data)
         feeds = {url: FeedValidators(**v) for url, v in raw.get("feeds", {}).items()}
         pending = {key: _pending(p) for key, p in raw.get("pending", {}).items()}
         parked = _parked(raw.get("parked", {}))

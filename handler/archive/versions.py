@@ -13,7 +13,6 @@ stores its version on top of the winner's.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from typing import Any, Literal
 from handler.archive.changes import changes
 from handler.archive.document import encode
 from handler.archive.warc import capture_warc
+from handler.core import jsontext
 from handler.core.errors import ConflictError, OlderCaptureError, StoreError
 from handler.ingest.fetch import Response
 from handler.store.base import JSON_CONTENT_TYPE, WARC_CONTENT_TYPE, BlobStore
@@ -155,7 +155,7 @@ def _later(stored: dict[str, Any], doc: dict[str, Any]) -> bool:
 
 def _load(data: bytes, store: BlobStore, key: str) -> dict[str, Any]:
     try:
-        loaded = json.loads(data)
+        loaded = jsontext.loads(data)
         if isinstance(loaded, dict) and "fetched_at" in loaded:
             return loaded
     except ValueError:

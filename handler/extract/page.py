@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from zoneinfo import ZoneInfo
 import lxml.html
 from lxml import etree
 
+from handler.core import jsontext
 from handler.core.errors import ExtractionError
 
 # ntv.de is a German site: a timestamp without a zone is Berlin local time.
@@ -187,7 +187,7 @@ def _read_json_ld(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
         if len(text) > MAX_JSON_LD_CHARS:
             continue
         try:
-            data = json.loads(text)
+            data = jsontext.loads(text)
         except (ValueError, RecursionError):
             continue  # a broken (or absurdly nested) block is the site's bug; others count
         for obj in data if isinstance(data, list) else [data]:

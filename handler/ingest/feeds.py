@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from handler.core import jsontext
 from handler.core.errors import ConfigError, UrlError
 from handler.core.urls import parse_host_name, parse_web_url
 
@@ -67,7 +68,7 @@ def load_feeds(source: str) -> list[FeedConfig]:
 
 def parse_feeds(data: bytes, where: str) -> list[FeedConfig]:
     try:
-        raw = json.loads(data)
+        raw = jsontext.loads(data)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{where}: line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
     except UnicodeDecodeError as exc:

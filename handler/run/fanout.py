@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from handler.archive.schedule import Revisit
 from handler.archive.state import FeedState, load_feed_state, newest_of, update_feed_state
+from handler.core import jsontext
 from handler.core.aws import SqsQueue
 from handler.core.errors import ArchiveError, ConfigError, EventError, FeedError
 from handler.core.log import logger
@@ -72,7 +73,7 @@ class WorkMessage:
         and a feed item are, and its ``allow_hosts`` are dropped (the worker's allowlist is
         its own configuration, see ``trusted_feed``)."""
         try:
-            raw = json.loads(body)
+            raw = jsontext.loads(body)
             revisit_raw = raw.get("revisit") if isinstance(raw, dict) else None
             if not isinstance(raw, dict) or not (
                 isinstance(raw.get("feed"), dict) or (raw.get("feed") is None and revisit_raw)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 
 from handler.archive.reader import NotFoundError, get_article
 from handler.archive.state import RunState, StateStore
+from handler.core import jsontext
 from handler.core.errors import ConfigError
 from handler.core.models import FeedItem
 from handler.run.context import RunContext
@@ -78,7 +78,7 @@ def _fetched_url(doc: dict[str, object]) -> str:
 
 def _parked_url(record: bytes, key: str) -> str:
     try:
-        url = json.loads(record)["url"]
+        url = jsontext.loads(record)["url"]
         if isinstance(url, str) and url:
             return url
     except (ValueError, KeyError, TypeError):

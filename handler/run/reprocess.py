@@ -35,6 +35,7 @@ from handler.archive.index import Location, current_locations
 from handler.archive.reader import require_archive
 from handler.archive.state import compare_and_swap, decode_cursor
 from handler.archive.warc import read_capture
+from handler.core import jsontext
 from handler.core.errors import ArchiveError, EventError, NotAnArticleError
 from handler.core.log import logger
 from handler.core.packages import installed_version
@@ -124,7 +125,7 @@ class Shard:
         """The shard a message carries; None when it carries none (a feed item); EventError
         when it claims to be a shard and is not a well-formed one."""
         try:
-            raw = json.loads(body)
+            raw = jsontext.loads(body)
         except (ValueError, RecursionError):
             return None
         if not isinstance(raw, dict) or "reprocess" not in raw:
@@ -271,7 +272,7 @@ def reprocess_one(ctx: RunContext, key: str, now: datetime) -> ArticleOutcome:
     store = ctx.store
     url = ""
     try:
-        current = json.loads(store.get(key) or b"null")
+        current = jsontext.loads(store.get(key) or b"null")
         url = current["url"]
         raw_key = current["capture"]["raw_key"]
         raw = store.get(raw_key) if raw_key else None
