@@ -10,6 +10,7 @@ example budget (see README, "Development").
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -897,3 +898,44 @@ def test_json_nested_too_deeply_in_store_objects_is_malformed_not_a_fault(
     assert main(site.run_args(str(root))) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "internal error" not in err[0], err
+
+
+HEADER_VALUES = st.one_of(
+    st.sampled_from(["", "0", "-1", "99999999999999999999", "1e9", "nan", "gzip", "br, gzip",
+                     "text/html; charset=undefined", "text/html; charset=idna", "http://[::1",
+                     "//evil.example/x", "Wed, 21 Oct 2015 07:28:00 GMT", "\u00e9", "x" * 5000]),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30),
+)  # fmt: skip
+HEADER_NAMES = ["Retry-After", "Content-Length", "Content-Encoding", "Location", "Content-Type",
+                "ETag", "Last-Modified", "Transfer-Encoding"]  # fmt: skip
+
+
+_SLOW_FIXTURE = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=_SLOW_FIXTURE)
+@given(st.sampled_from([200, 301, 302, 304, 404, 429, 500, 503, 599]),
+       st.dictionaries(st.sampled_from(HEADER_NAMES), HEADER_VALUES, max_size=3))  # fmt: skip
+def test_any_status_and_headers_give_a_response_or_a_fetch_error(faults, status, headers) -> None:
+    """The HTTP border: whatever status and header values a server sends, a fetch returns a
+    response or fails with a FetchError saying why; nothing else escapes."""
+    from faultserver import Fault
+
+    from handler.core.config import FetchSettings
+    from handler.core.errors import FetchError
+    from handler.ingest.fetch import HTML_TYPES, HttpClient
+
+    path = f"/h{next(_PATHS)}"
+    faults.script(path, Fault("respond", status, b"<html><p>x</p></html>",
+                              "text/html", tuple(headers.items())))  # fmt: skip
+    settings_ = FetchSettings(extra_hosts=frozenset({"127.0.0.1"}), retries=0,
+                              total_timeout=5.0, read_timeout=2.0, max_retry_after=0)  # fmt: skip
+    try:
+        response = HttpClient(settings_).get(faults.url(path), accept=HTML_TYPES)
+    except FetchError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert response.status == 200 and response.body
+
+
+_PATHS = itertools.count()  # each example its own path on the one fault server
