@@ -207,7 +207,7 @@ def test_a_store_without_an_archive_is_refused(tmp_path: Path, capsys, command) 
     empty.mkdir()
     assert main([*command, "--store", str(empty)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert (len(err) == 1 and "no archive at" in err[0]) or "no such article" in err[0], err
+    assert len(err) == 1 and ("no archive at" in err[0] or "no such article" in err[0]), err
     assert list(empty.iterdir()) == []  # nothing was created (no state/reprocess/...)
 
 
@@ -498,3 +498,28 @@ def test_a_killed_runs_markers_show_in_status_and_settle_once_its_lease_expires(
     assert ARTICLE_ID in listed_ids(store, capsys)
     assert list((store / "index" / "pending").glob("*")) == []
     assert list((store / "index" / "runs").glob("*")) == []
+
+
+def test_a_lease_taken_again_after_a_release_keeps_beating(tmp_path: Path, monkeypatch) -> None:
+    """A run whose use case was abandoned (one of several feeds failed) released its lease; when
+    it writes again the lease must be renewed again, or other runs would take the live run for
+    dead after a minute and settle its markers."""
+    from handler.archive import leases
+    from handler.store import LocalStore
+
+    monkeypatch.setattr(leases, "HEARTBEAT_S", 0.02)
+    store = LocalStore(tmp_path)
+    lease = leases.RunLease(store, "abc123")
+    lease.hold()
+    lease.release()
+    assert store.get("index/runs/abc123.json") is None
+    lease.hold()
+    store.delete("index/runs/abc123.json")  # only a heartbeat can write it back
+    renewed = False
+    for _ in range(500):  # bounded wait: a few beats of 20 ms
+        renewed = store.get("index/runs/abc123.json") is not None
+        if renewed:
+            break
+        time.sleep(0.01)
+    lease.release()
+    assert renewed

@@ -15,7 +15,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from handler.archive.leases import CLOCK_SKEW_S, LEASE_S, RunLease, alive_until, known_dead
+from handler.archive.leases import CLOCK_SKEW_S, LEASE_S, LeaseBook, RunLease, known_dead
 from handler.archive.versions import Intent
 from handler.core import jsontext
 from handler.core.errors import ConflictError, StoreError
@@ -205,7 +205,7 @@ class Catalog:
         left markers."""
         now = datetime.now(UTC)
         due: list[str] = []
-        leases: dict[str, datetime | None] = {}
+        leases = LeaseBook(self.store)
         kept_runs: set[str] = set()
         for key in self.store.list(PENDING_PREFIX):
             written, run_id = pending_written_at(key), pending_run_id(key)
@@ -216,15 +216,13 @@ class Catalog:
                     due.append(key)
                 continue
             age = (now - written).total_seconds()
-            if run_id not in leases:
-                leases[run_id] = alive_until(self.store, run_id)
-            until = leases[run_id]
+            until = leases.alive_until(run_id)
             dead = known_dead(until, now) or (until is None and age >= LEASE_S + CLOCK_SKEW_S)
             if dead or age >= self.grace_s:
                 due.append(key)
             else:
                 kept_runs.add(run_id)
-        return due, set(leases) - kept_runs
+        return due, leases.runs - kept_runs
 
     def _committed(self, markers: dict[str, dict[str, Any] | None]) -> set[str]:
         """The markers whose version is stored, each one's superseded copy made.
@@ -347,13 +345,11 @@ def waiting_markers(store: BlobStore) -> list[dict[str, Any]]:
     run's markers are its writes in flight; a dead run's are settled by the next run (its
     versions are stored, but not in the manifest until then). For ``status``."""
     now = datetime.now(UTC)
-    leases: dict[str, datetime | None] = {}
+    leases = LeaseBook(store)
     found = []
     for key in store.list(PENDING_PREFIX):
         run_id, written = pending_run_id(key), pending_written_at(key)
-        if run_id not in leases:
-            leases[run_id] = alive_until(store, run_id)
-        until = leases[run_id]
+        until = leases.alive_until(run_id)
         found.append({
             "key": key,
             "run_id": run_id,

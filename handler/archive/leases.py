@@ -60,8 +60,11 @@ class RunLease:
             if self._thread is not None:
                 return
             self._renew()
+            # A stop event per heartbeat: a run that released its lease (a feed of several
+            # failed: its use case abandoned) and writes again beats again.
+            self._stop = threading.Event()
             self._thread = threading.Thread(
-                target=self._beat, name=f"lease-{self._run_id}", daemon=True
+                target=self._beat, args=(self._stop,), name=f"lease-{self._run_id}", daemon=True
             )
             self._thread.start()
 
@@ -75,9 +78,9 @@ class RunLease:
         thread.join(timeout=HEARTBEAT_S)
         self._store.delete(run_lease_key(self._run_id))
 
-    def _beat(self) -> None:
+    def _beat(self, stop: threading.Event) -> None:
         failures = 0
-        while not self._stop.wait(HEARTBEAT_S) and failures < 3:
+        while not stop.wait(HEARTBEAT_S) and failures < 3:
             try:
                 self._renew()
                 failures = 0
@@ -108,6 +111,25 @@ def alive_until(store: BlobStore, run_id: str) -> datetime | None:
     except (ValueError, KeyError, TypeError):
         return None
     return until if until.tzinfo is not None else None
+
+
+class LeaseBook:
+    """The leases of the runs named by intent markers, each read once (a listing of markers
+    names the same run many times)."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self._store = store
+        self._until: dict[str, datetime | None] = {}
+
+    def alive_until(self, run_id: str) -> datetime | None:
+        if run_id not in self._until:
+            self._until[run_id] = alive_until(self._store, run_id)
+        return self._until[run_id]
+
+    @property
+    def runs(self) -> set[str]:
+        """The runs looked up so far."""
+        return set(self._until)
 
 
 def known_dead(until: datetime | None, now: datetime) -> bool:
