@@ -2,7 +2,8 @@
 """Every benchmark in one go (``make bench`` / ``python3 tasks.py bench``).
 
 Runs bench/quality.py (when the corpus is there), extraction.py, warc_gzip.py, runs.py,
-cold_start.py, fanout.py, outage.py, import_warc.py, day.py (the simulated day, about 5 minutes)
+cold_start.py, fanout.py, outage.py, import_warc.py, hostile.py, day.py (the simulated day,
+about 5 minutes)
 and scale.py (archives up to 100,000 documents, about 25 minutes; skipped with --quick),
 prints each one's report, then the monthly cost table built from the measured figures, and
 ends with one JSON line holding all the figures.
@@ -28,6 +29,7 @@ SCRIPTS = [
     "fanout.py",
     "outage.py",
     "import_warc.py",
+    "hostile.py",
     "day.py",
     "scale.py",
 ]
@@ -62,6 +64,7 @@ def main() -> int:
             "day.py",
             "outage.py",
             "import_warc.py",
+            "hostile.py",
             "scale.py",
         )  # their keys are their own
         figures |= {script.removesuffix(".py"): result} if own else result

@@ -93,3 +93,11 @@ def test_the_fanout_bench_runs_and_archives_every_item():
                         "--workers", "2", "--repeat", "1")  # fmt: skip
     assert figures["fanout_archived"] == figures["fanout_items"] == 6
     assert figures["fanout_ratio_runs"]["runs"] == 1
+
+
+def test_the_hostile_bench_shows_each_case_bounded():
+    figures = last_json("hostile.py", "--line-mb", "8", "--paragraphs", "200")
+    line = figures["long_line_import"]
+    assert (line["new"], line["sources"][0]["malformed"]) == (1, 1)
+    assert "deadline passed before the response headers" in figures["dripping_headers"]["outcome"]
+    assert figures["changes"]["checks_per_paragraph"] <= 8
