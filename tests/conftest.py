@@ -27,6 +27,13 @@ settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
 
+
+def examples(budget: int) -> int:
+    """A slow fuzz test's own example budget, scaled with the profile's: an explicit
+    ``max_examples`` would otherwise keep a deep run as shallow as a CI one."""
+    return max(1, budget * settings.default.max_examples // 100)
+
+
 FIXTURES = Path(__file__).parent / "fixtures"
 PAGES = FIXTURES / "pages"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "ntv"

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from conftest import Site, local_settings, page
+from conftest import Site, examples, local_settings, page
 from handler.archive.schedule import Revisit
 from handler.cli import main
 from handler.core.config import revisit_steps
@@ -184,7 +184,7 @@ def warc_record(date: str) -> object:
     return next(iter(ArchiveIterator(buffer)))
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=60, deadline=None)
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=examples(60), deadline=None)
 @given(times_text.map(xml_text).filter(lambda t: "\n" not in t and "\r" not in t))
 @example("2099-01-01T00:00:00Z")
 @example("0001-01-01T00:00:00Z")
@@ -610,6 +610,59 @@ def test_json_ld_of_odd_shapes_is_read_as_none(json_ld: str) -> None:
     assert doc["title"] and doc["body"]
 
 
+PAGE_DATES = {
+    "ntv2025_article.html": [b'"datePublished":"2025-03-14T09:30:05+01:00"',
+                             b'"dateModified":"2025-03-14T11:02:40+01:00"',
+                             b'content="2025-03-14T09:30:05+01:00"'],
+    "ntv_legacy_article.html": [b'"datePublished": "2023-04-28 18:11:01.0"',
+                                b'"dateModified": "2023-04-28 19:40:00.0"',
+                                b'content="2023-04-28T18:11:01+02:00"'],
+}  # fmt: skip
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), times_text),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=5,
+)
+
+
+def with_dates(name: str, published: object, modified: object, meta: str) -> bytes:
+    """The page with its JSON-LD dates replaced by any JSON values and its meta date by any
+    text (escaped as the page's own syntax needs: nothing here breaks the markup itself)."""
+    from html import escape
+
+    ld_published, ld_modified, meta_date = PAGE_DATES[name]
+    html = page(name)
+    for original, key, value in ((ld_published, "datePublished", published),
+                                 (ld_modified, "dateModified", modified)):  # fmt: skip
+        assert original in html
+        text = json.dumps(value).replace("</", "<\\/")
+        html = html.replace(original, f'"{key}": {text}'.encode())
+    assert meta_date in html
+    return html.replace(meta_date, f'content="{escape(meta, quote=True)}"'.encode())
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=examples(40), deadline=None)
+@given(st.sampled_from(sorted(PAGE_DATES)), json_values, json_values, times_text)
+@example("ntv2025_article.html", "0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00", "")
+@example("ntv2025_article.html", "2099-01-01T00:00:00+01:00", None, "2099-01-01")
+@example("ntv_legacy_article.html", "9999-12-31 23:59:59.0", 5, "0001-01-01T00:00:00")
+def test_a_page_date_is_in_the_window_or_absent(name, published, modified, meta) -> None:
+    """Pages' JSON-LD and meta dates pass the one time border: a date at the ends of the
+    calendar, in the future, of the wrong type or unreadable is no date; the article is still
+    extracted whole, and the document validates and has a storage key."""
+    from conftest import assert_valid
+    from handler.archive.extraction import extract_article
+    from handler.store.layout import article_key
+
+    doc = extract_article(with_dates(name, published, modified, meta), ARTICLE_URL)
+    assert doc["title"] and doc["body"]
+    assert_valid(doc)
+    for field in ("published_at", "modified_at"):
+        if doc[field] is not None:
+            assert instant(doc[field]) is not None, (field, doc[field])
+    assert article_key(doc).endswith(".json")
+
+
 def two_versions(site: Site, root: Path, capsys) -> None:
     path = "/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
     site.add(path, page("ntv2025_article.html"))
@@ -825,7 +878,7 @@ WARC_HEADER_FIELDS = ["WARC-Type", "WARC-Target-URI", "WARC-Date", "Content-Type
                       "Content-Length", "WARC-Record-ID"]  # fmt: skip
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=80, deadline=None)
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=examples(80), deadline=None)
 @given(st.sampled_from(WARC_HEADER_FIELDS), st.text(max_size=40), st.booleans())
 def test_a_warc_record_with_an_odd_header_costs_that_record_only(
     field: str, value: str, gzipped: bool
@@ -913,7 +966,7 @@ HEADER_NAMES = ["Retry-After", "Content-Length", "Content-Encoding", "Location",
 _SLOW_FIXTURE = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=_SLOW_FIXTURE)
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=_SLOW_FIXTURE)
 @given(st.sampled_from([200, 301, 302, 304, 404, 429, 500, 503, 599]),
        st.dictionaries(st.sampled_from(HEADER_NAMES), HEADER_VALUES, max_size=3))  # fmt: skip
 def test_any_status_and_headers_give_a_response_or_a_fetch_error(faults, status, headers) -> None:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from urllib3.util import parse_url
 
-from conftest import Site, page
+from conftest import Site, examples, page
 from handler.cli import main
 from handler.core.config import FetchSettings
 from handler.core.errors import EventError, HostNotAllowedError, UrlError
@@ -83,7 +83,7 @@ def test_the_checked_url_is_the_fetched_url():
 _URL_CHARS = st.sampled_from([*"abn-tv.de:/@\\%?#[]1 \t\n", "www.n-tv.de", "evil.example"])
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_URL_CHARS, max_size=12).map("".join), st.sampled_from(["http://", "https://"]))
 def test_whatever_is_accepted_both_parsers_read_alike(tail, scheme):
     raw = scheme + tail

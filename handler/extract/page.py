@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import lxml.html
 from lxml import etree
 
-from handler.core import jsontext
+from handler.core import jsontext, times
 from handler.core.errors import ExtractionError
 
 # ntv.de is a German site: a timestamp without a zone is Berlin local time.
@@ -32,7 +32,6 @@ _BOMS = (
     (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )  # fmt: skip
-MIN_YEAR, MAX_YEAR = 1900, 2200
 MAX_JSON_LD_CHARS = 1_000_000
 
 
@@ -160,8 +159,10 @@ def _known_codec(name: str) -> bool:
 
 
 def parse_timestamp(value: object) -> datetime | None:
-    """ISO 8601 or ntv's legacy "2023-04-28 18:11:01.0"; a missing zone means Europe/Berlin."""
-    if not isinstance(value, str) or not value.strip():
+    """ISO 8601 or ntv's legacy "2023-04-28 18:11:01.0"; a missing zone means Europe/Berlin.
+    The page's own offset is kept; a time outside the window every outside time must lie in
+    (``times.instant``: not before 1990, not past tomorrow) is no date at all."""
+    if not isinstance(value, str) or not value.strip() or len(value) > times.MAX_TEXT:
         return None
     text = value.strip().replace(" ", "T", 1)
     text = re.sub(r"\.\d+(?=$|[+-]\d\d:?\d\d$|Z$)", "", text)  # drop fractions: we keep seconds
@@ -171,13 +172,9 @@ def parse_timestamp(value: object) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=SITE_ZONE)
-    try:
-        year = parsed.astimezone(UTC).year
-    except (OverflowError, ValueError):
-        return None
     # A news page's date is from this world: year 1 or 9999 is a placeholder, not a date (and
-    # would not survive conversion to UTC in keys and manifests).
-    return parsed if MIN_YEAR <= year <= MAX_YEAR else None
+    # would not survive conversion to UTC in keys and manifests); one in the future is a guess.
+    return parsed if times.instant(parsed) is not None else None
 
 
 def _read_json_ld(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
