@@ -39,6 +39,7 @@ from handler.cli.importer import add_import_command
 from handler.cli.jobs import add_job_commands
 from handler.cli.output import print_summary, progress_for
 from handler.cli.read import add_read_commands
+from handler.core import jsontext
 from handler.core.config import (
     DEFAULT_CONCURRENCY,
     DEFAULT_FEED_URL,
@@ -151,15 +152,12 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     """Run the Lambda entry on an event file with a fake context, like ``sam local invoke -e``."""
     path = Path(args.event_file)
     try:
-        event = json.loads(path.read_text(encoding="utf-8"))
+        event = jsontext.loads(path.read_bytes())
     except OSError as exc:
         print(f"ntv-archive: error: {path}: {exc.strerror}", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    except ValueError as exc:
+    except ValueError as exc:  # malformed or nested too deeply, or not UTF-8
         print(f"ntv-archive: error: {path}: not JSON ({exc})", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    except RecursionError:
-        print(f"ntv-archive: error: {path}: JSON nested too deeply", file=sys.stderr)
         return EXIT_CANNOT_RUN
     if args.store:
         os.environ["ARCHIVE_STORE"] = args.store

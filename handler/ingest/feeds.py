@@ -73,8 +73,6 @@ def parse_feeds(data: bytes, where: str) -> list[FeedConfig]:
         raise ConfigError(f"{where}: line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{where}: not UTF-8 text ({exc.reason})") from exc
-    except RecursionError:
-        raise ConfigError(f"{where}: nested too deeply to be a feeds file") from None
     entries = raw.get("feeds") if isinstance(raw, dict) else None
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f'{where}: expected {{"feeds": [ ... ]}} with at least one feed')
