@@ -1026,3 +1026,106 @@ def test_any_status_and_headers_give_a_response_or_a_fetch_error(faults, status,
 
 
 _PATHS = itertools.count()  # each example its own path on the one fault server
+
+
+# --- found by bench/campaign.py's own cases (not listed in the issue) -----------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["list", "--since", "0001-01-01", "--until", "9999-12-31"],
+     ["export", "--since", "0001-01-01", "--until", "9999-12-31"],
+     ["diff", "ntv-40000001", "--from", "9999-12-31T23:59:59-01:00"],
+     ["show", "ntv-40000001", "--version", "9999-12-31T23:59:59-01:00"],
+     ["diff", "ntv-40000001", "--to", "0001-01-01T00:30:00+01:00"]],
+)  # fmt: skip
+def test_days_and_versions_named_at_the_ends_of_the_calendar(site, tmp_path, capsys, command):
+    """CLI days and version times from outside were `internal error: OverflowError`. A range's
+    end is moved into the window (nothing archived lies outside it); a version time out of it
+    names no version."""
+    root = tmp_path / "archive"
+    two_versions(site, root, capsys)
+    code = main([*command, "--store", str(root)])
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert "internal" not in captured.err
+    if command[0] in {"list", "export"}:
+        assert code == 0 and "ntv-40000001" in captured.out
+    else:
+        assert code == 2 and len(err) == 1 and "has no version at" in err[0], err
+
+
+def test_a_record_longer_than_the_file_is_a_truncated_file_whatever_its_kind(
+    tmp_path: Path, capsys
+) -> None:
+    """A record claiming 10**18 bytes whose HTTP block is not HTML was counted `not_html` and
+    the import said all was well (exit 0): the file ended inside it, whatever its verdict."""
+    source = tmp_path / "huge.warc"
+    source.write_bytes(
+        b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:x>\r\n"
+        b"WARC-Date: 2025-03-14T10:00:00Z\r\nWARC-Target-URI: " + ARTICLE_URL.encode() +
+        b"\r\nContent-Type: application/http; msgtype=response\r\nContent-Length: "
+        + str(10**18).encode() + b"\r\n\r\nHTTP/1.1 200 OK\r\n\r\n<html></html>\r\n\r\n"
+    )  # fmt: skip
+    assert main(["import", str(source), "--store", str(tmp_path / "a")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ends inside the record of" in err[0], err
+
+
+# --- CLI arguments: one border for every value a person types ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_captures(tmp_path_factory) -> Path:
+    """An archive of one article in two versions, made from captures (no HTTP)."""
+    from test_import import Warc
+
+    folder = tmp_path_factory.mktemp("cli")
+    for n, (date, html) in enumerate([
+        ("2025-03-14T09:00:00Z", page("ntv2025_article.html")),
+        ("2025-03-14T10:00:00Z", page("ntv2025_article.html").replace(b"Herbst", b"Winter")),
+    ]):  # fmt: skip
+        warc = Warc()
+        warc.response(ARTICLE_URL, html, date=date)
+        (folder / f"{n}.warc.gz").write_bytes(warc.buffer.getvalue())
+        assert main(["import", str(folder / f"{n}.warc.gz"), "--store", str(folder / "a"),
+                     "--quiet"]) == 0  # fmt: skip
+    return folder
+
+
+CLI_VALUES = st.one_of(
+    times_text, urls_text, st.text(max_size=30),
+    st.sampled_from(["ntv-40000001", "ntv-1\n", "-", "--", "-h", "2025-03-14", "\x1e"]),
+)  # fmt: skip
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+          max_examples=examples(100), deadline=None)  # fmt: skip
+@given(st.sampled_from([
+    ["list", "--since", "{}"], ["list", "--until", "{}"], ["export", "--since", "{}"],
+    ["export", "--until", "{}", "--format", "jsonl"], ["show", "{}"], ["history", "{}"],
+    ["show", "ntv-40000001", "--version", "{}"], ["diff", "ntv-40000001", "--from", "{}"],
+    ["diff", "ntv-40000001", "--to", "{}"], ["history", "ntv-40000001", "--json", "{}"],
+    ["extract", "{page}", "--url", "{}"], ["status", "{}"],
+]), CLI_VALUES)  # fmt: skip
+def test_any_value_typed_into_a_reading_command_is_used_or_refused_in_one_line(
+    two_captures: Path, capsys, template: list[str], value: str
+) -> None:
+    """Whatever a person types as an option's value: the command does its job (exit 0 or 1)
+    or refuses in one line (exit 2); never an internal error, never a traceback."""
+    saved = two_captures / "page.html"
+    if not saved.exists():
+        saved.write_bytes(page("ntv2025_article.html"))
+    argv = [part.format(value) if part == "{}" else part.replace("{page}", str(saved))
+            for part in template]  # fmt: skip
+    if argv[0] not in {"extract"}:
+        argv += ["--store", str(two_captures / "a")]
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own exits (-h prints help: 0)
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    assert "internal error" not in captured.err and "Traceback" not in captured.err, captured.err
+    assert code in (0, 1, 2)
+    if code == 2:
+        assert len(captured.err.strip().splitlines()) == 1, captured.err

@@ -37,7 +37,7 @@ from handler.cli.backfill import add_backfill_command
 from handler.cli.history import add_history_commands
 from handler.cli.importer import add_import_command
 from handler.cli.jobs import add_job_commands
-from handler.cli.output import print_summary, progress_for
+from handler.cli.output import print_summary, progress_for, say
 from handler.cli.read import add_read_commands
 from handler.core import jsontext
 from handler.core.config import (
@@ -68,10 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.command(args))
     except ArchiveError as exc:
-        print(f"ntv-archive: error: {exc}", file=sys.stderr)
+        say(f"ntv-archive: error: {exc}")
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
-        print("ntv-archive: interrupted", file=sys.stderr)
+        say("ntv-archive: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``show ... | head``): nothing more to say, and nowhere to say it.
@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except Exception as exc:  # a bug: one line here, the traceback with -vv
         logger.debug("internal error", exc_info=True)
-        print(f"ntv-archive: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        say(f"ntv-archive: internal error: {type(exc).__name__}: {exc}")
         return EXIT_CANNOT_RUN
 
 
@@ -109,8 +109,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         feeds = [f for f in load_feeds(args.feeds) if args.schedule in (None, f.schedule)]
         if not feeds:
-            print(f"ntv-archive: error: {args.feeds}: no feed of schedule "
-                  f"{args.schedule!r}", file=sys.stderr)  # fmt: skip
+            say(f"ntv-archive: error: {args.feeds}: no feed of schedule "
+                  f"{args.schedule!r}")  # fmt: skip
             return EXIT_CANNOT_RUN
     with progress_for(args) as bar:
         pipeline = Pipeline(settings, progress=bar)
@@ -120,7 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print_summary(summary)
     for error in summary.errors:
-        print(f"ntv-archive: error: {error}", file=sys.stderr)
+        say(f"ntv-archive: error: {error}")
     return EXIT_ARTICLES_FAILED if summary.lost_something else EXIT_OK
 
 
@@ -129,20 +129,20 @@ def cmd_extract(args: argparse.Namespace) -> int:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        print(f"ntv-archive: error: {path}: {exc.strerror}", file=sys.stderr)
+        say(f"ntv-archive: error: {path}: {exc.strerror}")
         return EXIT_CANNOT_RUN
     if data[:2] == b"\x1f\x8b":  # saved pages are often gzipped (as in the shared corpus)
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
-            print(f"ntv-archive: error: {path}: not a readable gzip file ({exc})", file=sys.stderr)
+            say(f"ntv-archive: error: {path}: not a readable gzip file ({exc})")
             return EXIT_CANNOT_RUN
     from handler.archive.extraction import extract_article
 
     try:
         doc = extract_article(data, args.url)
     except ExtractionError as exc:
-        print(f"ntv-archive: error: {path}: {exc}", file=sys.stderr)
+        say(f"ntv-archive: error: {path}: {exc}")
         return EXIT_ARTICLES_FAILED
     print(json.dumps(doc, ensure_ascii=False, indent=2))
     return EXIT_OK
@@ -154,10 +154,10 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     try:
         event = jsontext.loads(path.read_bytes())
     except OSError as exc:
-        print(f"ntv-archive: error: {path}: {exc.strerror}", file=sys.stderr)
+        say(f"ntv-archive: error: {path}: {exc.strerror}")
         return EXIT_CANNOT_RUN
     except ValueError as exc:  # malformed or nested too deeply, or not UTF-8
-        print(f"ntv-archive: error: {path}: not JSON ({exc})", file=sys.stderr)
+        say(f"ntv-archive: error: {path}: not JSON ({exc})")
         return EXIT_CANNOT_RUN
     if args.store:
         os.environ["ARCHIVE_STORE"] = args.store
@@ -175,7 +175,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
     for source in response.get("sources") or []:  # an import's damaged files: said, not buried
         if isinstance(source, dict) and source.get("error"):
-            print(f"ntv-archive: error: {source['error']}", file=sys.stderr)
+            say(f"ntv-archive: error: {source['error']}")
     return EXIT_ARTICLES_FAILED if response_lost_something(response) else EXIT_OK
 
 

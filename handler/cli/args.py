@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from datetime import date
 from typing import NoReturn
 
+from handler.cli.output import say
+from handler.core import times
 from handler.core.config import DEFAULT_STORE
 from handler.core.errors import UrlError
 from handler.core.urls import parse_host_name, parse_web_url
@@ -22,7 +23,7 @@ class OneLineParser(argparse.ArgumentParser):
     wrong, then where to read how it is meant (``--help``)."""
 
     def error(self, message: str) -> NoReturn:
-        print(f"{self.prog}: error: {message} (see: {self.prog} --help)", file=sys.stderr)
+        say(f"{self.prog}: error: {message} (see: {self.prog} --help)")
         raise SystemExit(EXIT_CANNOT_RUN)
 
 
@@ -41,8 +42,10 @@ def date_range(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def day(value: str) -> date:
+    """A range's day, moved into the window of days anything archived can have (see
+    ``times.range_end``): the same range, without a day past the calendar's end."""
     try:
-        return date.fromisoformat(value)
+        return times.range_end(date.fromisoformat(value))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
 

@@ -6,12 +6,12 @@ import argparse
 import json
 import re
 import sys
-from datetime import UTC, datetime
 from typing import Any
 
 from handler.archive.catalog import version_time
 from handler.cli.args import EXIT_OK, store_option, verbosity
-from handler.cli.output import counted
+from handler.cli.output import counted, say
+from handler.core import times
 from handler.core.errors import ArchiveError
 
 # On a terminal: removed words red, added green (ANSI); elsewhere git's plain word-diff marks.
@@ -66,7 +66,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         flags = " (re-extracted)" if row["reprocessed"] else ""
         flags += " (current)" if row["current"] else ""
         print(f"{row['version']}  {str(row['content_sha256'])[:12]}  {row['summary']}{flags}")
-    print(f"{counted(len(rows), 'version')} of {args.id}", file=sys.stderr)
+    say(f"{counted(len(rows), 'version')} of {args.id}")
     return EXIT_OK
 
 
@@ -78,12 +78,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
     later = pick(versions, args.to_version, args.id) if args.to_version else len(versions) - 1
     earlier = pick(versions, args.from_version, args.id) if args.from_version else later - 1
     if earlier < 0:
-        print(f"ntv-archive: {args.id} has no version before {version_time(versions[later])}: "
-              "nothing to compare", file=sys.stderr)  # fmt: skip
+        say(f"ntv-archive: {args.id} has no version before {version_time(versions[later])}: "
+              "nothing to compare")  # fmt: skip
         return EXIT_OK
     if earlier == later:
-        print(f"ntv-archive: --from and --to both name {version_time(versions[later])} of "
-              f"{args.id}: nothing to compare", file=sys.stderr)  # fmt: skip
+        say(f"ntv-archive: --from and --to both name {version_time(versions[later])} of "
+              f"{args.id}: nothing to compare")  # fmt: skip
         return EXIT_OK
     if earlier > later:
         raise VersionError(f"--from {version_time(versions[earlier])} is later than --to "
@@ -165,13 +165,11 @@ def pick(versions: list[dict[str, Any]], spec: str, article_id: str) -> int:
 
 def _digits_of(spec: str) -> str:
     """A time as UTC digits (YYYYMMDDhhmmssmmm); a partial time as the digits it gives."""
-    try:
-        moment = datetime.fromisoformat(spec.strip().replace("Z", "+00:00"))
-    except ValueError:
+    # A time with an offset, in the window versions lie in; otherwise the digits as given
+    # (a partial time, or one no version can have: it then names none).
+    utc = times.instant(spec, with_offset=True)
+    if utc is None:
         return re.sub(r"\D", "", spec)
-    if moment.tzinfo is None:
-        return re.sub(r"\D", "", spec)
-    utc = moment.astimezone(UTC)
     full = utc.strftime("%Y%m%d%H%M%S") + f"{utc.microsecond // 1000:03d}"
     # Only as precise as written: "…T04:07:47+00:00" names every millisecond of that second.
     given = len(re.sub(r"\D", "", spec.split("+")[0].removesuffix("Z")))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from handler.cli.args import (
@@ -17,7 +16,7 @@ from handler.cli.args import (
     store_option,
     verbosity,
 )
-from handler.cli.output import counted, progress_for
+from handler.cli.output import counted, progress_for, say
 from handler.core.config import DEFAULT_MAX_BYTES
 
 
@@ -66,11 +65,11 @@ def cmd_import(args: argparse.Namespace) -> int:
               f"unchanged, {counts['skipped']} skipped, {counts['failed']} failed")  # fmt: skip
     for source in summary.sources:
         if source.get("error"):
-            print(f"ntv-archive: error: {source['error']}", file=sys.stderr)
+            say(f"ntv-archive: error: {source['error']}")
         elif source.get("malformed"):
             damaged = counted(source["malformed"], "malformed record")
-            print(f"ntv-archive: error: {source['source']}: {damaged} skipped (not a WARC "
-                  "file, or damaged)", file=sys.stderr)  # fmt: skip
+            say(f"ntv-archive: error: {source['source']}: {damaged} skipped (not a WARC "
+                  "file, or damaged)")  # fmt: skip
     for failure in summary.failures:
-        print(f"ntv-archive: failed: {failure.reason}", file=sys.stderr)
+        say(f"ntv-archive: failed: {failure.reason}")
     return EXIT_ARTICLES_FAILED if summary.lost_something else EXIT_OK

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from handler.cli.args import (
@@ -17,7 +16,7 @@ from handler.cli.args import (
     store_option,
     verbosity,
 )
-from handler.cli.output import print_summary, progress_for
+from handler.cli.output import print_summary, progress_for, say
 
 
 def add_job_commands(commands: Any) -> None:
@@ -85,5 +84,5 @@ def _run(args: argparse.Namespace, request: Any, settings: Any) -> int:
     elif not args.quiet:
         print_summary(summary, source=args.name)
     for error in summary.errors:
-        print(f"ntv-archive: error: {error}", file=sys.stderr)
+        say(f"ntv-archive: error: {error}")
     return EXIT_ARTICLES_FAILED if summary.lost_something else EXIT_OK

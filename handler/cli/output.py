@@ -11,6 +11,13 @@ from typing import Any
 from handler.run.outcomes import ArticleOutcome, RunSummary
 
 
+def say(message: str) -> None:
+    """One line on stderr, whatever the message holds: a control character or line separator
+    that came with a value someone typed or a file held is shown escaped, never obeyed."""
+    print("".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                  for c in message), file=sys.stderr)  # fmt: skip
+
+
 def counted(number: int, singular: str, plural: str = "") -> str:
     """``1 article``, ``2 articles``: a count with its noun in the right number."""
     return f"{number} {singular if number == 1 else plural or singular + 's'}"

@@ -14,7 +14,7 @@ from handler.cli.args import (
     store_option,
     verbosity,
 )
-from handler.cli.output import counted, progress_for, to_milliseconds
+from handler.cli.output import counted, progress_for, say, to_milliseconds
 
 
 def add_read_commands(commands: Any) -> None:
@@ -133,7 +133,7 @@ def open_archive(dest: str, existing: bool = True) -> Any:
 
 def report_skipped(skipped: list[str]) -> int:
     for reason in skipped:
-        print(f"ntv-archive: skipped {reason}", file=sys.stderr)
+        say(f"ntv-archive: skipped {reason}")
     return EXIT_ARTICLES_FAILED if skipped else EXIT_OK
 
 
@@ -146,7 +146,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             print(f"{row['published_at'] or '-':25}  {row['id']:14}  {row['title'] or ''}")
-        print(counted(len(rows), "article"), file=sys.stderr)
+        say(counted(len(rows), "article"))
     return EXIT_OK
 
 
@@ -188,7 +188,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             target = None if to_terminal else output_file(args.output)
             count = _write_jsonl(docs, target)
-    print(f"exported {counted(count, 'article')}", file=sys.stderr)
+    say(f"exported {counted(count, 'article')}")
     return report_skipped(skipped)
 
 

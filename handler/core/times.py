@@ -54,6 +54,15 @@ def day(value: object, ahead: timedelta = CLOCK_SLACK, now: datetime | None = No
     return value if moment is not None else None
 
 
+def range_end(value: date, ahead: timedelta = CLOCK_SLACK, now: datetime | None = None) -> date:
+    """A day that bounds a range (``--since`` / ``--until``), moved into the window: nothing
+    archived lies outside it, so ``--since 0001-01-01`` means "from the first" and ``--until
+    9999-12-31`` "to the last" — and neither overflows when a day is added to it."""
+    first = EARLIEST.date()
+    last = ((now or datetime.now(UTC)) + ahead).date()
+    return min(max(value, first), last)
+
+
 def _parsed(value: object) -> datetime | None:
     if isinstance(value, datetime):
         return value

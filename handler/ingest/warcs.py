@@ -71,7 +71,12 @@ def records(
     _bound_lines(iterator.reader)
     try:
         for record in iterator:
-            yield judge(record, allowlist, max_bytes)
+            judged = judge(record, allowlist, max_bytes)
+            if _ends_early(record):
+                raise TruncatedArchiveError(
+                    f"the file ends inside the record of {judged.url or 'no target'}"
+                )
+            yield judged
     except TruncatedArchiveError:
         raise
     except EOFError as exc:
@@ -180,6 +185,17 @@ def _declared_payload(record: Any) -> int:
     if isinstance(length, int) and isinstance(headers, int):
         return length - headers
     return -1
+
+
+def _ends_early(record: Any) -> bool:
+    """Whether the file ended before the record's declared length, whatever its verdict: what
+    is left of it is read through (as warcio would, to reach the next record) and the length
+    reader must be spent. A record claiming 10**18 bytes is no page that is merely not HTML."""
+    stream = record.raw_stream
+    while stream.read(_CHUNK):
+        pass
+    left = getattr(stream, "limit", 0)
+    return isinstance(left, int) and left > 0
 
 
 def record_time(record: Any) -> datetime | None:
