@@ -2,8 +2,8 @@
 """Every benchmark in one go (``make bench`` / ``python3 tasks.py bench``).
 
 Runs bench/quality.py (when the corpus is there), extraction.py, warc_gzip.py, runs.py,
-cold_start.py, fanout.py, outage.py, import_warc.py, hostile.py, day.py (the simulated day,
-about 5 minutes)
+cold_start.py, fanout.py, outage.py, import_warc.py, hostile.py, campaign.py (the third
+attack campaign's cases end to end, about 4 minutes), day.py (the simulated day, about 5 minutes)
 and scale.py (archives up to 100,000 documents, about 25 minutes; skipped with --quick),
 prints each one's report, then the monthly cost table built from the measured figures, and
 ends with one JSON line holding all the figures.
@@ -30,6 +30,7 @@ SCRIPTS = [
     "outage.py",
     "import_warc.py",
     "hostile.py",
+    "campaign.py",
     "day.py",
     "scale.py",
 ]
@@ -65,6 +66,7 @@ def main() -> int:
             "outage.py",
             "import_warc.py",
             "hostile.py",
+            "campaign.py",
             "scale.py",
         )  # their keys are their own
         figures |= {script.removesuffix(".py"): result} if own else result

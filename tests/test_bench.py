@@ -95,6 +95,13 @@ def test_the_fanout_bench_runs_and_archives_every_item():
     assert figures["fanout_ratio_runs"]["runs"] == 1
 
 
+def test_the_campaign_bench_runs_its_cases_and_judges_them():
+    figures = last_json("campaign.py", "--only", "2a,2c,11e,12", "--line-mb", "4")
+    assert figures["not_ok"] == 0, [r for r in figures["rows"] if r["problems"]]
+    assert figures["commands"] == 12 and figures["peak_rss_mb_max"] > 0
+    assert {row["case"] for row in figures["rows"]} == {"2a", "2c", "11e", "12"}
+
+
 def test_the_hostile_bench_shows_each_case_bounded():
     figures = last_json("hostile.py", "--line-mb", "8", "--paragraphs", "200")
     line = figures["long_line_import"]
