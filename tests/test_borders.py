@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -982,9 +983,67 @@ def test_json_nested_too_deeply_in_store_objects_is_malformed_not_a_fault(
     parked = json.loads(capsys.readouterr().out)["parked"]
     assert "unreadable" in parked[0]["reasons"][0]["reason"]
     (root / "state" / "run-state.json").write_text(DEEP_JSON)
-    assert main(site.run_args(str(root))) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "internal error" not in err[0], err
+    assert main(site.run_args(str(root))) == 0  # the state copied aside, the poll goes on
+    assert "internal error" not in capsys.readouterr().err
+    [kept] = root.glob("state/quarantine/run-state-*.json")
+    assert kept.read_text() == DEEP_JSON
+
+
+STATE_SAMPLE = {
+    "feeds": {"https://www.n-tv.de/politik/rss": {"etag": '"v1"', "last_modified": None}},
+    "pending": {"ntv-40000002": {
+        "item": {"id": "ntv-40000002", "link": ARTICLE_URL.replace("40000001", "40000002"),
+                 "title": "K: S", "kicker": "K", "headline": "S", "teaser": None,
+                 "category": None, "published": None},
+        "feed_url": "https://www.n-tv.de/politik/rss", "attempts": 1,
+        "next_retry_at": "2025-03-14T08:30:00+00:00",
+        "reasons": [{"at": "2025-03-14T08:00:00+00:00", "reason": "HTTP 503"}]}},
+    "parked": {"https://www.n-tv.de/politik/rss": {"ntv-40000003": "2025-03-14T08:00:00+00:00"}},
+    "seen": {"https://www.n-tv.de/politik/rss": {"ntv-40000001": "abc"}},
+    "newest": {"https://www.n-tv.de/politik/rss": "2025-03-14T08:00:00+00:00"},
+    "next_revisit_at": "2025-03-14T08:30:00+00:00",
+}  # fmt: skip
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=examples(100), deadline=None)
+@given(st.data())
+def test_a_run_state_read_back_is_used_entry_by_entry_or_copied_aside(data) -> None:
+    """The run state read back from the store, mutated anywhere (a field replaced, dropped or
+    added, the whole replaced by any JSON value): the state is read entry by entry (an odd
+    entry dropped, the rest kept) or, when it is no JSON object, copied aside under
+    state/quarantine/ before anything is written; a poll can always use what comes back."""
+    from handler.archive.state import StateStore
+    from handler.store.layout import STATE_KEY
+
+    part = data.draw(st.sampled_from([None, "owed", *STATE_SAMPLE]))
+    if part is None:
+        sample = mutated(STATE_SAMPLE, data)
+    elif part == "owed":  # one field of a pending entry
+        owed = mutated(STATE_SAMPLE["pending"]["ntv-40000002"], data)
+        sample = {**STATE_SAMPLE, "pending": {"ntv-40000002": owed}}
+    else:
+        inner = STATE_SAMPLE[part]
+        changed = mutated(inner, data) if isinstance(inner, dict) else data.draw(any_value)
+        sample = {**STATE_SAMPLE, part: changed}
+    raw = json.dumps(sample).encode()
+    with tempfile.TemporaryDirectory() as folder:
+        store = LocalStore(folder)
+        store.put(STATE_KEY, raw, "application/json")
+        states = StateStore(store)
+        state = states.load()
+        kept = list(Path(folder).glob("state/quarantine/*.json"))
+        if isinstance(sample, dict):
+            assert not kept
+        else:
+            assert [k.read_bytes() for k in kept] == [raw]
+        # What came back is usable: every due check, validator and hint a poll makes.
+        now = datetime.now(UTC)
+        for owed in state.pending.values():
+            assert isinstance(owed.due(now), bool) and owed.attempts >= 0
+        for url in state.feeds:
+            state.validators(url)
+        states.update(lambda s: s.saw_listed("https://www.n-tv.de/politik/rss", [now]))
+        assert json.loads(store.get(STATE_KEY))["newest"]
 
 
 HEADER_VALUES = st.one_of(
@@ -1129,3 +1188,25 @@ def test_any_value_typed_into_a_reading_command_is_used_or_refused_in_one_line(
     assert code in (0, 1, 2)
     if code == 2:
         assert len(captured.err.strip().splitlines()) == 1, captured.err
+
+
+@pytest.mark.parametrize(
+    ("stored", "quarantined"),
+    [(b"[1, 2]", True), (b"{not json", True), (b'{"seen": 5, "validators": "x"}', False),
+     (b'{"seen": {"ntv-1": 5, "ntv-2": "abc"}, "newest": "9999-12-31T00:00:00+00:00"}', False)],
+)  # fmt: skip
+def test_a_feed_state_read_back_is_used_part_by_part_or_copied_aside(stored, quarantined) -> None:
+    """Fan-out's per-feed state: the same rule as the run state's."""
+    from handler.archive.state import load_feed_state, update_feed_state
+    from handler.store.layout import feed_state_key
+
+    url = "https://www.n-tv.de/politik/rss"
+    with tempfile.TemporaryDirectory() as folder:
+        store = LocalStore(folder)
+        store.put(feed_state_key(url), stored, "application/json")
+        state = load_feed_state(store, url)
+        assert state.newest is None and set(state.seen) <= {"ntv-2"}
+        kept = list(Path(folder).glob("state/quarantine/*.json"))
+        assert [k.read_bytes() for k in kept] == ([stored] if quarantined else [])
+        update_feed_state(store, url, lambda s: s.seen.update({"ntv-3": "x"}))
+        assert json.loads(store.get(feed_state_key(url)))["seen"]["ntv-3"] == "x"

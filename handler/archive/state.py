@@ -29,12 +29,19 @@ from typing import Any, TypeVar
 from handler.core import jsontext
 from handler.core.config import RetryPolicy
 from handler.core.errors import ConflictError, StoreError
+from handler.core.log import logger
 from handler.core.models import FeedItem
 from handler.core.times import instant
 from handler.ingest.feed import FeedValidators
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore, Versioned
 from handler.store.conflicts import attempts
-from handler.store.layout import FAILED_PREFIX, STATE_KEY, failed_key, feed_state_key
+from handler.store.layout import (
+    FAILED_PREFIX,
+    STATE_KEY,
+    failed_key,
+    feed_state_key,
+    quarantine_key,
+)
 from handler.store.parallel import read_in_order
 
 S = TypeVar("S")
@@ -144,13 +151,16 @@ class StateStore:
 
     def load(self) -> RunState:
         self._loaded = self.store.read(STATE_KEY)
-        return _decode(self._loaded.data)
+        return self._decode(self._loaded.data)
 
     def update(self, change: Callable[[RunState], None]) -> RunState:
         """Apply ``change`` to the freshest state and write it back; no write if nothing changed."""
         # The first try starts from what load() read (one store request saved per run).
         first, self._loaded = self._loaded, None
-        return compare_and_swap(self.store, STATE_KEY, _decode, _encode, change, first)
+        return compare_and_swap(self.store, STATE_KEY, self._decode, _encode, change, first)
+
+    def _decode(self, data: bytes | None) -> RunState:
+        return quarantining(self.store, STATE_KEY, _decode, RunState)(data)
 
     def record_failure(
         self,
@@ -241,13 +251,37 @@ class FeedState:
 
 
 def load_feed_state(store: BlobStore, feed_url: str) -> FeedState:
-    return _decode_feed(store.read(feed_state_key(feed_url)).data)
+    key = feed_state_key(feed_url)
+    return quarantining(store, key, _decode_feed, FeedState)(store.read(key).data)
 
 
 def update_feed_state(
     store: BlobStore, feed_url: str, change: Callable[[FeedState], None]
 ) -> FeedState:
-    return compare_and_swap(store, feed_state_key(feed_url), _decode_feed, _encode_feed, change)
+    key = feed_state_key(feed_url)
+    decode = quarantining(store, key, _decode_feed, FeedState)
+    return compare_and_swap(store, key, decode, _encode_feed, change)
+
+
+def quarantining(
+    store: BlobStore, key: str, decode: Callable[[bytes | None], S], fresh: Callable[[], S]
+) -> Callable[[bytes | None], S]:
+    """``decode``, except that a state object that is not a JSON object at all is first copied
+    aside (under ``state/quarantine/``, named by its content) and the run goes on from a fresh
+    state: an archive that stopped polling until someone looked would lose every article the
+    feed listed meanwhile. The copy keeps what it owed for a person to read."""
+
+    def read(data: bytes | None) -> S:
+        try:
+            return decode(data)
+        except UnreadableStateError as exc:
+            kept = quarantine_key(key, data or b"")
+            store.put(kept, data or b"", JSON_CONTENT_TYPE)
+            logger.warning("state unreadable: moved aside, starting afresh",
+                           extra={"key": key, "kept": kept, "reason": str(exc)[:200]})  # fmt: skip
+            return fresh()
+
+    return read
 
 
 def compare_and_swap(
@@ -330,15 +364,17 @@ def _encode_feed(state: FeedState) -> bytes:
 
 
 def _decode_feed(data: bytes | None) -> FeedState:
+    """One feed's state, part by part as the run state's (see ``_decode``)."""
     if data is None:
         return FeedState()
-    try:
-        raw = jsontext.loads(data)
-        newest = raw.get("newest")
-        return FeedState(FeedValidators(**raw["validators"]), dict(raw["seen"]),
-                         str(newest) if newest is not None else None)  # fmt: skip
-    except (ValueError, TypeError, KeyError) as exc:
-        raise StoreError(f"feed state is not readable ({exc}); fix or move it aside") from exc
+    raw = _object(data)
+    newest = raw.get("newest")
+    return FeedState(
+        _validators(raw.get("validators", {})) if isinstance(raw.get("validators"), dict)
+        else FeedValidators(),
+        _entries(raw, "seen", _text),
+        newest if isinstance(newest, str) and instant(newest) else None,
+    )  # fmt: skip
 
 
 def newest_of(known: str | None, dates: list[datetime]) -> str | None:
@@ -373,39 +409,127 @@ def _encode(state: RunState) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True).encode()
 
 
+class UnreadableStateError(ValueError):
+    """The run state object is not a JSON object at all: it is moved aside, never trusted."""
+
+
 def _decode(data: bytes | None) -> RunState:
+    """The run state, each entry checked on its own: an entry of the wrong shape (a hand edit,
+    a tampered object) is dropped with a warning and the rest kept. UnreadableStateError when
+    the object as a whole is not a JSON object."""
     if data is None:
         return RunState()
+    raw = _object(data)
+    hint = raw.get("next_revisit_at")
+    return RunState(
+        feeds=_entries(raw, "feeds", _validators),
+        pending=_entries(raw, "pending", _pending),
+        parked=_parked(raw.get("parked", {})),
+        seen=_entries(raw, "seen", _text_map),
+        newest=_entries(raw, "newest", _text),
+        next_revisit_at=hint if isinstance(hint, str) and instant(hint, ahead=HINT_AHEAD) else None,
+    )
+
+
+def _object(data: bytes) -> dict[str, Any]:
     try:
         raw = jsontext.loads(data)
-        feeds = {url: FeedValidators(**v) for url, v in raw.get("feeds", {}).items()}
-        pending = {key: _pending(p) for key, p in raw.get("pending", {}).items()}
-        parked = _parked(raw.get("parked", {}))
-        seen = {
-            str(url): {str(k): str(v) for k, v in ids.items()}
-            for url, ids in raw.get("seen", {}).items()
-        }
-        newest = {str(k): str(v) for k, v in raw.get("newest", {}).items()}
-        hint = raw.get("next_revisit_at")
-        next_revisit_at = str(hint) if hint is not None else None
-    except (ValueError, TypeError, AttributeError, KeyError) as exc:
-        # Never overwrite what we cannot read: that would lose the pending articles.
-        raise StoreError(f"{STATE_KEY} is not readable ({exc}); fix or move it aside") from exc
-    return RunState(feeds=feeds, pending=pending, parked=parked, seen=seen, newest=newest,
-                    next_revisit_at=next_revisit_at)  # fmt: skip
+    except ValueError as exc:  # malformed, nested too deeply, not UTF-8
+        raise UnreadableStateError(str(exc)) from None
+    if not isinstance(raw, dict):
+        raise UnreadableStateError("not a JSON object")
+    return raw
 
 
-def _parked(raw: dict[str, Any]) -> dict[str, dict[str, str]]:
+E = TypeVar("E")
+MAX_TEXT = 4096  # no id, URL, fingerprint or time this code writes is longer
+
+
+def _entries(raw: dict[str, Any], part: str, decode: Callable[[Any], E]) -> dict[str, E]:
+    """One part of the state (a map by feed URL or key), entry by entry."""
+    value = raw.get(part, {})
+    if not isinstance(value, dict):
+        logger.warning("run state part dropped", extra={"part": part, "reason": "not a map"})
+        return {}
+    kept: dict[str, E] = {}
+    for key, entry in value.items():
+        try:
+            kept[_text(key)] = decode(entry)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            dropped = {"part": part, "key": str(key)[:200], "reason": str(exc)[:200]}
+            logger.warning("run state entry dropped", extra=dropped)
+    return kept
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise ValueError(f"not text: {value!r:.60}")
+    return value
+
+
+def _text_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValueError("not a map")
+    return {_text(k): _text(v) for k, v in value.items()}
+
+
+def _reason(value: Any) -> dict[str, Any]:
+    """One attempt's record: text keys, JSON scalar values (a reason, an error class, a status)."""
+    if not isinstance(value, dict):
+        raise ValueError("a reason is not a map")
+    for key, scalar in value.items():
+        _text(key)
+        if scalar is not None and not isinstance(scalar, str | int | float | bool):
+            raise ValueError(f"reason field {key!r:.40} is not a scalar")
+        if isinstance(scalar, str):
+            _text(scalar)
+    return value
+
+
+def _validators(value: Any) -> FeedValidators:
+    if not isinstance(value, dict):
+        raise ValueError("not a map")
+    return FeedValidators.from_untrusted(value.get("etag"), value.get("last_modified"))
+
+
+def _parked(raw: Any) -> dict[str, dict[str, str]]:
     """feed -> id -> when; a state written before parked ids were kept per feed has them flat
-    (id -> when), and they go under "" (see RunState.keep_parked_listed)."""
+    (id -> when), and they go under "" (see RunState.keep_parked_listed). Entries that are not
+    text are dropped."""
     parked: dict[str, dict[str, str]] = {}
-    for name, value in raw.items():
-        if isinstance(value, dict):
-            parked.setdefault(str(name), {}).update({str(k): str(v) for k, v in value.items()})
-        else:
-            parked.setdefault("", {})[str(name)] = str(value)
+    for name, value in raw.items() if isinstance(raw, dict) else ():
+        try:
+            if isinstance(value, dict):
+                parked.setdefault(_text(name), {}).update(_text_map(value))
+            else:
+                parked.setdefault("", {})[_text(name)] = _text(value)
+        except ValueError:
+            logger.warning(
+                "run state entry dropped", extra={"part": "parked", "key": str(name)[:200]}
+            )
     return parked
 
 
-def _pending(raw: dict[str, Any]) -> Pending:
-    return Pending(**{**raw, "item": FeedItem.from_json(raw["item"])})
+def _pending(raw: Any) -> Pending:
+    """An owed article: its item as a queue message's is checked, attempts a small whole
+    number, the retry time text, the reasons a list of text maps."""
+    if not isinstance(raw, dict):
+        raise ValueError("not a map")
+    attempts_made = raw.get("attempts", 0)
+    if (
+        not isinstance(attempts_made, int)
+        or isinstance(attempts_made, bool)
+        or not 0 <= attempts_made <= 1000
+    ):
+        raise ValueError(f"attempts {attempts_made!r:.20}")
+    reasons = raw.get("reasons", [])
+    if not isinstance(reasons, list) or len(reasons) > 1000:
+        raise ValueError("reasons not a list")
+    feed_url = raw.get("feed_url")
+    return Pending(
+        item=FeedItem.from_untrusted(raw["item"]),
+        feed_url=None if feed_url is None else _text(feed_url),
+        attempts=attempts_made,
+        next_retry_at=_text(raw.get("next_retry_at", "")),
+        reasons=[_reason(reason) for reason in reasons],
+    )

@@ -13,6 +13,7 @@ archive writes is built here, nowhere else.
     state/feeds/<sha256 of the feed URL>.json           fan-out: one feed's validators and items
     state/backfill/<sha256 of the job>.json             a backfill's cursor (run/backfill.py)
     state/reprocess/<sha256 of the job>.json            a reprocess's cursor (run/reprocess.py)
+    state/quarantine/<name>-<sha256>.json               an unreadable run state, copied aside
     failed/<id>.json                                    an article parked after its last attempt
 
 ``<fetched>`` is the fetch time in UTC to the millisecond, ``20251212T040747123Z``: sortable, unique
@@ -105,6 +106,16 @@ def failed_key(article_id: str) -> str:
 
 def feed_state_key(feed_url: str) -> str:
     return f"state/feeds/{hashlib.sha256(feed_url.encode()).hexdigest()[:32]}.json"
+
+
+QUARANTINE_PREFIX = "state/quarantine/"
+
+
+def quarantine_key(key: str, data: bytes) -> str:
+    """Where an unreadable object is copied aside: named by what it held, so a run that meets
+    the same object again writes the same copy."""
+    name = key.rsplit("/", 1)[-1].removesuffix(".json")
+    return f"{QUARANTINE_PREFIX}{name}-{hashlib.sha256(data).hexdigest()[:16]}.json"
 
 
 def backfill_key(job: str) -> str:
