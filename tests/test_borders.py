@@ -1210,3 +1210,36 @@ def test_a_feed_state_read_back_is_used_part_by_part_or_copied_aside(stored, qua
         assert [k.read_bytes() for k in kept] == ([stored] if quarantined else [])
         update_feed_state(store, url, lambda s: s.seen.update({"ntv-3": "x"}))
         assert json.loads(store.get(feed_state_key(url)))["seen"]["ntv-3"] == "x"
+
+
+ENV_NAMES = [
+    "ARCHIVE_STORE", "FEED_URL", "CONCURRENCY", "MIN_REMAINING_SECONDS", "FINISH_RESERVE_SECONDS",
+    "MAX_ATTEMPTS", "RETRY_DELAY_SECONDS", "MAX_RESPONSE_BYTES", "RECOVER_AFTER_SECONDS", "MODE",
+    "MAX_RECEIVES", "REVISIT_AFTER", "SITEMAP_URL", "SITEMAP_INDEX_URL", "BACKFILL_RATE",
+    "ALLOWED_HOSTS", "MAX_ITEMS", "QUEUE_URL",
+]  # fmt: skip
+
+
+@example("FEED_URL", "0\x850")  # urllib3's message echoed the NEL: two lines
+@given(st.sampled_from(ENV_NAMES), st.one_of(
+    st.text(max_size=30), urls_text, times_text,
+    st.sampled_from(["nan", "inf", "-1", "0", "1e999", "10**9", "9" * 30, "1_000", "٣", "fanout"]),
+))  # fmt: skip
+def test_an_environment_setting_is_a_setting_or_one_line_naming_it(name: str, value: str) -> None:
+    """The Lambda's environment as one surface: any value of any setting gives settings
+    whose numbers are finite and whose URLs the one URL parser reads, or a ConfigError of one
+    line that names the variable."""
+    from handler.core.config import settings_from_env
+    from handler.core.urls import parse_web_url
+
+    try:
+        settings_ = settings_from_env({name: value})
+    except ConfigError as exc:
+        assert name in str(exc) and len(str(exc).splitlines()) == 1, str(exc)
+        return
+    for url in (settings_.feed_url, settings_.sitemap_url, settings_.sitemap_index_url):
+        parse_web_url(url)
+    numbers = [settings_.concurrency, settings_.min_remaining_s, settings_.finish_reserve_s,
+               settings_.backfill_rate, settings_.pending_grace_s,
+               settings_.fetch.max_bytes]  # fmt: skip
+    assert all(isinstance(n, int | float) and n == n and abs(n) < 1e12 for n in numbers)

@@ -8,14 +8,14 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from handler.core.errors import one_line
 from handler.run.outcomes import ArticleOutcome, RunSummary
 
 
 def say(message: str) -> None:
     """One line on stderr, whatever the message holds: a control character or line separator
     that came with a value someone typed or a file held is shown escaped, never obeyed."""
-    print("".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                  for c in message), file=sys.stderr)  # fmt: skip
+    print(one_line(message), file=sys.stderr)
 
 
 def counted(number: int, singular: str, plural: str = "") -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from handler.core.errors import ConfigError
+from handler.core.errors import ConfigError, UrlError
 
 N = TypeVar("N", int, float)
 
@@ -140,7 +140,7 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
     hosts = allowed_hosts(env.get("ALLOWED_HOSTS", ""))
     max_items = env.get("MAX_ITEMS", "").strip()
     return RunSettings(
-        feed_url=env.get("FEED_URL", "").strip() or DEFAULT_FEED_URL,
+        feed_url=_web_url(env, "FEED_URL", DEFAULT_FEED_URL),
         store=env.get("ARCHIVE_STORE", "").strip() or DEFAULT_STORE,
         max_items=_number(env, "MAX_ITEMS", int) if max_items else None,
         concurrency=_number(env, "CONCURRENCY", int, DEFAULT_CONCURRENCY),
@@ -157,8 +157,8 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
         dead_letter_url=env.get("DEAD_LETTER_URL", "").strip() or None,
         max_receives=_number(env, "MAX_RECEIVES", int, DEFAULT_MAX_RECEIVES),
         pending_grace_s=_number(env, "RECOVER_AFTER_SECONDS", float, DEFAULT_RECOVER_AFTER_S),
-        sitemap_url=env.get("SITEMAP_URL", "").strip() or DEFAULT_SITEMAP_URL,
-        sitemap_index_url=env.get("SITEMAP_INDEX_URL", "").strip() or DEFAULT_SITEMAP_INDEX_URL,
+        sitemap_url=_web_url(env, "SITEMAP_URL", DEFAULT_SITEMAP_URL),
+        sitemap_index_url=_web_url(env, "SITEMAP_INDEX_URL", DEFAULT_SITEMAP_INDEX_URL),
         backfill_rate=_number(env, "BACKFILL_RATE", float, DEFAULT_BACKFILL_RATE),
         revisit_after=revisit_steps(
             env.get("REVISIT_AFTER", "").strip() or DEFAULT_REVISIT_AFTER,
@@ -184,7 +184,6 @@ def _mode(env: Mapping[str, str]) -> str:
 
 def allowed_hosts(setting: str) -> frozenset[str]:
     """``ALLOWED_HOSTS``: host names separated by commas, each by the rule of --allow-host."""
-    from handler.core.errors import UrlError
     from handler.core.urls import parse_host_name
 
     hosts = set()
@@ -194,6 +193,20 @@ def allowed_hosts(setting: str) -> frozenset[str]:
         except UrlError as exc:
             raise ConfigError(f"environment variable ALLOWED_HOSTS: {exc}") from None
     return frozenset(hosts)
+
+
+def _web_url(env: Mapping[str, str], name: str, default: str) -> str:
+    """A URL setting, read by the one URL parser (the CLI's options are too)."""
+    from handler.core.urls import parse_web_url
+
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        parse_web_url(raw)
+    except UrlError as exc:
+        raise ConfigError(f"environment variable {name}: {exc}") from None
+    return raw  # as given, as the CLI's options are: the feed's URL keys its state
 
 
 MAX_SETTING = 1_000_000_000  # no count, size or number of seconds set here is larger

@@ -5,6 +5,16 @@ CLI prints exactly that line and maps the class to an exit code (see ``EXIT_CODE
 """
 
 
+def one_line(message: str) -> str:
+    """``message`` with every character that is not printable (a line break, a line or record
+    separator, a control character) written as its escape: a message that echoes a value from
+    outside, or a library's error about one, stays one line wherever it is shown."""
+    if message.isprintable():
+        return message
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in message)  # fmt: skip
+
+
 class ArchiveError(Exception):
     """Base class: something the archive could not do, with a one-line reason.
 
@@ -22,7 +32,7 @@ class ArchiveError(Exception):
         key: str | None = None,
         field: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(one_line(message))
         self.url = url
         self.status = status
         self.key = key
