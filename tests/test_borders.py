@@ -1243,3 +1243,83 @@ def test_an_environment_setting_is_a_setting_or_one_line_naming_it(name: str, va
                settings_.backfill_rate, settings_.pending_grace_s,
                settings_.fetch.max_bytes]  # fmt: skip
     assert all(isinstance(n, int | float) and n == n and abs(n) < 1e12 for n in numbers)
+
+
+# --- feeds and pages as wholes --------------------------------------------------------------------
+
+ODD_TEXT = ["", "\x00", "\x85", "]]>", "&amp;", "&#0;", "<b>x</b>"]
+item_text = st.one_of(times_text, urls_text, st.text(max_size=40), st.sampled_from(ODD_TEXT))
+
+
+def feed_of(items: list[dict[str, str]]) -> bytes:
+    from xml.sax.saxutils import escape
+
+    rows = "".join(
+        "<item>" + "".join(f"<{tag}>{escape(value)}</{tag}>" for tag, value in item.items())
+        + "</item>" for item in items
+    )  # fmt: skip
+    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
+            f"{rows}</channel></rss>").encode("utf-8", errors="replace")  # fmt: skip
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=examples(100), deadline=None)
+@given(
+    st.lists(st.fixed_dictionaries({}, optional={
+        "title": item_text, "link": item_text, "guid": item_text, "pubDate": item_text,
+        "description": item_text, "category": item_text}), max_size=4),
+    st.one_of(st.none(), st.integers(0, 2000)),
+)  # fmt: skip
+def test_a_feed_gives_items_the_queue_would_take_or_one_line(odd: list, cut: int | None) -> None:
+    """A feed whose items hold anything (dates at the ends of the calendar, links two parsers
+    read apart, control characters, markup), maybe cut short anywhere: items the queue's own
+    border accepts as they are, with the good item among them, or a FeedError of one line."""
+    from handler.core.errors import FeedError
+    from handler.core.models import FeedItem
+    from handler.ingest.feed import parse_feed
+
+    good = {
+        "title": "Politik: Gut",
+        "link": ARTICLE_URL,
+        "pubDate": "Fri, 14 Mar 2025 09:30:00 +0100",
+    }
+    data = feed_of([*odd, good])
+    if cut is not None:
+        data = data[:cut]
+    try:
+        items = parse_feed(data, "https://www.n-tv.de/politik/rss")
+    except FeedError as exc:
+        assert len(str(exc).splitlines()) == 1
+        return
+    for item in items:
+        assert FeedItem.from_untrusted(item.to_json()) == item
+        assert item.published is None or instant(item.published) is not None
+    if cut is None:
+        assert ARTICLE_URL in [item.link for item in items]
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=examples(40), deadline=None)
+@given(
+    st.sampled_from(["ntv2025_article.html", "ntv_legacy_article.html", "ntv2025_liveticker.html",
+                     "generic_article.html"]),
+    st.integers(0, 10_000),
+    st.integers(0, 400),
+    st.one_of(st.text(max_size=60), st.sampled_from(["<script>", "</p><p>", "<!--", "\x00",
+                                                     "<![CDATA[", "</html>", "&#x0;"])),
+)  # fmt: skip
+def test_a_page_cut_or_spliced_anywhere_is_a_document_or_one_refusal(name, at, drop, insert):
+    """A page with a piece cut out and anything spliced in at any place: a document that
+    validates, or an extraction error of one line; nothing else."""
+    from handler.archive.extraction import extract_article
+    from handler.core.errors import ArchiveError
+
+    html = page(name)
+    at = at % (len(html) + 1)
+    mangled = html[:at] + insert.encode("utf-8", errors="replace") + html[at + drop :]
+    try:
+        doc = extract_article(mangled, ARTICLE_URL)
+    except ArchiveError as exc:
+        assert len(str(exc).splitlines()) == 1
+        return
+    from conftest import assert_valid
+
+    assert_valid(doc)
