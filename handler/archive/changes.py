@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from handler.archive.document import CONTENT_FIELDS
+from handler.archive.document import CONTENT_FIELDS, canonical_content
 
 # Fields shown with both values when short; longer ones are named as changed only.
 SHORT_CHARS = 300
@@ -68,10 +68,13 @@ class ParagraphChange:
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """The ``changes`` object of ``after`` as an update of ``before`` (both stored documents)."""
+    # Compared as the content hash sees them: a field holding nothing on one side and absent
+    # on the other (a field the schema added since) is no change.
+    was, now = canonical_content(before), canonical_content(after)
     changed = [
         name
         for name in CONTENT_FIELDS
-        if name not in _NOT_LISTED and before.get(name) != after.get(name)
+        if name not in _NOT_LISTED and was.get(name) != now.get(name)
     ]
     values = {
         name: {"before": before.get(name), "after": after.get(name)}

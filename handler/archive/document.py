@@ -13,9 +13,12 @@ from urllib.parse import urlsplit
 from handler import __version__
 from handler.core.models import ArticleFields, FeedItem, article_id, canonical_url, url_id
 from handler.core.packages import installed_version
+from handler.schema import article_schema
 from handler.store.layout import article_key, raw_key
 
-SCHEMA_VERSION = "1.2.0"
+# The version documents are written with: the schema file's own (``schema_version``'s
+# default), so the two can never disagree.
+SCHEMA_VERSION: str = article_schema()["properties"]["schema_version"]["default"]
 
 
 # The fields whose change makes a new article version: the article's content as the model
@@ -165,13 +168,37 @@ def _json_ready(value: Any) -> Any:
 
 
 def content_hash(doc: dict[str, Any]) -> str:
-    """SHA-256 over the content fields, serialised canonically (sorted keys, no spaces)."""
-    content = {name: doc.get(name) for name in CONTENT_FIELDS}
-    # Which feed led to the article is context, not content: the same article reached through
-    # a second feed is not a new version.
-    content["source"] = {k: v for k, v in (doc.get("source") or {}).items() if k != "feed"}
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """SHA-256 over the content fields in their canonical form (``canonical_content``),
+    serialised canonically (sorted keys, no spaces)."""
+    canonical = json.dumps(canonical_content(doc), sort_keys=True, ensure_ascii=False,
+                           separators=(",", ":"))  # fmt: skip
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def canonical_content(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the content hash covers: the content fields, with every value that holds nothing
+    (null, "", [], {}, false) left out at any depth. So the hash is the content's, not the
+    schema's: a field added to the schema (a content field, a block's optional attribute) is
+    absent from every document that has no value for it, and their hashes stay what they were.
+    Which feed led to the article is context, not content: the same article reached through
+    a second feed is not a new version."""
+    content = {name: doc.get(name) for name in CONTENT_FIELDS}
+    content["source"] = {k: v for k, v in (doc.get("source") or {}).items() if k != "feed"}
+    kept: dict[str, Any] = _without_empty(content)
+    return kept
+
+
+def _without_empty(value: Any) -> Any:
+    if isinstance(value, dict):
+        pruned = {k: _without_empty(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if not _empty(v)}
+    if isinstance(value, list):
+        return [_without_empty(item) for item in value]  # a list's items keep their places
+    return value
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value is False or value in ("", [], {})
 
 
 def encode(doc: dict[str, Any]) -> bytes:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from handler.archive.changes import changes
-from handler.archive.document import encode
+from handler.archive.document import content_hash, encode
 from handler.archive.warc import capture_warc
 from handler.core import jsontext
 from handler.core.errors import ConflictError, OlderCaptureError, StoreError
@@ -61,7 +61,9 @@ def save_version(
     raw: bytes | None = None
     for current in attempts(store, key, "the current document"):
         previous = _load(current.data, store, key) if current.data is not None else None
-        same = previous is not None and previous.get("content_sha256") == doc["content_sha256"]
+        # The earlier version's hash is computed again from its stored fields, not read: a
+        # version written under an earlier canonical form (or schema) is judged by today's.
+        same = previous is not None and content_hash(previous) == doc["content_sha256"]
         # force rewrites once; after losing a race to identical content there is nothing to force.
         if same and (not force or wrote_raw):
             # A concurrent run stored this very content first: our capture is an orphan, unless
