@@ -39,6 +39,7 @@ BIN_NAME = "Scripts" if os.name == "nt" else "bin"
 VENV = ROOT / ".venv"
 BIN = VENV / BIN_NAME
 LOWEST = ROOT / ".venv-lowest"
+DEV_MARK = ".dev-set"  # in .venv once the dev set was installed there
 LOWEST_BIN = LOWEST / BIN_NAME
 SAM_VENV = ROOT / ".venv-sam"
 TOOLS = ROOT / ".venv-tools"  # the pinned installer (uv), nothing else
@@ -135,10 +136,14 @@ def sync_venv(target: Path, locks: list[Path], *, editable: bool = True) -> Path
 
 def ensure_env(profile: str) -> None:
     """.venv holding the ``profile`` locks ("run" or "dev"). The dev set holds the run set, so
-    a .venv made for the tests also runs the archive (no flip-flopping between the two)."""
-    if profile == "run" and (BIN / "python").exists() and _is_current(VENV, _inputs(LOCKS["dev"])):
-        return
+    a .venv made for the tests also runs the archive, and stays the dev set: a ``run`` after
+    pyproject.toml or a lock changed syncs the dev set again rather than strip the test tools
+    from a .venv a test suite may be running in (it did, mid-run)."""
+    if profile == "run" and (VENV / DEV_MARK).exists():
+        profile = "dev"
     sync_venv(VENV, LOCKS[profile])
+    if profile == "dev":
+        (VENV / DEV_MARK).write_text("this .venv holds the dev set (tasks.py ensure_env)\n")
 
 
 def _inputs(locks: list[Path]) -> list[Path]:

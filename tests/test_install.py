@@ -212,3 +212,17 @@ def test_a_failed_bundle_step_says_one_line(tmp_path: Path, monkeypatch) -> None
     assert said.startswith("package: installing requirements/run.lock for arm64 failed: error: no")
     assert said.endswith("retry with: python3 tasks.py package")
     assert "noise" in (tmp_path / "package.log").read_text()
+
+
+def test_a_run_never_strips_the_dev_set_from_a_venv_that_holds_it(tmp_path, monkeypatch):
+    """`tasks.py run` after pyproject.toml changed re-synced .venv to the run lock, removing
+    pytest from under a test suite that was running in it (a test calls `tasks.py run`). A
+    .venv that holds the dev set is synced to the dev set again instead."""
+    synced: list[list[Path]] = []
+    monkeypatch.setattr(tasks, "VENV", tmp_path)
+    monkeypatch.setattr(tasks, "sync_venv", lambda target, locks, **kw: synced.append(locks))
+    tasks.ensure_env("run")
+    assert synced[-1] == tasks.LOCKS["run"]  # a fresh .venv for running: the run set only
+    tasks.ensure_env("dev")
+    tasks.ensure_env("run")
+    assert synced[-2:] == [tasks.LOCKS["dev"], tasks.LOCKS["dev"]]
