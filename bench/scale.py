@@ -387,7 +387,8 @@ def reprocess_fanout(root: Path, server: MotoServer, workers: int) -> dict:
 def parked_idle_poll(parked: int) -> dict:
     """An idle poll (the feed answers 304) over an archive with ``parked`` parked records, and
     the same poll over a state from before, which held every parked id."""
-    from handler.archive.state import Pending, StateStore
+    from handler.archive.state import Pending
+    from handler.archive.statestore import StateStore
     from handler.core.config import FetchSettings, RunSettings
     from handler.core.models import FeedItem
     from handler.run.pipeline import Pipeline

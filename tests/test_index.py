@@ -17,7 +17,10 @@ from moto import mock_aws
 
 from handler.archive.index import current_entries, current_locations, manifest_days
 from handler.archive.reader import iter_articles, list_articles
-from handler.archive.state import RunState, StateStore, _decode, _encode
+from handler.archive.state import RunState
+from handler.archive.statefile import decode_run_state as _decode
+from handler.archive.statefile import encode_run_state as _encode
+from handler.archive.statestore import StateStore
 from handler.cli import main
 from handler.core.errors import ArchiveError
 from handler.core.models import FeedItem

@@ -11,8 +11,8 @@ from moto import mock_aws
 from conftest import page
 from handler.archive.extraction import extract_article
 from handler.archive.versions import save_version
+from handler.core.capture import Capture as Response
 from handler.core.errors import ConfigError, ConflictError, StoreError
-from handler.ingest.fetch import Response
 from handler.store import LocalStore, S3Store, open_store
 from handler.store.base import JSON_CONTENT_TYPE, Versioned
 from handler.store.layout import article_key, raw_key, version_key
@@ -255,7 +255,7 @@ def test_every_compare_and_swap_shares_one_retry_policy(tmp_path, monkeypatch):
     """Documents, run state and manifest give up after the same number of conflicts, with one
     message naming the key (store/conflicts.py)."""
     from handler.archive.catalog import Catalog
-    from handler.archive.state import StateStore
+    from handler.archive.statestore import StateStore
     from handler.core.config import RetryPolicy
     from handler.store import conflicts
 

@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 
-from handler.archive.state import compare_and_swap, decode_cursor
+from handler.archive.cursors import decode_cursor
+from handler.archive.statestore import compare_and_swap
 from handler.core.log import logger
 from handler.core.models import article_id
 from handler.ingest.sitemap import SitemapEntry, SitemapError, in_section, read_sitemap

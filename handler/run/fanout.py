@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from handler.archive.schedule import Revisit
-from handler.archive.state import FeedState, load_feed_state, newest_of, update_feed_state
+from handler.archive.state import FeedState, newest_of
+from handler.archive.statestore import load_feed_state, update_feed_state
 from handler.core import jsontext
 from handler.core.aws import SqsQueue
 from handler.core.errors import ArchiveError, ConfigError, EventError, FeedError

@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable
 
 from handler.archive.reader import NotFoundError, get_article
-from handler.archive.state import RunState, StateStore
+from handler.archive.state import RunState
+from handler.archive.statestore import StateStore
 from handler.core import jsontext
 from handler.core.errors import ConfigError
 from handler.core.models import FeedItem

@@ -30,10 +30,11 @@ from importlib import resources
 from typing import Any
 
 from handler import __version__
+from handler.archive.cursors import decode_cursor
 from handler.archive.extraction import extract_document
 from handler.archive.index import Location, current_locations
 from handler.archive.reader import require_archive
-from handler.archive.state import compare_and_swap, decode_cursor
+from handler.archive.statestore import compare_and_swap
 from handler.archive.warc import read_capture
 from handler.core import jsontext
 from handler.core.errors import ArchiveError, EventError, NotAnArticleError
