@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from handler.archive.extraction import extract_document
+from handler.core.capture import Capture as Response
 from handler.core.config import FetchSettings, RunSettings
-from handler.ingest.fetch import Response
 from handler.run.pipeline import Pipeline
 
 PAGE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "pages" / "ntv2025_article.html"

@@ -1,8 +1,12 @@
 """ntv-archive: archive the ntv.de politics feed, one JSON document per article version.
 
-The package follows the data's path: ``feed`` -> ``fetch`` -> ``extract`` (+ ``sites``) ->
-``document`` -> ``store``/``archive``; ``pipeline`` strings them together and ``cli``/``app`` are
-thin doors onto it.
+The package reads as the data's path, one folder per layer (docs/architecture.md):
+``ingest/`` (feeds file, feed, sitemaps, WARC files, the HTTP client) -> ``extract/``
+(trafilatura, page metadata) with ``sites/`` (each site's layout rules) -> ``archive/`` (the
+document, its versions and capture, the manifest, run state, revisits, changes) -> ``store/``
+(local folder or S3, every key). ``run/`` holds the use cases (poll, replay, reprocess,
+backfill, import, fan-out), ``core/`` what every layer shares (errors, settings, URLs, times,
+typed values). ``app.py`` (Lambda) and ``cli/`` (``ntv-archive``) are thin doors onto ``run/``.
 """
 
 __version__ = "0.1.0"

@@ -747,7 +747,7 @@ def test_a_tampered_reprocess_cursor_is_refused_in_one_line(site, tmp_path, caps
 @given(st.dictionaries(st.sampled_from(["sitemap", "entry", "done", "archived", "other"]),
                        any_value, max_size=4))  # fmt: skip
 def test_a_backfill_cursor_read_back_is_sane_or_refused(fields: dict) -> None:
-    from handler.archive.state import decode_cursor
+    from handler.archive.cursors import decode_cursor
     from handler.core.errors import StoreError
     from handler.run.backfill import Cursor
 
@@ -769,7 +769,7 @@ def test_two_captures_of_one_millisecond_stay_two_versions(tmp_path: Path) -> No
     from handler.archive.document import content_hash
     from handler.archive.extraction import extract_document
     from handler.archive.versions import save_version
-    from handler.ingest.fetch import Response
+    from handler.core.capture import Capture as Response
 
     store = LocalStore(tmp_path / "a")
     moment = datetime(2025, 3, 14, 9, 0, 0, 123000, tzinfo=UTC)
@@ -1012,7 +1012,7 @@ def test_a_run_state_read_back_is_used_entry_by_entry_or_copied_aside(data) -> N
     added, the whole replaced by any JSON value): the state is read entry by entry (an odd
     entry dropped, the rest kept) or, when it is no JSON object, copied aside under
     state/quarantine/ before anything is written; a poll can always use what comes back."""
-    from handler.archive.state import StateStore
+    from handler.archive.statestore import StateStore
     from handler.store.layout import STATE_KEY
 
     part = data.draw(st.sampled_from([None, "owed", *STATE_SAMPLE]))
@@ -1197,7 +1197,7 @@ def test_any_value_typed_into_a_reading_command_is_used_or_refused_in_one_line(
 )  # fmt: skip
 def test_a_feed_state_read_back_is_used_part_by_part_or_copied_aside(stored, quarantined) -> None:
     """Fan-out's per-feed state: the same rule as the run state's."""
-    from handler.archive.state import load_feed_state, update_feed_state
+    from handler.archive.statestore import load_feed_state, update_feed_state
     from handler.store.layout import feed_state_key
 
     url = "https://www.n-tv.de/politik/rss"

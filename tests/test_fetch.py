@@ -3,9 +3,10 @@ import gzip
 import pytest
 from pytest_httpserver import HTTPServer
 
+from handler.core.capture import USER_AGENT
 from handler.core.config import FetchSettings
 from handler.core.errors import FetchError, HostNotAllowedError
-from handler.ingest.fetch import USER_AGENT, HostAllowlist, HttpClient
+from handler.ingest.fetch import HostAllowlist, HttpClient
 
 
 def client(**overrides) -> HttpClient:

@@ -15,10 +15,10 @@ import pytest
 from conftest import Site, assert_valid, local_settings, page
 from handler.archive.schedule import Revisit, RevisitSchedule
 from handler.archive.state import RunState
+from handler.core.capture import Validators
 from handler.core.config import revisit_steps
 from handler.core.errors import ConfigError
 from handler.core.models import FeedItem
-from handler.ingest.fetch import Validators
 from handler.run.pipeline import Pipeline
 from handler.store import LocalStore
 

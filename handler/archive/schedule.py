@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handler.core import jsontext
+from handler.core.capture import Validators
 from handler.core.log import logger
 from handler.core.models import FeedItem
 from handler.core.times import instant
-from handler.ingest.fetch import Validators
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore
 from handler.store.layout import REVISIT_PREFIX, revisit_due_at, revisit_key
 

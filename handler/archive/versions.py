@@ -22,8 +22,8 @@ from handler.archive.changes import changes
 from handler.archive.document import content_hash, encode
 from handler.archive.warc import capture_warc
 from handler.core import jsontext
+from handler.core.capture import Capture
 from handler.core.errors import ConflictError, OlderCaptureError, StoreError
-from handler.ingest.fetch import Response
 from handler.store.base import JSON_CONTENT_TYPE, WARC_CONTENT_TYPE, BlobStore
 from handler.store.conflicts import attempts
 from handler.store.layout import article_key, raw_key, version_key
@@ -45,7 +45,7 @@ class Intent:
 def save_version(
     store: BlobStore,
     doc: dict[str, Any],
-    response: Response | None,
+    response: Capture | None,
     force: bool = False,
     before_writes: Callable[[Intent], None] | None = None,
     capture: bytes | None = None,

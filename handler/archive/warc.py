@@ -12,16 +12,16 @@ import gzip
 import io
 from datetime import UTC
 
+from handler.core.capture import USER_AGENT, Capture
 from handler.core.errors import StoreError
 from handler.core.times import instant
-from handler.ingest.fetch import USER_AGENT, Response
 
 _WARC_DATE = "%Y-%m-%dT%H:%M:%SZ"
 GZIP_LEVEL = 4
 _WIRE_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 
 
-def capture_warc(response: Response) -> bytes:
+def capture_warc(response: Capture) -> bytes:
     # warcio is imported where it is used: idle polls write no capture and never load it.
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
@@ -69,8 +69,8 @@ def capture_warc(response: Response) -> bytes:
     return b"".join(members)
 
 
-def read_capture(data: bytes, where: str) -> Response:
-    """The response record of a capture written by ``capture_warc``, as a Response; StoreError
+def read_capture(data: bytes, where: str) -> Capture:
+    """The response record of a capture written by ``capture_warc``, as a Capture; StoreError
     naming the key when the bytes are not such a capture (damaged, or not a WARC at all)."""
     try:
         return _read_capture(data, where)
@@ -80,7 +80,7 @@ def read_capture(data: bytes, where: str) -> Response:
         raise StoreError(f"{where}: not a readable WARC capture ({type(exc).__name__})") from exc
 
 
-def _read_capture(data: bytes, where: str) -> Response:
+def _read_capture(data: bytes, where: str) -> Capture:
     from warcio.archiveiterator import ArchiveIterator
 
     for record in ArchiveIterator(io.BytesIO(data)):
@@ -90,7 +90,7 @@ def _read_capture(data: bytes, where: str) -> Response:
         fetched = instant(record.rec_headers.get_header("WARC-Date"))
         if fetched is None:
             raise StoreError(f"{where}: the capture's WARC-Date is not a time it can have")
-        return Response(
+        return Capture(
             url=record.rec_headers.get_header("WARC-Target-URI"),
             final_url=record.rec_headers.get_header("WARC-Target-URI"),
             status=int(record.http_headers.get_statuscode()),

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from handler.core.capture import Validators
 from handler.core.errors import FeedError, FetchError, UrlError
 from handler.core.log import logger
 from handler.core.models import FeedItem, article_id
 from handler.core.times import instant
 from handler.core.urls import parse_web_url
-from handler.ingest.fetch import HttpClient, Validators
+from handler.ingest.fetch import HttpClient
 
 FEED_CONTENT_TYPES = (
     "application/rss+xml",

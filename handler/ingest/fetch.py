@@ -14,7 +14,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,13 +22,12 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
-from handler import __version__
+from handler.core.capture import USER_AGENT, Capture
 from handler.core.config import FetchSettings
 from handler.core.errors import FetchError, HostNotAllowedError, UrlError
 from handler.core.log import logger
 from handler.core.urls import join_url, parse_web_url
 
-USER_AGENT = f"ntv-archive/{__version__} (+https://github.com/ntv-archive/ntv-archive)"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HTML_TYPES = ("text/html", "application/xhtml+xml")  # what an article page may be served as
 _CHUNK = 64 * 1024
@@ -39,65 +37,6 @@ _DECODABLE = frozenset(
     | ({"br"} if getattr(urllib3.response, "brotli", None) else set())
     | ({"zstd"} if getattr(urllib3.response, "HAS_ZSTD", False) else set())
 )
-
-
-@dataclass(frozen=True)
-class Response:
-    """A complete, decoded HTTP response, as the archive keeps it."""
-
-    url: str  # the URL asked for
-    final_url: str  # after redirects
-    status: int
-    reason: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    fetched_at: datetime
-
-    def header(self, name: str) -> str | None:
-        wanted = name.lower()
-        return next((v for k, v in self.headers if k.lower() == wanted), None)
-
-    @property
-    def charset(self) -> str | None:
-        """The charset the Content-Type header names, if any."""
-        for param in (self.header("Content-Type") or "").split(";")[1:]:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "charset" and value.strip(" \"'"):
-                return value.strip(" \"'")
-        return None
-
-
-@dataclass(frozen=True)
-class Validators:
-    """A response's HTTP validators (ETag, Last-Modified), sent back on the next request for
-    the same URL so that an unchanged resource answers 304 with no body."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-    @classmethod
-    def from_untrusted(cls, etag: object, last_modified: object) -> Validators:
-        """Validators read back from the store: each kept only when it is a header value that
-        can be sent as it is (text, no control characters, not huge), else dropped (the next
-        request is then unconditional, which costs a page, never correctness)."""
-
-        def usable(value: object) -> str | None:
-            ok = isinstance(value, str) and 0 < len(value) <= 1024 and value.isprintable()
-            return value if ok else None  # type: ignore[return-value]
-
-        return cls(usable(etag), usable(last_modified))
-
-    @classmethod
-    def of(cls, response: Response) -> Validators:
-        return cls(etag=response.header("ETag"), last_modified=response.header("Last-Modified"))
-
-    def request_headers(self) -> dict[str, str]:
-        headers = {}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
-        if self.last_modified:
-            headers["If-Modified-Since"] = self.last_modified
-        return headers
 
 
 class HostAllowlist:
@@ -173,12 +112,12 @@ class HttpClient:
         accept: tuple[str, ...] = (),
         headers: Mapping[str, str] | None = None,
         deadline: float | None = None,
-    ) -> Response:
+    ) -> Capture:
         """GET ``url`` following allowlisted redirects; raise FetchError unless 200.
 
         ``accept`` lists the media types (whole, e.g. ``"text/html"``) the caller can use;
         anything else is refused with a reason. With conditional ``headers`` (If-None-Match,
-        If-Modified-Since), a 304 is returned as a Response with an empty body. The whole
+        If-Modified-Since), a 304 is returned as a Capture with an empty body. The whole
         fetch ends by ``deadline`` (``time.monotonic()``), at the latest ``total_timeout``
         from now.
         """
@@ -234,13 +173,13 @@ class HttpClient:
         accept: tuple[str, ...],
         deadline: float,
         conditional: bool = False,
-    ) -> Response:
+    ) -> Capture:
         try:
             not_modified = raw.status == 304 and conditional
             body = b"" if not_modified else self._checked_body(final_url, raw, accept, deadline)
         finally:
             raw.release_conn()
-        return Response(
+        return Capture(
             url=url,
             final_url=final_url,
             status=raw.status,

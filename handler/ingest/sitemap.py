@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from handler.core.capture import Validators
 from handler.core.errors import FeedError, FetchError, UrlError
 from handler.core.log import logger
 from handler.core.times import instant
 from handler.core.urls import join_url
 from handler.ingest.feed import refuse_dtd_tricks
-from handler.ingest.fetch import HttpClient, Validators
+from handler.ingest.fetch import HttpClient
 
 SITEMAP_TYPES = (
     "application/xml",

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any, Literal
 
+from handler.core.capture import Capture
 from handler.core.errors import HostNotAllowedError
 from handler.core.times import instant
-from handler.ingest.fetch import HTML_TYPES, HostAllowlist, Response
+from handler.ingest.fetch import HTML_TYPES, HostAllowlist
 
 Verdict = Literal[
     "page",  # an archivable page: see ImportedPage
@@ -40,7 +41,7 @@ class ImportedRecord:
 
     verdict: Verdict
     url: str | None = None
-    response: Response | None = None  # the page as a fetch would have returned it
+    response: Capture | None = None  # the page, as a live fetch would have captured it
     capture: bytes | None = None  # the original record, gzipped, for raw/
 
 
@@ -162,7 +163,7 @@ def judge(record: Any, allowlist: HostAllowlist, max_bytes: int) -> ImportedReco
     body = _decoded(record, raw, max_bytes)
     if body is None:
         return ImportedRecord("too_large", url)
-    response = Response(
+    response = Capture(
         url=url,
         final_url=url,
         status=200,

@@ -21,14 +21,16 @@ from handler.archive.document import Document
 from handler.archive.extraction import extract_document
 from handler.archive.leases import RunLease
 from handler.archive.schedule import DueRevisits, Revisit, RevisitSchedule
-from handler.archive.state import StateStore, utcnow
+from handler.archive.state import utcnow
+from handler.archive.statestore import StateStore
 from handler.archive.versions import Intent, save_version
+from handler.core.capture import Capture, Validators
 from handler.core.config import RunSettings
 from handler.core.errors import ArchiveError, NotAnArticleError, OlderCaptureError
 from handler.core.log import logger
 from handler.core.models import FeedItem
 from handler.ingest.feeds import FeedConfig
-from handler.ingest.fetch import HTML_TYPES, HostAllowlist, HttpClient, Response, Validators
+from handler.ingest.fetch import HTML_TYPES, HostAllowlist, HttpClient
 from handler.run.notify import ChangeEvents
 from handler.run.outcomes import ArticleOutcome, Progress, RunSummary, Status
 from handler.store import BlobStore, open_store
@@ -184,7 +186,7 @@ class RunContext:
 
         return self._guarded(item, revisit is not None, fetch_and_keep)
 
-    def archive_capture(self, response: Response, capture: bytes) -> ArticleOutcome:
+    def archive_capture(self, response: Capture, capture: bytes) -> ArticleOutcome:
         """Archive a page another crawler captured (a WARC import): the record's time is the
         fetch time and the record itself the capture. A capture older than the archived
         version with other content is skipped: history never replaces what is current."""
@@ -221,7 +223,7 @@ class RunContext:
 
     def _keep(
         self,
-        response: Response,
+        response: Capture,
         item: FeedItem,
         feed: FeedConfig | None,
         force: bool = False,
@@ -309,7 +311,7 @@ class RunContext:
     def commit(
         self,
         document: Document,
-        response: Response | None,
+        response: Capture | None,
         force: bool = False,
         poll_run_id: str | None = None,
         capture: bytes | None = None,
