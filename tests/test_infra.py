@@ -452,3 +452,27 @@ def _tiny_zip() -> bytes:
     with zipfile.ZipFile(bundle, "w") as archive:
         archive.writestr("handler/__init__.py", "")
     return bundle.getvalue()
+
+
+def test_template_parameter_defaults_are_the_codes_own():
+    """A parameter that sets a Lambda setting defaults to what the code does without it
+    (ENV_DEFAULTS): the two were twins with no test, and a deploy with the template's defaults
+    must behave as the README and `ntv-archive run` describe."""
+    from handler.core.config import ENV_DEFAULTS
+
+    sam = cfn_yaml.load(str(TEMPLATE))
+    parameters = sam["Parameters"]
+    bound: dict[str, str] = {}
+    for resource in sam["Resources"].values():
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        for name, value in variables.items():
+            if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
+                bound[name] = value["Ref"]
+    checked = {name: parameter for name, parameter in bound.items() if name in ENV_DEFAULTS}
+    assert {"FEED_URL", "REVISIT_AFTER", "CONCURRENCY", "MODE"} <= set(checked)
+    mismatched = {
+        name: (parameters[parameter].get("Default"), ENV_DEFAULTS[name])
+        for name, parameter in checked.items()
+        if str(parameters[parameter].get("Default")) != str(ENV_DEFAULTS[name])
+    }
+    assert mismatched == {}
