@@ -23,6 +23,8 @@ from handler.core.config import FetchSettings, RunSettings
 settings.register_profile("ci", derandomize=True, deadline=None)
 settings.register_profile("dev")
 settings.register_profile("deep", max_examples=2000, deadline=None)
+# tasks.py test-lowest: the floors of the dependencies, not a hunt: a quarter of the examples.
+settings.register_profile("lowest", derandomize=True, deadline=None, max_examples=25)
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
