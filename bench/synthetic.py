@@ -1,4 +1,4 @@
-"""Archives of any size, written through the project's own write path (RunContext.commit: intent
+"""Archives of any size, written through the project's own write path (run/commit.py: intent
 marker, WARC capture, document, id pointer, manifest line), for the scale benchmark and tests.
 
 Each article is the fixture ntv.de page with its id and dates changed: one page is extracted
@@ -17,6 +17,7 @@ from pathlib import Path
 from handler.archive.extraction import extract_document
 from handler.core.capture import Capture as Response
 from handler.core.config import FetchSettings, RunSettings
+from handler.run.commit import commit
 from handler.run.pipeline import Pipeline
 
 PAGE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "pages" / "ntv2025_article.html"
@@ -68,7 +69,7 @@ def build_archive(store: str, documents: int, days: int, first_day: date = date(
         response = Response(url=url, final_url=url, status=200, reason="OK",
                             headers=(("Content-Type", "text/html; charset=utf-8"),),
                             body=body, fetched_at=fetched_at)  # fmt: skip
-        ctx.commit(doc, response)
+        commit(ctx, doc, response)
         ids.append(doc.id)
         if (n + 1) % SETTLE_EVERY == 0:
             ctx.settle_catalog()

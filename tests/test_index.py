@@ -24,6 +24,7 @@ from handler.archive.statestore import StateStore
 from handler.cli import main
 from handler.core.errors import ArchiveError
 from handler.core.models import FeedItem
+from handler.run.commit import commit
 from handler.store import LocalStore, S3Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -102,7 +103,7 @@ def test_the_latest_version_wins_and_export_streams_everything(archive, tmp_path
     published = datetime.fromisoformat(first["published_at"])
     fields = replace(template.fields, url=first["url"], title="Neuer Titel", published_at=published)
     doc = replace(template, id=first["id"], url=first["url"], fields=fields)
-    assert ctx.commit(doc, None)[0] == "updated"
+    assert commit(ctx, doc, None)[0] == "updated"
     ctx.settle_catalog()
 
     rows = list_articles(LocalStore(root))

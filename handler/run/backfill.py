@@ -26,6 +26,7 @@ from handler.archive.statestore import compare_and_swap
 from handler.core.log import logger
 from handler.core.models import article_id
 from handler.ingest.sitemap import SitemapEntry, SitemapError, in_section, read_sitemap
+from handler.run.article import archive_one
 from handler.run.catchup import item_of
 from handler.run.context import RunContext
 from handler.run.outcomes import RunSummary
@@ -120,9 +121,9 @@ def _walk(
             cursor.entry += 1
             if job.covers(entry) and not ctx.catalog.archived(article_id(entry.loc)):
                 pacer.wait()
-                outcome = ctx.archive_one(item_of(entry), None, news=False)
+                outcome = archive_one(ctx, item_of(entry), None, news=False)
                 summary.outcomes.append(outcome)
-                ctx.tick(outcome)
+                ctx.ticker.tick(outcome)
                 cursor.archived += outcome.status in ("new", "updated")
             if cursor.entry % SAVE_EVERY == 0:
                 _save(ctx, key, cursor)

@@ -209,7 +209,7 @@ def _fan_out_feed(ctx: RunContext, queue: WorkQueue, feed: FeedConfig) -> tuple[
 def _queue_revisits(ctx: RunContext, queue: WorkQueue, feeds: list[FeedConfig]) -> int:
     """Queue the schedule's due revisits (the worker advances each entry once it is done; an
     entry still due at the next poll is queued again, and SQS drops the copy in its window)."""
-    listing = ctx.due_revisits()
+    listing = ctx.revisits.due()
     if listing is None or not listing.entries:
         return 0
     by_url = {feed.url: feed for feed in feeds}

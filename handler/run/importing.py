@@ -31,6 +31,7 @@ from handler.ingest.warcs import (
     next_record_start,
     records,
 )
+from handler.run.article import archive_capture
 from handler.run.context import RunContext
 from handler.run.outcomes import ArticleOutcome, RunSummary
 
@@ -122,10 +123,10 @@ def _take(
     if not in_section(record.response.url, section):
         report.records["other_section"] += 1
         return True
-    outcome = ctx.archive_capture(record.response, record.capture)
+    outcome = archive_capture(ctx, record.response, record.capture)
     report.records[f"page_{outcome.status}"] += 1
     outcomes.append(outcome)
-    ctx.tick(outcome)
+    ctx.ticker.tick(outcome)
     if outcome.status == "deferred":
         report.error = "stopped: the invocation's time ran out (import again)"
         return False

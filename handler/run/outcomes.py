@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -133,3 +134,25 @@ class RunSummary:
 
 
 Progress = Callable[[int, int, ArticleOutcome], None]
+
+
+class Ticker:
+    """Progress of a use case that archives one article at a time (backfill, import,
+    reprocess), reported to ``progress`` (the CLI's progress bar on a terminal)."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.total = 0  # how many the use case expects; 0: not known in advance
+        self._done = 0
+        self._lock = threading.Lock()
+
+    def expect(self, total: int) -> None:
+        self.total = max(0, total)
+
+    def tick(self, outcome: ArticleOutcome) -> None:
+        if self.progress is None:
+            return
+        with self._lock:
+            self._done += 1
+            done = self._done
+        self.progress(done, self.total, outcome)

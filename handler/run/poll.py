@@ -14,8 +14,9 @@ from handler.core.log import logger
 from handler.core.models import FeedItem
 from handler.ingest.feed import FeedValidators, read_feed
 from handler.ingest.feeds import FeedConfig
+from handler.run.article import Work, archive_work
 from handler.run.catchup import catch_up, gap_since
-from handler.run.context import RunContext, Work
+from handler.run.context import RunContext
 from handler.run.outcomes import ArticleOutcome, RunSummary
 
 
@@ -65,9 +66,11 @@ def poll(ctx: RunContext, feed: FeedConfig | None = None) -> RunSummary:
             summary.catchup = found.to_dict()
             waiting = {i.id for i in todo} | state.parked_ids()
             todo += [item for item in found.items if item.id not in waiting]
-        listing = ctx.due_revisits(state.revisits_may_be_due(now))
-        if todo and listing is None and state.revisits_later_than(now + ctx.first_step):
-            ctx.expect_first_revisits()  # new articles' entries must not outlive a crash unseen
+        listing = ctx.revisits.due(state.revisits_may_be_due(now))
+        if todo and listing is None and state.revisits_later_than(now + ctx.revisits.first_step):
+            ctx.revisits.expect_first(
+                ctx.state
+            )  # new articles' entries must not outlive a crash unseen
         due = listing.entries if listing else []
         work = plan_work(todo, due, feed, listed, ctx.configured_feeds)
         logger.info(
@@ -78,14 +81,14 @@ def poll(ctx: RunContext, feed: FeedConfig | None = None) -> RunSummary:
         )  # fmt: skip
         summary.not_modified = fetched.not_modified
         summary.items = len(work)
-        summary.outcomes = ctx.archive_work(work)
+        summary.outcomes = archive_work(ctx, work)
         # Items cut by --max-items were never looked at: keep the feed unconditional until a
         # run has seen all of it. Failed and deferred ones are owed by the state instead.
         seen_all = len(listed) == len(fetched.items) and not fetched.not_modified
         validators = fetched.validators if seen_all else None
         results = list(zip(work, summary.outcomes, strict=True))
         seen = None if fetched.not_modified else seen_after(listed, results, state.seen.get(url))
-        scheduled = ctx.take_scheduled()
+        scheduled = ctx.revisits.take_written()
 
         def fold(s: RunState) -> None:
             record(ctx, s, url, results, validators, now)
@@ -94,7 +97,7 @@ def poll(ctx: RunContext, feed: FeedConfig | None = None) -> RunSummary:
                 s.seen[url] = seen
                 s.keep_parked_listed(url, {item.id for item in fetched.items})
             if listing is not None:
-                s.listed_revisits(ctx.next_look(listing), hint)
+                s.listed_revisits(ctx.revisits.next_look(listing), hint)
             s.expect_revisit(scheduled)
 
         save_state(ctx, summary, url, fold)

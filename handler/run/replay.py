@@ -11,6 +11,7 @@ from handler.archive.statestore import StateStore
 from handler.core import jsontext
 from handler.core.errors import ConfigError
 from handler.core.models import FeedItem
+from handler.run.article import archive_items
 from handler.run.context import RunContext
 from handler.run.outcomes import RunSummary
 from handler.store import BlobStore
@@ -22,9 +23,9 @@ def replay(ctx: RunContext, urls: Iterable[str], force: bool = False) -> RunSumm
     items = [FeedItem.for_url(url) for url in urls]
     with ctx.summarised(None) as summary:
         if items:
-            ctx.expect_first_revisits()  # new articles get entries: no hint may hide them
+            ctx.revisits.expect_first(ctx.state)  # new articles get entries: no hint may hide them
         summary.items = len(items)
-        summary.outcomes = ctx.archive_items(items, force=force)
+        summary.outcomes = archive_items(ctx, items, force=force)
         archived = [i.id for i, o in zip(items, summary.outcomes, strict=True) if o.key]
         if archived:  # a replay is how a parked or pending article is brought home
             ctx.state.update(lambda state: record_successes(ctx, state, archived))

@@ -42,6 +42,7 @@ from handler.core.log import logger
 from handler.core.packages import installed_version
 from handler.core.times import day as time_day
 from handler.core.times import instant
+from handler.run.commit import commit, failed, skipped, stored
 from handler.run.context import RunContext
 from handler.run.events import Reprocess, check_ids
 from handler.run.outcomes import ArticleOutcome, RunSummary
@@ -172,7 +173,7 @@ def reprocess(ctx: RunContext, request: Reprocess, queue: Any = None) -> RunSumm
                 queued = _queue(ctx, queue, cursor, key, located)
         elif not cursor.complete:
             if located is not None:  # planned by this call: how many documents it will walk
-                ctx.expect_progress(len(located))
+                ctx.ticker.expect(len(located))
             _walk(ctx, request, cursor, summary, key)
         summary.items = len(summary.outcomes)
         summary.queued = queued
@@ -209,7 +210,7 @@ def _walk(
                 summary.errors.append("time ran out: invoke again with the same request to go on")
                 return
             summary.outcomes.append(outcome)
-            ctx.tick(outcome)
+            ctx.ticker.tick(outcome)
             cursor.after, cursor.documents = doc_key, cursor.documents + 1
             if cursor.documents % SAVE_EVERY == 0:
                 _settle_and_save(ctx, key, cursor)
@@ -278,7 +279,7 @@ def reprocess_one(ctx: RunContext, key: str, now: datetime) -> ArticleOutcome:
         raw_key = current["capture"]["raw_key"]
         raw = store.get(raw_key) if raw_key else None
         if raw is None:
-            return ctx.failed(article_id, url, f"{key}: its raw capture {raw_key} is missing")
+            return failed(ctx, article_id, url, f"{key}: its raw capture {raw_key} is missing")
         response = read_capture(raw, raw_key)
         doc = extract_document(
             response.body,
@@ -287,14 +288,14 @@ def reprocess_one(ctx: RunContext, key: str, now: datetime) -> ArticleOutcome:
             feed_url=current["source"]["feed"],
             charset=response.charset,
         ).reprocessed(feed=current["feed"], capture=current["capture"], at=now)
-        status, change = ctx.commit(doc, None)
+        status, change = commit(ctx, doc, None)
     except NotAnArticleError as exc:  # today's rules know the page is none: keep what is stored
-        return ctx.skipped(article_id, url, exc)
+        return skipped(ctx, article_id, url, exc)
     except ArchiveError as exc:
-        return ctx.failed(article_id, url, str(exc), exc)
+        return failed(ctx, article_id, url, str(exc), exc)
     except (ValueError, KeyError, TypeError) as exc:
-        return ctx.failed(article_id, url, f"{key}: not a readable document ({exc!r})")
-    return ctx.stored(doc, url, status, change=change)
+        return failed(ctx, article_id, url, f"{key}: not a readable document ({exc!r})")
+    return stored(ctx, doc, url, status, change=change)
 
 
 def _load(ctx: RunContext, key: str, name: str) -> Cursor:

@@ -22,6 +22,7 @@ from handler.core.errors import EventError
 from handler.core.log import logger
 from handler.ingest.feeds import FeedConfig
 from handler.ingest.feeds import configured_feeds as feeds_of
+from handler.run.article import archive_one
 from handler.run.context import RunContext
 from handler.run.fanout import WorkMessage, trusted_feed
 from handler.run.outcomes import ArticleOutcome, RunSummary
@@ -144,7 +145,7 @@ def _do(ctx: RunContext, record: QueuedRecord, job: Job) -> list[ArticleOutcome]
     logger.info("work received", extra={**ctx.ids(job.item.id),
                 "poll_run_id": job.run_id, "message_id": record.message_id,
                 "receive_count": record.receive_count})  # fmt: skip
-    return [ctx.archive_one(job.item, job.feed, poll_run_id=job.run_id, revisit=job.revisit)]
+    return [archive_one(ctx, job.item, job.feed, poll_run_id=job.run_id, revisit=job.revisit)]
 
 
 def _retry(job: Job, outcomes: list[ArticleOutcome]) -> bool:
