@@ -52,7 +52,8 @@ from common import Answer, CountingStore, LocalServer, page_template
 from handler.archive.extraction import extract_article
 from handler.core.config import DEFAULT_REVISIT_AFTER, FetchSettings, RunSettings, revisit_steps
 from handler.core.log import logger
-from handler.run.pipeline import Pipeline
+from handler.run.context import RunContext
+from handler.run.poll import poll
 from handler.store import LocalStore
 
 START = datetime(2025, 12, 1, tzinfo=UTC)
@@ -273,13 +274,13 @@ def run(args: argparse.Namespace) -> dict:
 
     site.now = START - poll_every  # the steady state: the window archived by both arms
     for name in arms:
-        Pipeline(runs[name], clock=clock).poll()
+        poll(RunContext(runs[name], clock=clock))
         baseline[name] = (Counter(arms[name].fetches), Counter(arms[name].bytes))
     polls = 0
     while site.now < end:
         site.now += poll_every
         polls += 1
-        summary = Pipeline(runs["schedule"], clock=clock).poll()
+        summary = poll(RunContext(runs["schedule"], clock=clock))
         for outcome in summary.outcomes:
             number = int(outcome.id.removeprefix("ntv-"))
             if outcome.status == "new":
@@ -293,7 +294,7 @@ def run(args: argparse.Namespace) -> dict:
                 detections[number] = Detection(article, site.now, by)
         if site.now <= START + timedelta(days=1):
             forget_fingerprints(stores["today"])
-            Pipeline(runs["today"], clock=clock).poll()
+            poll(RunContext(runs["today"], clock=clock))
         if polls % args.polls_per_day == 0:
             print(f"  simulated day {polls // args.polls_per_day} done "
                   f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)  # fmt: skip
@@ -359,11 +360,11 @@ def idle_poll(
     (A poll whose hint has come due lists the schedule: one request more, and its state write.)"""
     site.frozen_feed = site.now
     site.now += poll_every
-    Pipeline(run_settings, clock=clock).poll()  # learns the frozen feed's ETag
+    poll(RunContext(run_settings, clock=clock))  # learns the frozen feed's ETag
     store = CountingStore(LocalStore(run_settings.store))
     before_http = server.feed_requests + sum(server.fetches.values())
     site.now += timedelta(minutes=1)  # the next poll, with nothing come due since
-    summary = Pipeline(run_settings, store=store, clock=clock).poll()
+    summary = poll(RunContext(run_settings, store=store, clock=clock))
     http_requests = server.feed_requests + sum(server.fetches.values()) - before_http
     return {"http_requests": http_requests, "store_requests": store.requests,
             "store_calls": dict(store.calls), "items": summary.items,

@@ -102,8 +102,8 @@ def one_round(args: argparse.Namespace) -> dict:
     """One poll of every feed and the workers draining the queue; the round's figures."""
     from handler.core.config import FetchSettings, RunSettings
     from handler.ingest.feeds import FeedConfig
+    from handler.run.context import RunContext
     from handler.run.fanout import WorkQueue, fanout_poll
-    from handler.run.pipeline import Pipeline
     from handler.run.worker import DeadLetters, process_batch
 
     site = ManyFeeds(args.feeds, args.items, args.delay)
@@ -118,13 +118,13 @@ def one_round(args: argparse.Namespace) -> dict:
             FeedConfig(name=f"f{n}", url=f"{site.base}/feed/{n}/rss") for n in range(args.feeds)
         ]
         wall0, cpu0 = time.perf_counter(), time.process_time()
-        queued = fanout_poll(Pipeline(settings), feeds, WorkQueue(queue, client=sqs)).queued
+        queued = fanout_poll(RunContext(settings), feeds, WorkQueue(queue, client=sqs)).queued
         poll_s = time.perf_counter() - wall0
         archived = []
         lock = threading.Lock()
 
         def lambda_worker() -> None:
-            pipeline = Pipeline(settings)
+            pipeline = RunContext(settings)
             while True:
                 got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
                                           AttributeNames=["All"]).get("Messages", [])  # fmt: skip

@@ -35,9 +35,9 @@ IMPORT = """
 import json, sys, time
 from handler.core.config import RunSettings
 from handler.run.importing import import_sources
-from handler.run.pipeline import Pipeline
+from handler.run.context import RunContext
 started = time.perf_counter()
-summary = import_sources(Pipeline(RunSettings(store=sys.argv[2])), [sys.argv[1]], "politik")
+summary = import_sources(RunContext(RunSettings(store=sys.argv[2])), [sys.argv[1]], "politik")
 peak = next(int(line.split()[1]) for line in open("/proc/self/status")
             if line.startswith("VmHWM:"))
 print(json.dumps({"wall_s": time.perf_counter() - started, "peak_rss_mb": peak / 1024,

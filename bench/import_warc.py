@@ -42,9 +42,9 @@ from handler.core.log import logger
 logger.setLevel("ERROR")
 from handler.core.config import RunSettings
 from handler.run.importing import import_sources
-from handler.run.pipeline import Pipeline
+from handler.run.context import RunContext
 started = time.perf_counter()
-summary = import_sources(Pipeline(RunSettings(store=sys.argv[2])), [sys.argv[1]], "politik")
+summary = import_sources(RunContext(RunSettings(store=sys.argv[2])), [sys.argv[1]], "politik")
 # VmHWM, not ru_maxrss: the latter survives fork and exec, so it would report the parent's
 # peak (it holds the whole WARC it built) instead of the import's own.
 peak = next(int(line.split()[1]) for line in open("/proc/self/status")

@@ -36,7 +36,8 @@ from common import Answer, LocalServer, page_template
 
 from handler.core.config import FetchSettings, RunSettings
 from handler.core.log import logger
-from handler.run.pipeline import Pipeline
+from handler.run.context import RunContext
+from handler.run.poll import poll
 
 START = datetime(2025, 12, 1, 8, 0, tzinfo=UTC)
 NEWS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -115,12 +116,12 @@ def run(args: argparse.Namespace) -> dict:
         fetch=FetchSettings(extra_hosts=frozenset({"127.0.0.1"})),
     )  # fmt: skip
     clock = lambda: site.now  # noqa: E731
-    Pipeline(settings, clock=clock).poll()  # the last poll before the outage
+    poll(RunContext(settings, clock=clock))  # the last poll before the outage
     site.now = START + outage + timedelta(minutes=10)
     site.hits.clear()
     site.pages.clear()
     started = time.perf_counter()
-    summary = Pipeline(settings, clock=clock).poll()
+    summary = poll(RunContext(settings, clock=clock))
     wall = time.perf_counter() - started
     archived = Counter(Path(p).parts[-1] for p in Path(store).glob("articles/*/*/*/*.json"))
     by_id = {f"ntv-{n}": s for s, n, _ in articles}

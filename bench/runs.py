@@ -30,14 +30,15 @@ import json, sys, time
 sys.path[:0] = [sys.argv[4], sys.argv[4] + "/bench"]
 from common import CountingStore
 from handler.core.config import FetchSettings, RunSettings
-from handler.run.pipeline import Pipeline
+from handler.run.context import RunContext
+from handler.run.poll import poll
 from handler.store import LocalStore
 feed_url, store_dir, concurrency = sys.argv[1], sys.argv[2], int(sys.argv[3])
 settings = RunSettings(feed_url=feed_url, store=store_dir, concurrency=concurrency,
                        fetch=FetchSettings(extra_hosts=frozenset({"127.0.0.1"})))
 store = CountingStore(LocalStore(store_dir))
 wall0, cpu0 = time.perf_counter(), time.process_time()
-summary = Pipeline(settings, store=store).poll()
+summary = poll(RunContext(settings, store=store))
 wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
 print(json.dumps({"wall_s": wall, "cpu_s": cpu, "store_requests": store.requests,
                   "store_calls": dict(store.calls), "counts": summary.counts,

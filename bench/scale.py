@@ -257,8 +257,8 @@ def reprocess_inline(root: Path, budget_s: float) -> dict:
     """Invocations of ``budget_s`` seconds each (as Lambda's remaining time) until complete."""
     from synthetic import settings
 
+    from handler.run.context import RunContext
     from handler.run.events import Reprocess
-    from handler.run.pipeline import Pipeline
     from handler.run.reprocess import reprocess
 
     since = date(2000, 1, 1)
@@ -268,7 +268,7 @@ def reprocess_inline(root: Path, budget_s: float) -> dict:
         # Lambda's remaining time: the budget of work plus the reserve a run keeps to finish.
         config = settings(str(root))
         end = time.monotonic() + budget_s + config.min_remaining_s
-        pipeline = Pipeline(config, remaining_s=lambda end=end: end - time.monotonic())
+        pipeline = RunContext(config, remaining_s=lambda end=end: end - time.monotonic())
         # The first invocation starts the job over (the archive was reprocessed before); the
         # others resume it, as a re-invoked Lambda would.
         summary = reprocess(pipeline, Reprocess(since, None, restart=invocations == 0))
@@ -391,7 +391,8 @@ def parked_idle_poll(parked: int) -> dict:
     from handler.archive.statestore import StateStore
     from handler.core.config import FetchSettings, RunSettings
     from handler.core.models import FeedItem
-    from handler.run.pipeline import Pipeline
+    from handler.run.context import RunContext
+    from handler.run.poll import poll
     from handler.store import LocalStore
     from handler.store.layout import STATE_KEY
 
@@ -437,12 +438,12 @@ def parked_idle_poll(parked: int) -> dict:
         now = {"feeds": legacy["feeds"], "parked": {}}
         for label, state in (("state_from_before", legacy), ("now", now)):
             store.put(STATE_KEY, json.dumps(state).encode(), "application/json")
-            Pipeline(settings, store=store).poll()  # settles the revisit hint: steady state
+            poll(RunContext(settings, store=store))  # settles the revisit hint: steady state
             samples = []
             for _ in range(5):
                 TimedStore.seconds = 0.0
                 timed_store = TimedStore(store)
-                Pipeline(settings, store=timed_store).poll()
+                poll(RunContext(settings, store=timed_store))
                 samples.append(TimedStore.seconds * 1000)
             out[label] = {
                 "state_bytes": len(store.get(STATE_KEY) or b""),

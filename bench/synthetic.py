@@ -18,7 +18,7 @@ from handler.archive.extraction import extract_document
 from handler.core.capture import Capture as Response
 from handler.core.config import FetchSettings, RunSettings
 from handler.run.commit import commit
-from handler.run.pipeline import Pipeline
+from handler.run.context import RunContext
 
 PAGE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "pages" / "ntv2025_article.html"
 PAGE_ID = b"40000001"
@@ -47,7 +47,7 @@ def build_archive(store: str, documents: int, days: int, first_day: date = date(
                   per_day_offset: int = 0) -> list[str]:  # fmt: skip
     """Write ``documents`` articles spread evenly over ``days`` publication days starting at
     ``first_day`` into ``store``; returns their ids."""
-    ctx = Pipeline(settings(store))
+    ctx = RunContext(settings(store))
     ids = []
     template = None
     current_day = None

@@ -1,4 +1,4 @@
-"""The Lambda entry: a thin door onto the pipeline (configuration in README "Lambda").
+"""The Lambda entry: a thin door onto the use cases (configuration in README "Lambda").
 
 ``lambda_handler`` reads its settings from the environment, turns the event into a typed
 request, runs it, and returns a JSON summary. A malformed event gets ``{"error": ...}`` and
@@ -25,6 +25,7 @@ from handler.core.config import settings_from_env
 from handler.core.errors import ConfigError, EventError, FeedError
 from handler.core.log import logger
 from handler.run.actions import run_event
+from handler.run.context import RunContext
 from handler.run.events import (
     Backfill,
     Event,
@@ -37,7 +38,6 @@ from handler.run.events import (
     parse_sqs_event,
 )
 from handler.run.outcomes import STATUSES, RunSummary
-from handler.run.pipeline import Pipeline
 from handler.run.worker import DeadLetters, process_batch
 
 T = TypeVar("T")
@@ -69,9 +69,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     started = _start(parse_event, event, context)
     if isinstance(started, Refused):
         return {"error": started.reason}
-    request, pipeline = started
+    request, ctx = started
     with _failure_counted(action_of(request)):
-        summary = run_event(request, pipeline)
+        summary = run_event(request, ctx)
     _publish(summary)
     return {"action": type(request).__name__, **summary.to_dict()}
 
@@ -83,10 +83,10 @@ def worker_handler(event: Any, context: Any) -> dict[str, Any]:
     started = _start(parse_sqs_event, event, context)
     if isinstance(started, Refused):
         return {"error": started.reason}
-    records, pipeline = started
-    dead_letters = DeadLetters(pipeline.settings.dead_letter_url)
+    records, ctx = started
+    dead_letters = DeadLetters(ctx.settings.dead_letter_url)
     with _failure_counted(WORKER_ACTION):
-        failures, summary = process_batch(pipeline, records, dead_letters)
+        failures, summary = process_batch(ctx, records, dead_letters)
     _publish(summary)
     metrics.add_metric(name="MessagesReported", unit=MetricUnit.Count, value=len(failures))
     return {"batchItemFailures": failures}
@@ -97,8 +97,8 @@ class Refused:
     reason: str
 
 
-def _start(parse: Callable[[Any], T], event: Any, context: Any) -> tuple[T, Pipeline] | Refused:
-    """Both doors: the typed request and a configured pipeline, or why the event is refused."""
+def _start(parse: Callable[[Any], T], event: Any, context: Any) -> tuple[T, RunContext] | Refused:
+    """Both doors: the typed request and a configured run context, or why the event is refused."""
     try:
         request = parse(event)
         settings = settings_from_env(os.environ)
@@ -107,9 +107,9 @@ def _start(parse: Callable[[Any], T], event: Any, context: Any) -> tuple[T, Pipe
         metrics.add_dimension(name="action", value=REFUSED_ACTION)
         metrics.add_metric(name="InvocationsRefused", unit=MetricUnit.Count, value=1)
         return Refused(str(exc))
-    pipeline = Pipeline(settings, remaining_s=_remaining_seconds(context))
-    logger.append_keys(run_id=pipeline.run_id)
-    return request, pipeline
+    ctx = RunContext(settings, remaining_s=_remaining_seconds(context))
+    logger.append_keys(run_id=ctx.run_id)
+    return request, ctx
 
 
 @contextlib.contextmanager

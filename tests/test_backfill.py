@@ -12,8 +12,8 @@ from conftest import Site, local_settings, page
 from handler.cli import main
 from handler.core.errors import EventError
 from handler.run.backfill import Job, Pacer, backfill
+from handler.run.context import RunContext
 from handler.run.events import Backfill, parse_event
-from handler.run.pipeline import Pipeline
 
 NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 DAY = datetime(2025, 11, 3, 10, 0, tzinfo=UTC)
@@ -78,7 +78,7 @@ def settings(site: Site, root: str):
 def test_a_backfill_archives_the_range_and_section_it_lacks(site, tmp_path):
     paths = serve_history(site)
     root = tmp_path / "archive"
-    summary = backfill(Pipeline(settings(site, str(root))), JOB).to_dict()
+    summary = backfill(RunContext(settings(site, str(root))), JOB).to_dict()
     assert summary["new"] == 6 and summary["failed"] == 0
     assert summary["backfill"]["done"] and summary["backfill"]["archived"] == 6
     assert all(site.requests_to(p) == 1 for p in paths["politik"])
@@ -87,7 +87,7 @@ def test_a_backfill_archives_the_range_and_section_it_lacks(site, tmp_path):
     assert not list(root.glob("index/revisit/*.json"))  # history gets no revisits
     # Done is done: the same job again reads nothing.
     before = len(site.server.log)
-    again = backfill(Pipeline(settings(site, str(root))), JOB).to_dict()
+    again = backfill(RunContext(settings(site, str(root))), JOB).to_dict()
     assert again["new"] == 0 and len(site.server.log) == before
 
 
@@ -98,11 +98,11 @@ def test_a_backfill_resumes_where_its_time_ran_out(site, tmp_path):
     def budget() -> float:  # time for three articles, then out of time
         return 100.0 if len(list(tmp_path.glob("archive/articles/*/*/*/*.json"))) < 3 else 0.0
 
-    first = Pipeline(settings(site, root), remaining_s=budget)
+    first = RunContext(settings(site, root), remaining_s=budget)
     summary = backfill(first, JOB).to_dict()
     assert summary["new"] == 3 and not summary["backfill"]["done"]
     assert "time ran out" in summary["errors"][0]
-    second = backfill(Pipeline(settings(site, root)), JOB).to_dict()
+    second = backfill(RunContext(settings(site, root)), JOB).to_dict()
     assert second["new"] == 3 and second["backfill"]["done"]
     # Nothing fetched twice; the range's sitemap is read once by each invocation working in
     # it, the one before the range by neither.

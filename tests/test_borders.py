@@ -32,7 +32,8 @@ from handler.core.urls import join_url
 from handler.ingest.fetch import HostAllowlist
 from handler.ingest.sitemap import parse_sitemap
 from handler.ingest.warcs import judge
-from handler.run.pipeline import Pipeline
+from handler.run.context import RunContext
+from handler.run.poll import poll
 from handler.run.reprocess import Shard
 from handler.store import LocalStore
 
@@ -144,7 +145,7 @@ def test_a_poll_after_a_gap_survives_a_sitemap_of_odd_entries(site: Site, tmp_pa
     site.add("/politik/Vorher-id41008888.html", sitemaps.vorher(), title="Vorher")
     site.serve()
     settings_ = local_settings(str(root), site.feed_url, sitemap_url=site.url("/news.xml"))
-    assert Pipeline(settings_, clock=clock).poll().to_dict()["new"] == 1
+    assert poll(RunContext(settings_, clock=clock)).to_dict()["new"] == 1
     site.articles[0].listed = False
     politics, _ = sitemaps.outage_site(site)
     odd = [("http://[::1/a/x", "2025-03-15T10:00:00+00:00"),
@@ -159,7 +160,7 @@ def test_a_poll_after_a_gap_survives_a_sitemap_of_odd_entries(site: Site, tmp_pa
         sitemap_with([*odd, *good]), content_type="application/xml"
     )
     clock.now = sitemaps.START + timedelta(days=3)
-    summary = Pipeline(settings_, clock=clock).poll().to_dict()
+    summary = poll(RunContext(settings_, clock=clock)).to_dict()
     assert summary["catchup"]["to_archive"] >= 3 and "error" not in summary["catchup"]
     assert summary["failed"] <= 2  # the undated year-1/9999 entries are tried, and 404
     archived = {p.stem for p in root.glob("articles/*/*/*/*.json")}
@@ -376,7 +377,7 @@ def test_undated_sitemap_entries_are_capped_after_a_gap(site: Site, tmp_path: Pa
     site.add("/politik/Vorher-id41008888.html", sitemaps.vorher(), title="Vorher")
     site.serve()
     settings_ = local_settings(str(root), site.feed_url, sitemap_url=site.url("/news.xml"))
-    Pipeline(settings_, clock=clock).poll()
+    poll(RunContext(settings_, clock=clock))
     site.articles[0].listed = False
     sitemaps.outage_site(site)
     undated = "".join(f"<url><loc>{site.url(f'/politik/U-{n}-id4300{n:04d}.html')}</loc></url>"
@@ -388,7 +389,7 @@ def test_undated_sitemap_entries_are_capped_after_a_gap(site: Site, tmp_path: Pa
         content_type="application/xml",
     )
     clock.now = sitemaps.START + timedelta(days=3)
-    found = Pipeline(settings_, clock=clock).poll().to_dict()["catchup"]
+    found = poll(RunContext(settings_, clock=clock)).to_dict()["catchup"]
     assert found["undated"] == 300 and found["left_out"] == 300 - MAX_UNDATED
     assert found["to_archive"] == MAX_UNDATED
 
@@ -936,7 +937,7 @@ def test_a_warc_record_with_an_odd_header_costs_that_record_only(
         source = Path(folder) / ("x.warc.gz" if gzipped else "x.warc")
         source.write_bytes(raw + good.buffer.getvalue())
         settings_ = RunSettings(store=str(Path(folder) / "a"), fetch=FetchSettings())
-        summary = import_sources(Pipeline(settings_), [str(source)], "politik")
+        summary = import_sources(RunContext(settings_), [str(source)], "politik")
         ids = {o.id for o in summary.outcomes if o.status == "new"}
         swallowed = (
             not gzipped and field == "Content-Length" and summary.sources[0].get("malformed")

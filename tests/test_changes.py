@@ -18,7 +18,8 @@ from conftest import Site, corpus_dir, corpus_page, local_settings
 from handler.archive.changes import changes, paragraph_changes, word_diff
 from handler.archive.extraction import extract_article
 from handler.cli import main
-from handler.run.pipeline import Pipeline
+from handler.run.context import RunContext
+from handler.run.poll import poll
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from quality import PAGE_URLS
@@ -162,12 +163,12 @@ def test_history_and_diff_on_a_real_page_edited_three_times(site: Site, tmp_path
     start, tag = paragraph_tag(retitled, base, n)
     edits = [retitled, retitled[:start] + tag + INSERTED.encode() + b"</p>" + retitled[start:]]
     settings = local_settings(str(root), site.feed_url)
-    Pipeline(settings, clock=clock).poll()
+    poll(RunContext(settings, clock=clock))
     for step, (edited, delay) in enumerate(zip(edits, (31, 121), strict=True), start=2):
         article.html, article.etag = edited, f'"{step}"'
         site.serve()
         clock.now += timedelta(minutes=delay)
-        assert Pipeline(settings, clock=clock).poll().counts["updated"] == 1
+        assert poll(RunContext(settings, clock=clock)).counts["updated"] == 1
 
     assert main(["history", "ntv-30134161", "--store", str(root), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -204,7 +205,7 @@ def test_diff_refuses_versions_that_are_not_there(site: Site, tmp_path, capsys):
     site.add(urlsplit(url).path, html, title="Politik: Trump")
     site.serve()
     root = tmp_path / "archive"
-    Pipeline(local_settings(str(root), site.feed_url), clock=Clock()).poll()
+    poll(RunContext(local_settings(str(root), site.feed_url), clock=Clock()))
     assert main(["diff", "ntv-30134161", "--store", str(root)]) == 0
     assert "nothing to compare" in capsys.readouterr().err
     assert main(["diff", "ntv-30134161", "--store", str(root), "--from", "1999-01-01"]) == 2

@@ -12,7 +12,8 @@ from conftest import local_settings, page
 from handler.core.config import FetchSettings
 from handler.core.errors import FetchError, HostNotAllowedError
 from handler.ingest.fetch import HttpClient
-from handler.run.pipeline import Pipeline
+from handler.run.context import RunContext
+from handler.run.poll import poll
 
 
 def client(**overrides) -> HttpClient:
@@ -87,7 +88,7 @@ def test_non_utf8_page_without_charset_is_decoded(faults, tmp_path):
     html = page("ntv2025_article.html").decode().replace('<meta charset="utf-8">', "")
     faults.script("/rss", _feed(faults, ["/politik/x-id40000001.html"]))
     faults.script("/politik/x-id40000001.html", Fault.ok(html.encode("cp1252"), "text/html"))
-    summary = Pipeline(local_settings(str(tmp_path), faults.url("/rss"))).poll()
+    summary = poll(RunContext(local_settings(str(tmp_path), faults.url("/rss"))))
     assert summary.counts["new"] == 1
     [doc] = [json.loads(p.read_text()) for p in tmp_path.glob("articles/*/*/*/*.json")]
     assert doc["title"] == "Stadtrat beschließt Fahrradplan"
@@ -108,7 +109,7 @@ def test_every_fault_at_once_loses_nothing(faults, tmp_path):
         faults.script(path, fault)
     faults.script("/rss", _feed(faults, list(scripts)))
     settings = local_settings(str(tmp_path), faults.url("/rss"))
-    summary = Pipeline(settings).poll()
+    summary = poll(RunContext(settings))
     assert (summary.counts["new"], summary.counts["failed"], summary.pending) == (2, 6, 6)
     reasons = {f.id: f.reason or "" for f in summary.failures}
     assert "HTTP 500" in reasons["ntv-1"]

@@ -398,9 +398,10 @@ def _proxied_run(site: Site, upstream: str, bucket: str, only: str, monkeypatch)
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
     try:
         from conftest import local_settings
-        from handler.run.pipeline import Pipeline
+        from handler.run.context import RunContext
+        from handler.run.poll import poll
 
-        summary = Pipeline(local_settings(f"s3://{bucket}/", site.feed_url)).poll()
+        summary = poll(RunContext(local_settings(f"s3://{bucket}/", site.feed_url)))
     finally:
         proxy.close()
     assert proxy.ambiguous == 1
@@ -764,7 +765,8 @@ def test_a_state_write_failing_after_documents_were_stored_is_a_partial_run(site
     lines stand, and the run says it partly failed (exit 1), not that nothing happened."""
     from conftest import local_settings
     from handler.core.errors import StoreError
-    from handler.run.pipeline import Pipeline
+    from handler.run.context import RunContext
+    from handler.run.poll import poll
     from handler.store import LocalStore
 
     class FullDisk(LocalStore):
@@ -777,7 +779,7 @@ def test_a_state_write_failing_after_documents_were_stored_is_a_partial_run(site
     site.etag = '"v1"'  # so the run has validators to save in the state
     site.serve()
     store = FullDisk(tmp_path / "a")
-    summary = Pipeline(local_settings(str(tmp_path / "a"), site.feed_url), store=store).poll()
+    summary = poll(RunContext(local_settings(str(tmp_path / "a"), site.feed_url), store=store))
     assert summary.counts["new"] == 1
     assert summary.errors and "No space left on device" in summary.errors[0]
     [manifest] = (tmp_path / "a").glob("index/*/*/*.jsonl")

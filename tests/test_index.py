@@ -89,9 +89,9 @@ def test_the_latest_version_wins_and_export_streams_everything(archive, tmp_path
     root = tmp_path / "copy"
     build_archive(str(root), 12, 3, first_day=date(2024, 5, 1))
     from handler.archive.reader import get_article
-    from handler.run.pipeline import Pipeline
+    from handler.run.context import RunContext
 
-    ctx = Pipeline(settings(str(root)))
+    ctx = RunContext(settings(str(root)))
     first = get_article(ctx.store, "ntv-50000004")
     # A later version of one article (a revisit found an edit): list and export show it.
     from handler.archive.extraction import extract_document

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from handler.core.errors import EventError
+from handler.run.context import RunContext
 from handler.run.events import Reprocess, parse_event
-from handler.run.pipeline import Pipeline
 from handler.run.reprocess import Shard, reprocess, reprocess_shard
 from handler.store import LocalStore
 
@@ -51,7 +51,9 @@ def test_a_reprocess_resumes_where_its_time_ran_out_and_redoes_nothing(tmp_path)
     invocations = []
     for _ in range(20):
         budget["left"] = 12
-        summary = reprocess(Pipeline(settings(str(root)), remaining_s=remaining), REQUEST).to_dict()
+        summary = reprocess(
+            RunContext(settings(str(root)), remaining_s=remaining), REQUEST
+        ).to_dict()
         invocations.append(summary)
         seen.update(a["id"] for a in summary["articles"] if a["status"] != "deferred")
         if summary["reprocess"]["complete"]:
@@ -62,7 +64,7 @@ def test_a_reprocess_resumes_where_its_time_ran_out_and_redoes_nothing(tmp_path)
     assert set(seen) == {f"ntv-{50000000 + n}" for n in range(40)} and max(seen.values()) == 1
     assert sum(s["updated"] for s in invocations) == len(stale)
     # Done is done: the same request again re-extracts nothing.
-    again = reprocess(Pipeline(settings(str(root))), REQUEST).to_dict()
+    again = reprocess(RunContext(settings(str(root))), REQUEST).to_dict()
     assert again["items"] == 0 and again["reprocess"]["complete"]
 
 
@@ -71,7 +73,7 @@ def test_re_extracted_versions_join_their_capture_day_file(tmp_path):
     build_archive(str(root), 12, 3, first_day=date(2024, 2, 1))
     before = manifest(root)
     stale = make_stale(root)
-    summary = reprocess(Pipeline(settings(str(root))), REQUEST).to_dict()
+    summary = reprocess(RunContext(settings(str(root))), REQUEST).to_dict()
     assert summary["updated"] == 12
     after = manifest(root)
     assert sorted(after) == sorted(before) == ["2024/02/01.jsonl", "2024/02/02.jsonl",
@@ -125,13 +127,13 @@ def test_a_shard_message_is_checked_and_reprocesses_its_day(tmp_path):
     make_stale(root)
     shard = Shard("job", date(2024, 4, 2), (), "2026-11-27T10:00:00+00:00")
     assert Shard.from_body(shard.to_body()) == shard
-    outcomes = reprocess_shard(Pipeline(settings(str(root))), shard)
+    outcomes = reprocess_shard(RunContext(settings(str(root))), shard)
     assert [o.status for o in outcomes] == ["updated"] * 5
     # A shard naming articles of another day (a forged or stale message) touches nothing:
     # only the documents filed under its own day are candidates.
     of_day_one = tuple(f"ntv-{50000000 + n}" for n in range(5))
     elsewhere = Shard("job", date(2024, 4, 2), of_day_one, "2026-11-27T11:00:00+00:00")
-    assert reprocess_shard(Pipeline(settings(str(root))), elsewhere) == []
+    assert reprocess_shard(RunContext(settings(str(root))), elsewhere) == []
     assert len(list(root.glob("versions/*/*.json"))) == 5  # day two's, from the shard above
     assert Shard.from_body('{"feed": {}, "item": {}}') is None  # a feed item, not a shard
     for body in ('{"reprocess": {"day": "2024-13-01", "job": "j", "reprocessed_at": "x"}}',
@@ -187,7 +189,7 @@ def test_an_unreadable_cursor_is_refused_not_overwritten(tmp_path):
     cursor.parent.mkdir(parents=True)
     cursor.write_text("{ torn")
     with pytest.raises(StoreError, match=r"is not a readable reprocess cursor .*move it aside"):
-        reprocess(Pipeline(settings(str(root))), REQUEST)
+        reprocess(RunContext(settings(str(root))), REQUEST)
     assert cursor.read_text() == "{ torn"
 
 
@@ -215,7 +217,7 @@ def test_an_inline_reprocess_recovers_crashed_runs_once_not_at_every_save(tmp_pa
     build_archive(str(root), 4 * SAVE_EVERY, 2, first_day=date(2024, 4, 1))
     make_stale(root, every=2)
     store = ListingsOf(root)
-    summary = reprocess(Pipeline(settings(str(root)), store=store), REQUEST).to_dict()
+    summary = reprocess(RunContext(settings(str(root)), store=store), REQUEST).to_dict()
     assert summary["updated"] == 2 * SAVE_EVERY and summary["reprocess"]["complete"]
     assert store.prefixes_listed["index/pending/"] == 1  # 6 saves, one recovery when it finished
 
@@ -230,11 +232,11 @@ def test_a_fanout_reprocess_reads_each_manifest_day_file_once(tmp_path):
         def send(self, shards) -> None:
             sent.extend(shards)
 
-    summary = reprocess(Pipeline(settings(str(root)), store=store), REQUEST, queue=Queue())
+    summary = reprocess(RunContext(settings(str(root)), store=store), REQUEST, queue=Queue())
     assert summary.queued == len(sent) == 3
     day_files = [key for key in store.keys_got if key.startswith("index/2")]
     assert len(day_files) == 3 and all(store.keys_got[key] == 1 for key in day_files)
     # The same request again: the job is queued already, so nothing is read or sent.
-    again = reprocess(Pipeline(settings(str(root)), store=store), REQUEST, queue=Queue())
+    again = reprocess(RunContext(settings(str(root)), store=store), REQUEST, queue=Queue())
     assert again.queued == 0 and len(sent) == 3
     assert all(store.keys_got[key] == 1 for key in day_files)

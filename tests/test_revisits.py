@@ -19,7 +19,8 @@ from handler.core.capture import Validators
 from handler.core.config import revisit_steps
 from handler.core.errors import ConfigError
 from handler.core.models import FeedItem
-from handler.run.pipeline import Pipeline
+from handler.run import poll as polling
+from handler.run.context import RunContext
 from handler.store import LocalStore
 
 START = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
@@ -61,7 +62,7 @@ class CountingStore:
 
 def poll(site: Site, root: Path, clock: Clock, store: object = None, **overrides):
     settings = local_settings(str(root), site.feed_url, **overrides)
-    return Pipeline(settings, store=store, clock=clock).poll().to_dict()
+    return polling.poll(RunContext(settings, store=store, clock=clock)).to_dict()
 
 
 def entries(root: Path) -> list[str]:

@@ -16,7 +16,8 @@ from botocore.awsrequest import AWSResponse
 
 from conftest import Site, local_settings, page
 from handler.core.errors import StoreError
-from handler.run.pipeline import Pipeline
+from handler.run.context import RunContext
+from handler.run.poll import poll
 from handler.store import S3Store
 
 ERROR = b"<Error><Code>InternalError</Code><Message>injected fault</Message></Error>"
@@ -72,7 +73,7 @@ def test_short_put_and_get_bursts_are_ridden_over_by_sdk_retries(site, s3_store,
     serve(site)
     faults = S3Faults(s3_store)
     faults.budget.update({"PutObject": 3, "GetObject": 3})
-    summary = Pipeline(local_settings("unused", site.feed_url), store=s3_store).poll()
+    summary = poll(RunContext(local_settings("unused", site.feed_url), store=s3_store))
     assert (summary.counts["new"], summary.counts["failed"]) == (2, 0)
     assert faults.injected == Counter({"PutObject": 3, "GetObject": 3})
     assert len([k for k in keys(s3_store) if k.startswith("articles/")]) == 2
@@ -84,12 +85,12 @@ def test_a_store_that_cannot_write_fails_cleanly_and_the_next_run_finishes(site,
     faults.budget["PutObject"] = 1_000  # S3 is down for writes
     settings = local_settings("unused", site.feed_url)
     with pytest.raises(StoreError, match=r"cannot write state/run-state\.json: InternalError"):
-        Pipeline(settings, store=s3_store).poll()
+        poll(RunContext(settings, store=s3_store))
     assert keys(s3_store) == []  # nothing half-written
     assert s3_store.get("state/run-state.json") is None
 
     faults.budget["PutObject"] = 0  # S3 is back
-    summary = Pipeline(settings, store=s3_store).poll()
+    summary = poll(RunContext(settings, store=s3_store))
     assert summary.counts["new"] == 2
     documents = [k for k in keys(s3_store) if k.startswith("articles/")]
     assert len(documents) == 2

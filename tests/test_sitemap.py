@@ -13,7 +13,8 @@ from conftest import Site, local_settings, page
 from handler.core.config import FetchSettings
 from handler.ingest.fetch import HttpClient
 from handler.ingest.sitemap import SitemapError, gunzipped, in_section, parse_sitemap, walk
-from handler.run.pipeline import Pipeline
+from handler.run import poll as polling
+from handler.run.context import RunContext
 
 NEWS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_EXT = "http://www.google.com/schemas/sitemap-news/0.9"
@@ -166,7 +167,7 @@ def vorher() -> bytes:
 
 def poll(site: Site, root: Path, clock: Clock) -> dict:
     settings = local_settings(str(root), site.feed_url, sitemap_url=site.url("/news.xml"))
-    return Pipeline(settings, clock=clock).poll().to_dict()
+    return polling.poll(RunContext(settings, clock=clock)).to_dict()
 
 
 def test_a_gap_longer_than_the_feed_is_filled_from_the_news_sitemap(site, tmp_path):

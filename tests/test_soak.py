@@ -21,7 +21,8 @@ from faultserver import Fault, FaultServer
 from conftest import assert_valid, local_settings
 from handler.core.config import RetryPolicy
 from handler.core.errors import FeedError
-from handler.run.pipeline import Pipeline
+from handler.run.context import RunContext
+from handler.run.poll import poll
 
 # Long fault campaigns on this project's own logic: the lowest-versions run leaves them out.
 pytestmark = pytest.mark.slow
@@ -152,7 +153,7 @@ def test_evolving_feed_with_random_faults_loses_nothing(soak_site, tmp_path):
         truth.step()
         clock.now += POLL_EVERY
         try:
-            counts = Pipeline(settings, clock=clock).poll().counts
+            counts = poll(RunContext(settings, clock=clock)).counts
         except FeedError:
             feed_failures += 1  # the next poll tries again; nothing was written
             continue
@@ -161,7 +162,7 @@ def test_evolving_feed_with_random_faults_loses_nothing(soak_site, tmp_path):
     truth.faults_on = False
     for _ in range(3):
         clock.now += POLL_EVERY
-        Pipeline(settings, clock=clock).poll()
+        poll(RunContext(settings, clock=clock))
 
     assert len(truth.texts) >= 15, "the soak should have seen most of the pool"
     # The run must really have been hurt and have changed: otherwise it proves nothing.
@@ -195,16 +196,16 @@ def test_parallel_pollers_over_one_store_agree_with_a_single_one(soak_site, tmp_
     parallel, single = tmp_path / "parallel", tmp_path / "single"
     barrier = threading.Barrier(2)
 
-    def poll() -> None:
+    def poller() -> None:
         barrier.wait()
-        Pipeline(soak_settings(str(parallel), server.url("/rss"))).poll()
+        poll(RunContext(soak_settings(str(parallel), server.url("/rss"))))
 
-    threads = [threading.Thread(target=poll) for _ in range(2)]
+    threads = [threading.Thread(target=poller) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    Pipeline(soak_settings(str(single), server.url("/rss"))).poll()
+    poll(RunContext(soak_settings(str(single), server.url("/rss"))))
 
     def archive(root) -> dict[str, str]:
         return {

@@ -16,8 +16,8 @@ import pytest
 
 from handler.archive.table import columns, duckdb_columns
 from handler.cli import main
+from handler.run.context import RunContext
 from handler.run.events import Reprocess
-from handler.run.pipeline import Pipeline
 from handler.run.reprocess import reprocess
 from handler.schema import article_schema
 
@@ -34,7 +34,7 @@ def archive(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("table") / "archive"
     build_archive(str(root), 30, 3, first_day=date(2024, 8, 1))
     assert len(make_stale(root, day=date(2024, 8, 3))) == 10
-    done = reprocess(Pipeline(settings(str(root))), Reprocess(date(2024, 8, 3), None)).to_dict()
+    done = reprocess(RunContext(settings(str(root))), Reprocess(date(2024, 8, 3), None)).to_dict()
     assert done["updated"] == 10
     return root
 

@@ -1,4 +1,4 @@
-"""The ``ntv-archive`` command: a thin door onto the pipeline (see README "CLI").
+"""The ``ntv-archive`` command: a thin door onto the use cases (see README "CLI").
 
 Exit codes: 0 all done; 1 some articles failed (the rest are archived); 2 the run could not
 start (bad arguments, feed unreachable / HTTP error / not a feed, store misconfigured).
@@ -57,7 +57,8 @@ from handler.core.config import (
 )
 from handler.core.errors import ArchiveError, ExtractionError
 from handler.core.log import logger
-from handler.run.pipeline import Pipeline
+from handler.run.context import RunContext
+from handler.run.poll import poll, poll_feeds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -113,8 +114,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                   f"{args.schedule!r}")  # fmt: skip
             return EXIT_CANNOT_RUN
     with progress_for(args) as bar:
-        pipeline = Pipeline(settings, progress=bar)
-        summary = pipeline.poll_feeds(feeds) if feeds is not None else pipeline.poll()
+        ctx = RunContext(settings, progress=bar)
+        summary = poll_feeds(ctx, feeds) if feeds is not None else poll(ctx)
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     elif not args.quiet:

@@ -46,7 +46,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from handler.core.config import FetchSettings, RunSettings
     from handler.core.errors import ConfigError
     from handler.run.backfill import Job, backfill
-    from handler.run.pipeline import Pipeline
+    from handler.run.context import RunContext
 
     if args.since > args.until:
         raise ConfigError(f"--since {args.since} is after --until {args.until}")
@@ -58,7 +58,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                            backfill_rate=args.rate, fetch=fetch)  # fmt: skip
     section = section_of(args)
     with progress_for(args) as bar:
-        summary = backfill(Pipeline(settings, progress=bar), Job(args.since, args.until, section))
+        summary = backfill(RunContext(settings, progress=bar), Job(args.since, args.until, section))
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     else:

@@ -38,8 +38,8 @@ def add_import_command(commands: Any) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from handler.core.config import FetchSettings, RunSettings
+    from handler.run.context import RunContext
     from handler.run.importing import import_sources
-    from handler.run.pipeline import Pipeline
 
     settings = RunSettings(
         store=args.store,
@@ -51,7 +51,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     )
     section = section_of(args)
     with progress_for(args) as bar:
-        summary = import_sources(Pipeline(settings, progress=bar), args.sources, section)
+        summary = import_sources(RunContext(settings, progress=bar), args.sources, section)
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     else:

@@ -75,10 +75,10 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, request: Any, settings: Any) -> int:
     from handler.run.actions import run_event
-    from handler.run.pipeline import Pipeline
+    from handler.run.context import RunContext
 
     with progress_for(args) as bar:
-        summary = run_event(request, Pipeline(settings, progress=bar))
+        summary = run_event(request, RunContext(settings, progress=bar))
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     elif not args.quiet:

@@ -1,4 +1,5 @@
-"""What each Lambda event does, on the one pipeline (the CLI's ``run`` uses the same methods)."""
+"""What each typed request does: the one dispatcher both doors use (Lambda events, and the CLI's
+``run``, ``replay`` and ``reprocess``), each request handed to its use case with the run context."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from handler.core.config import RunSettings
 from handler.ingest.feeds import FeedConfig
 from handler.ingest.feeds import configured_feeds as feeds_of
 from handler.run.backfill import Job, backfill
+from handler.run.context import RunContext
 from handler.run.events import Backfill, Event, Import, Poll, Replay, Reprocess, ScheduledPoll
 from handler.run.fanout import WorkQueue, fanout_poll
 from handler.run.importing import import_sources
 from handler.run.outcomes import RunSummary
-from handler.run.pipeline import Pipeline
+from handler.run.poll import poll, poll_feeds
+from handler.run.replay import replay
 from handler.run.reprocess import reprocess
 
 
@@ -19,25 +22,25 @@ def configured_feeds(settings: RunSettings) -> list[FeedConfig]:
     return feeds_of(settings.feeds_file, settings.feed_url)
 
 
-def run_event(event: Event, pipeline: Pipeline) -> RunSummary:
+def run_event(event: Event, ctx: RunContext) -> RunSummary:
     match event:
         case ScheduledPoll(schedule=schedule):
-            feeds = [f for f in configured_feeds(pipeline.settings) if f.schedule == schedule]
-            if pipeline.settings.mode == "fanout":
-                return fanout_poll(pipeline, feeds)
-            return pipeline.poll_feeds(feeds)
+            feeds = [f for f in configured_feeds(ctx.settings) if f.schedule == schedule]
+            if ctx.settings.mode == "fanout":
+                return fanout_poll(ctx, feeds)
+            return poll_feeds(ctx, feeds)
         case Poll(feed_url=feed_url):
-            return pipeline.poll(FeedConfig(name="adhoc", url=feed_url))
+            return poll(ctx, FeedConfig(name="adhoc", url=feed_url))
         case Replay(urls=urls, force=force):
-            return pipeline.replay(urls, force=force)
+            return replay(ctx, urls, force=force)
         case Reprocess():
-            if pipeline.settings.mode == "fanout":  # shards go to the workers
-                return reprocess(pipeline, event, WorkQueue(str(pipeline.settings.queue_url)))
-            return reprocess(pipeline, event)
+            if ctx.settings.mode == "fanout":  # shards go to the workers
+                return reprocess(ctx, event, WorkQueue(str(ctx.settings.queue_url)))
+            return reprocess(ctx, event)
         case Backfill(since=since, until=until, section=section):
-            return backfill(pipeline, Job(since, until, section))
+            return backfill(ctx, Job(since, until, section))
         case Import(keys=keys, section=section):
-            return import_sources(pipeline, import_urls(keys, pipeline.settings.store), section)
+            return import_sources(ctx, import_urls(keys, ctx.settings.store), section)
 
 
 def import_urls(keys: tuple[str, ...], store: str) -> list[str]:
