@@ -293,7 +293,7 @@ import json, os, sys, time
 sys.path[:0] = [sys.argv[1]]
 import boto3
 from handler.app import worker_handler
-from handler.cli import LocalContext
+from handler.cli.tools import LocalContext
 sqs = boto3.client("sqs")
 url = os.environ["QUEUE_URL"]
 busy, started = 0.0, time.perf_counter()
@@ -353,7 +353,7 @@ def reprocess_fanout(root: Path, server: MotoServer, workers: int) -> dict:
         "import json, sys\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "from handler.app import lambda_handler\n"
-        "from handler.cli import LocalContext\n"
+        "from handler.cli.tools import LocalContext\n"
         f"print(json.dumps(lambda_handler(json.loads({event!r}), LocalContext(900))['queued']))\n"
     )
     started = time.perf_counter()

@@ -34,7 +34,7 @@ from handler.ingest.sitemap import parse_sitemap
 from handler.ingest.warcs import judge
 from handler.run.context import RunContext
 from handler.run.poll import poll
-from handler.run.reprocess import Shard
+from handler.run.shards import Shard
 from handler.store import LocalStore
 
 NOW = datetime.now(UTC)

@@ -17,7 +17,8 @@ import pytest
 from conftest import CORPUS, Site, assert_valid, corpus_dir, corpus_page
 from handler.app import lambda_handler
 from handler.archive.extraction import extract_article
-from handler.cli import LocalContext, main
+from handler.cli import main
+from handler.cli.tools import LocalContext
 from handler.core.errors import NotAnArticleError
 
 pytestmark = pytest.mark.corpus

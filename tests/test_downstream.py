@@ -13,8 +13,9 @@ import pytest
 from moto import mock_aws
 
 from conftest import FIXTURES, Site, assert_valid, page
-from handler.archive.catalog import Catalog, manifest_line
+from handler.archive.catalog import Catalog
 from handler.archive.extraction import extract_article
+from handler.archive.manifest import manifest_line
 from handler.archive.reader import get_article, iter_articles
 from handler.cli import main
 from handler.schema import article_schema, manifest_line_schema

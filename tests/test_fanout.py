@@ -10,7 +10,8 @@ from moto import mock_aws
 
 from conftest import Site, page
 from handler.app import lambda_handler, worker_handler
-from handler.cli import LocalContext, main
+from handler.cli import main
+from handler.cli.tools import LocalContext
 from handler.core.errors import ConfigError
 from handler.ingest.feeds import parse_feeds
 

@@ -256,7 +256,7 @@ def test_an_invocation_returns_before_its_timeout_with_a_fetch_in_flight(faults,
     from faultserver import Fault
 
     from handler.app import lambda_handler
-    from handler.cli import LocalContext
+    from handler.cli.tools import LocalContext
 
     link = faults.url("/politik/Tropfen-id40000077.html")
     feed = ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
@@ -317,7 +317,7 @@ def dead_reasons(sqs, dlq: str) -> list[str]:
 
 def test_a_message_cannot_widen_the_allowlist(worker_env, httpserver: HTTPServer):
     from handler.app import worker_handler
-    from handler.cli import LocalContext
+    from handler.cli.tools import LocalContext
 
     sqs, dlq = worker_env
     httpserver.expect_request("/politik/x-id40000055.html").respond_with_data("<p>inside</p>")
@@ -343,7 +343,7 @@ def test_a_message_cannot_widen_the_allowlist(worker_env, httpserver: HTTPServer
 )
 def test_malformed_work_messages_go_to_the_dlq_with_a_reason(worker_env, body, why):
     from handler.app import worker_handler
-    from handler.cli import LocalContext
+    from handler.cli.tools import LocalContext
 
     sqs, dlq = worker_env
     if isinstance(body, dict) and body.get("item", {}).get("id") == "../../etc":
@@ -356,7 +356,7 @@ def test_malformed_work_messages_go_to_the_dlq_with_a_reason(worker_env, body, w
 
 def test_a_message_whose_id_is_not_its_links_is_refused(worker_env):
     from handler.app import worker_handler
-    from handler.cli import LocalContext
+    from handler.cli.tools import LocalContext
 
     sqs, dlq = worker_env
     body = work_body("https://www.n-tv.de/politik/a-id1.html")
@@ -368,7 +368,7 @@ def test_a_message_whose_id_is_not_its_links_is_refused(worker_env):
 
 def test_a_non_numeric_receive_count_costs_that_message_only(worker_env):
     from handler.app import worker_handler
-    from handler.cli import LocalContext
+    from handler.cli.tools import LocalContext
 
     sqs, dlq = worker_env
     records = [work_record(work_body("https://www.n-tv.de/politik/a-id1.html",

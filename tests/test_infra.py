@@ -24,7 +24,7 @@ from samtranslator.translator.transform import transform
 
 from conftest import Site, assert_valid, page
 from handler.app import lambda_handler, worker_handler
-from handler.cli import LocalContext
+from handler.cli.tools import LocalContext
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "template.yaml"
 S3_PREFIXES = ("articles/*", "raw/*", "versions/*", "state/*", "failed/*", "index/*")

@@ -11,7 +11,8 @@ import pytest
 
 from conftest import Site, assert_valid, page
 from handler.app import lambda_handler
-from handler.cli import LocalContext, main
+from handler.cli import main
+from handler.cli.tools import LocalContext
 from handler.core.config import settings_from_env
 from handler.core.errors import ConfigError, EventError, FeedError
 from handler.run.events import Poll, Replay, Reprocess, ScheduledPoll, parse_event

@@ -18,7 +18,8 @@ import pytest
 from handler.core.errors import EventError
 from handler.run.context import RunContext
 from handler.run.events import Reprocess, parse_event
-from handler.run.reprocess import Shard, reprocess, reprocess_shard
+from handler.run.reprocess import reprocess, reprocess_shard
+from handler.run.shards import Shard
 from handler.store import LocalStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -147,14 +148,13 @@ def test_a_shard_message_is_checked_and_reprocesses_its_day(tmp_path):
 
 def test_a_busy_day_is_queued_as_several_shards(tmp_path):
     from handler.archive.index import current_entries
-    from handler.run.reprocess import SHARD_DOCUMENTS, Cursor, plan_shards
+    from handler.run.shards import SHARD_DOCUMENTS, plan_shards
 
     root = tmp_path / "archive"
     build_archive(str(root), 2 * SHARD_DOCUMENTS + 7, 1, first_day=date(2024, 7, 1))
     build_archive(str(root), 3, 1, first_day=date(2024, 7, 2), per_day_offset=1000)
-    cursor = Cursor("job", reprocessed_at="2026-11-27T10:00:00+00:00")
     entries = current_entries(LocalStore(root), REQUEST.since, REQUEST.until, frozenset())
-    shards = plan_shards(entries, cursor)
+    shards = plan_shards(entries, "job", "2026-11-27T10:00:00+00:00")
     assert [(s.day.day, len(s.ids)) for s in shards] == [(1, 50), (1, 50), (1, 7), (2, 3)]
     assert len({s.group_id for s in shards}) == len({s.deduplication_id for s in shards}) == 4
     assert sum(len(s.ids) for s in shards) == len({i for s in shards for i in s.ids}) == 110

@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from handler.archive.leases import CLOCK_SKEW_S, LEASE_S, LeaseBook, RunLease, known_dead
+from handler.archive.manifest import append_lines, line_day_key, manifest_line, version_time
 from handler.archive.versions import Intent
 from handler.core import jsontext
-from handler.core.errors import ConflictError, StoreError
+from handler.core.errors import StoreError
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore
-from handler.store.conflicts import attempts
 from handler.store.layout import (
     PENDING_PREFIX,
-    article_key,
     id_pointer_key,
     manifest_key,
     pending_key,
@@ -32,38 +31,6 @@ from handler.store.layout import (
     run_lease_key,
     version_key,
 )
-
-NDJSON_CONTENT_TYPE = "application/x-ndjson; charset=utf-8"
-
-
-def version_time(doc: dict[str, Any]) -> str:
-    """When this version was made: its re-extraction time, else its fetch time."""
-    return str(doc.get("reprocessed_at") or doc["fetched_at"])
-
-
-def manifest_line(doc: dict[str, Any], status: str) -> dict[str, Any]:
-    return {
-        "id": doc["id"],
-        "key": article_key(doc),
-        "status": status,
-        "title": doc.get("title"),
-        "published_at": doc.get("published_at"),
-        "version": version_time(doc),
-        "content_sha256": doc["content_sha256"],
-        "changes": doc.get("changes"),
-        # What a listing shows, so `list` never opens a document (older lines lack these).
-        "url": doc.get("url"),
-        "section": (doc.get("source") or {}).get("section"),
-        "fetched_at": doc.get("fetched_at"),
-    }
-
-
-def line_day_key(line: dict[str, Any]) -> str:
-    """The day file a line belongs to: the day its capture was made. A re-extraction re-reads
-    an old capture, so its line joins that day's file rather than today's: a reprocess of a
-    year rewrites each day file once instead of making today's file hold the whole year.
-    (Older lines have no ``fetched_at``; their version is their fetch time.)"""
-    return manifest_key(str(line.get("fetched_at") or line["version"]))
 
 
 class Catalog:
@@ -132,7 +99,7 @@ class Catalog:
                 if marker:
                     self._markers.append(marker)
         else:
-            self._append(key, [line])
+            append_lines(self.store, key, [line])
             if marker:
                 self.store.delete(marker)
         return line
@@ -158,7 +125,7 @@ class Catalog:
             buffered, self._buffered = self._buffered, {}
             markers, self._markers = self._markers, []
         for key, lines in sorted(buffered.items()):
-            self._append(key, lines)
+            append_lines(self.store, key, lines)
         for marker in markers:
             self.store.delete(marker)
         return self.recover() if recover else []
@@ -191,7 +158,9 @@ class Catalog:
                 self._undo_half_writes(loaded)
         settled = list(due)
         added = [
-            line for key, lines in sorted(recovered.items()) for line in self._append(key, lines)
+            line
+            for key, lines in sorted(recovered.items())
+            for line in append_lines(self.store, key, lines)
         ]
         for key in settled:
             self.store.delete(key)
@@ -312,60 +281,3 @@ class Catalog:
             ):
                 return True
         return False
-
-    def _append(self, key: str, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Append the lines the day file lacks (by id + version); returns those appended."""
-        for current in attempts(self.store, key, f"{len(lines)} manifest lines to add"):
-            present = _identities(current.data)
-            fresh, seen = [], set(present)
-            for line in lines:
-                if (line["id"], line["version"]) not in seen:
-                    seen.add((line["id"], line["version"]))
-                    fresh.append(line)
-            if not fresh:
-                return []
-            encoded = b"".join(
-                json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-                for line in fresh
-            )
-            try:
-                self.store.put_if(
-                    key, (current.data or b"") + encoded, NDJSON_CONTENT_TYPE, current.version
-                )
-                return fresh
-            except ConflictError:
-                # Another run appended first (or our own write landed but was answered with an
-                # error): re-read and append what is still missing.
-                continue
-        raise AssertionError("unreachable: attempts() raises when they run out")
-
-
-def waiting_markers(store: BlobStore) -> list[dict[str, Any]]:
-    """The intent markers not yet settled, each with its run and what its lease says: a live
-    run's markers are its writes in flight; a dead run's are settled by the next run (its
-    versions are stored, but not in the manifest until then). For ``status``."""
-    now = datetime.now(UTC)
-    leases = LeaseBook(store)
-    found = []
-    for key in store.list(PENDING_PREFIX):
-        run_id, written = pending_run_id(key), pending_written_at(key)
-        until = leases.alive_until(run_id)
-        found.append({
-            "key": key,
-            "run_id": run_id,
-            "written_at": written.isoformat(timespec="milliseconds") if written else None,
-            "run_alive_until": until.isoformat(timespec="milliseconds") if until else None,
-            "run": "dead" if known_dead(until, now) else "alive" if until else "no lease",
-        })  # fmt: skip
-    return found
-
-
-def _identities(data: bytes | None) -> set[tuple[str, str]]:
-    found = set()
-    for raw in (data or b"").splitlines():
-        try:
-            line = jsontext.loads(raw)
-            found.add((str(line["id"]), str(line["version"])))
-        except (ValueError, KeyError, TypeError):
-            continue  # a torn or foreign line identifies nothing
-    return found

@@ -18,11 +18,12 @@ import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from handler.core import jsontext
 from handler.core.errors import StoreError
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore
-from handler.store.layout import run_lease_key
+from handler.store.layout import PENDING_PREFIX, pending_run_id, pending_written_at, run_lease_key
 
 LEASE_S = 60.0  # how long a lease holds without renewal
 HEARTBEAT_S = 15.0  # how often a live run renews it
@@ -135,3 +136,23 @@ class LeaseBook:
 def known_dead(until: datetime | None, now: datetime) -> bool:
     """Whether a run whose lease says ``until`` is surely gone by ``now``."""
     return until is not None and now >= until + timedelta(seconds=CLOCK_SKEW_S)
+
+
+def waiting_markers(store: BlobStore) -> list[dict[str, Any]]:
+    """The intent markers not yet settled, each with its run and what its lease says: a live
+    run's markers are its writes in flight; a dead run's are settled by the next run (its
+    versions are stored, but not in the manifest until then). For ``status``."""
+    now = datetime.now(UTC)
+    leases = LeaseBook(store)
+    found = []
+    for key in store.list(PENDING_PREFIX):
+        run_id, written = pending_run_id(key), pending_written_at(key)
+        until = leases.alive_until(run_id)
+        found.append({
+            "key": key,
+            "run_id": run_id,
+            "written_at": written.isoformat(timespec="milliseconds") if written else None,
+            "run_alive_until": until.isoformat(timespec="milliseconds") if until else None,
+            "run": "dead" if known_dead(until, now) else "alive" if until else "no lease",
+        })  # fmt: skip
+    return found

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
-from handler.archive.catalog import Catalog, version_time
+from handler.archive.catalog import Catalog
 from handler.archive.index import current_entries, current_locations, moment_of
+from handler.archive.manifest import version_time
 from handler.core import jsontext
 from handler.core.errors import ArchiveError, StoreError
 from handler.core.log import logger

@@ -8,7 +8,7 @@ import re
 import sys
 from typing import Any
 
-from handler.archive.catalog import version_time
+from handler.archive.manifest import version_time
 from handler.cli.args import EXIT_OK, store_option, verbosity
 from handler.cli.output import counted, say
 from handler.core import times

@@ -66,7 +66,7 @@ PARKED_SHOWN = 50  # the text view shows this many parked articles; --json gives
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from handler.archive.catalog import waiting_markers
+    from handler.archive.leases import waiting_markers
     from handler.archive.schedule import scheduled_revisits
     from handler.archive.statestore import StateStore
 

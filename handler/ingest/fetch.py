@@ -13,7 +13,7 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +26,8 @@ from handler.core.capture import USER_AGENT, Capture
 from handler.core.config import FetchSettings
 from handler.core.errors import FetchError, HostNotAllowedError, UrlError
 from handler.core.log import logger
-from handler.core.urls import join_url, parse_web_url
+from handler.core.urls import join_url
+from handler.ingest.allowlist import HostAllowlist
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HTML_TYPES = ("text/html", "application/xhtml+xml")  # what an article page may be served as
@@ -37,46 +38,6 @@ _DECODABLE = frozenset(
     | ({"br"} if getattr(urllib3.response, "brotli", None) else set())
     | ({"zstd"} if getattr(urllib3.response, "HAS_ZSTD", False) else set())
 )
-
-
-class HostAllowlist:
-    """ntv.de hosts by default (domain + subdomains); exact extra hosts added by configuration."""
-
-    def __init__(
-        self,
-        domains: Iterable[str],
-        extra_hosts: Iterable[str] = (),
-        hint: str = FetchSettings.allow_hint,
-    ) -> None:
-        self._domains = tuple(d.lower().strip(".") for d in domains)
-        self._hosts = frozenset(h.lower() for h in extra_hosts)
-        self._hint = hint
-
-    def allows(self, host: str) -> bool:
-        host = host.lower().rstrip(".")
-        if host in self._hosts:
-            return True
-        return any(host == d or host.endswith("." + d) for d in self._domains)
-
-    def check(self, url: str) -> str:
-        """The URL as it will be fetched (see handler.core.urls), or HostNotAllowedError unless it
-        is an unambiguous http(s) URL on an allowed host."""
-        try:
-            parsed = parse_web_url(url)
-        except UrlError as exc:
-            raise HostNotAllowedError(f"refused URL {exc}", url=url) from exc
-        if parsed.is_ip and parsed.host not in self._hosts:
-            raise HostNotAllowedError(
-                f"{url}: IP address {parsed.host!r} is not allowed (name it with {self._hint})",
-                url=url,
-            )
-        if not self.allows(parsed.host):
-            raise HostNotAllowedError(
-                f"{url}: host {parsed.host!r} is not on the fetch allowlist (add it with "
-                f"{self._hint})",
-                url=url,
-            )
-        return str(parsed)
 
 
 class HttpClient:

@@ -19,7 +19,8 @@ from typing import IO, Any, Literal
 from handler.core.capture import Capture
 from handler.core.errors import HostNotAllowedError
 from handler.core.times import instant
-from handler.ingest.fetch import HTML_TYPES, HostAllowlist
+from handler.ingest.allowlist import HostAllowlist
+from handler.ingest.fetch import HTML_TYPES
 
 Verdict = Literal[
     "page",  # an archivable page: see ImportedPage

@@ -21,8 +21,9 @@ from handler.archive.state import utcnow
 from handler.archive.statestore import StateStore
 from handler.core.config import RunSettings
 from handler.core.log import logger
+from handler.ingest.allowlist import HostAllowlist
 from handler.ingest.feeds import FeedConfig
-from handler.ingest.fetch import HostAllowlist, HttpClient
+from handler.ingest.fetch import HttpClient
 from handler.run.notify import ChangeEvents
 from handler.run.outcomes import Progress, RunSummary, Ticker
 from handler.run.revisits import RunRevisits

@@ -22,7 +22,7 @@ from typing import IO, Any
 from handler.core.aws import aws_client
 from handler.core.errors import ArchiveError
 from handler.core.log import logger
-from handler.ingest.fetch import HostAllowlist
+from handler.ingest.allowlist import HostAllowlist
 from handler.ingest.sitemap import in_section
 from handler.ingest.warcs import (
     ImportedRecord,

@@ -37,7 +37,7 @@ class ChangeEvents:
         return aws_client("events")
 
     def emit(self, line: dict[str, Any], run_id: str, poll_run_id: str | None = None) -> None:
-        """Announce one manifest line (see catalog.manifest_line) with the runs behind it."""
+        """Announce one manifest line (see manifest.manifest_line) with the runs behind it."""
         if not self.bus_name:
             return
         detail = {**line, "run_id": run_id}

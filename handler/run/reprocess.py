@@ -4,7 +4,7 @@ at any scale.
 Used after an extraction fix: each stored capture is read back, extracted again with today's
 rules and compared with the current document by content hash. The new document keeps the
 original capture's fetch time and feed context and is marked ``reprocessed_at``; its manifest
-line joins the day file of that capture (catalog.line_day_key), not today's.
+line joins the day file of that capture (manifest.line_day_key), not today's.
 
 A reprocess is a **job**: its range and ids, and the rules it applies (``rules_version``:
 the extraction code and library versions). It is planned once from the manifest into
@@ -37,19 +37,19 @@ from handler.archive.reader import require_archive
 from handler.archive.statestore import compare_and_swap
 from handler.archive.warc import read_capture
 from handler.core import jsontext
-from handler.core.errors import ArchiveError, EventError, NotAnArticleError
+from handler.core.errors import ArchiveError, NotAnArticleError
 from handler.core.log import logger
 from handler.core.packages import installed_version
 from handler.core.times import day as time_day
 from handler.core.times import instant
 from handler.run.commit import commit, failed, skipped, stored
 from handler.run.context import RunContext
-from handler.run.events import Reprocess, check_ids
+from handler.run.events import Reprocess
 from handler.run.outcomes import ArticleOutcome, RunSummary
+from handler.run.shards import Shard, plan_shards
 from handler.store.layout import articles_day_prefix, reprocess_key
 
 SAVE_EVERY = 25  # documents between cursor writes (a stopped run redoes at most these)
-SHARD_DOCUMENTS = 50  # documents per queued shard at most
 # The code whose change changes what a capture extracts to: a job is identified by it.
 RULE_PACKAGES = ("handler.extract", "handler.sites", "handler.sites.ntv")
 
@@ -97,54 +97,6 @@ class Cursor:
         return {"job": self.job, "days": len(self.shards), "days_done": self.done,
                 "documents": self.documents, "queued": self.queued,
                 "complete": self.complete}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Shard:
-    """One publication day of a job: the unit of work a worker gets."""
-
-    job: str
-    day: date
-    ids: tuple[str, ...]
-    reprocessed_at: str
-
-    def to_body(self) -> str:
-        return json.dumps({"reprocess": {"job": self.job, "day": self.day.isoformat(),
-                                         "ids": list(self.ids),
-                                         "reprocessed_at": self.reprocessed_at}})  # fmt: skip
-
-    @property
-    def group_id(self) -> str:  # shards are independent: each its own group, all in parallel
-        return self.deduplication_id[:64]
-
-    @property
-    def deduplication_id(self) -> str:
-        shard = f"{self.job} {self.day} {self.reprocessed_at} {' '.join(self.ids)}"
-        return hashlib.sha256(shard.encode()).hexdigest()
-
-    @classmethod
-    def from_body(cls, body: str) -> Shard | None:
-        """The shard a message carries; None when it carries none (a feed item); EventError
-        when it claims to be a shard and is not a well-formed one."""
-        try:
-            raw = jsontext.loads(body)
-        except (ValueError, RecursionError):
-            return None
-        if not isinstance(raw, dict) or "reprocess" not in raw:
-            return None
-        try:
-            shard = raw["reprocess"]
-            ids = check_ids(shard.get("ids") or [], "ids")
-            stated = shard["reprocessed_at"]
-            at = instant(stated, with_offset=True)  # not before 1990, not after now (+ a day)
-            if at is None:
-                raise ValueError(f"reprocessed_at {stated!r} is not a time it can have")
-            day = time_day(shard["day"])
-            if day is None:
-                raise ValueError(f"day {shard['day']!r} is not a publication day")
-            return cls(str(shard["job"])[:200], day, ids, at.isoformat())
-        except (KeyError, TypeError, ValueError, AttributeError, EventError) as exc:
-            raise EventError(f"work message is not a reprocess shard ({exc})") from exc
 
 
 def job_name(request: Reprocess) -> str:
@@ -230,26 +182,13 @@ def _settle_and_save(ctx: RunContext, key: str, cursor: Cursor) -> None:
 def _queue(ctx: RunContext, queue: Any, cursor: Cursor, key: str, located: list[Location]) -> int:
     """Send the job's shards (a resend after a failed send is dropped by the FIFO queue's
     deduplication within its window, and redoes nothing after it: see the module doc)."""
-    shards = plan_shards(located, cursor)
+    shards = plan_shards(located, cursor.job, cursor.reprocessed_at)
     queue.send(shards)
     cursor.queued = True
     _save(ctx, key, cursor)
     logger.info("reprocess queued", extra={"run_id": ctx.run_id, "job": cursor.job,
                                            "shards": len(shards)})  # fmt: skip
     return len(shards)
-
-
-def plan_shards(located: list[Location], cursor: Cursor) -> list[Shard]:
-    """A message's worth of work each: one day's articles, at most SHARD_DOCUMENTS of them, so
-    a worker batch of ten shards ends well inside the worker's timeout however busy the day."""
-    by_day: dict[date, list[str]] = {}
-    for entry in located:
-        by_day.setdefault(entry.day, []).append(entry.id)
-    return [
-        Shard(cursor.job, day, tuple(ids[start : start + SHARD_DOCUMENTS]), cursor.reprocessed_at)
-        for day, ids in sorted(by_day.items())
-        for start in range(0, len(ids), SHARD_DOCUMENTS)
-    ]
 
 
 def reprocess_shard(ctx: RunContext, shard: Shard) -> list[ArticleOutcome]:

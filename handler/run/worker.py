@@ -26,7 +26,8 @@ from handler.run.article import archive_one
 from handler.run.context import RunContext
 from handler.run.fanout import WorkMessage, trusted_feed
 from handler.run.outcomes import ArticleOutcome, RunSummary
-from handler.run.reprocess import Shard, reprocess_shard
+from handler.run.reprocess import reprocess_shard
+from handler.run.shards import Shard
 
 
 @dataclass(frozen=True)
