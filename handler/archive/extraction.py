@@ -116,7 +116,7 @@ def extract_fields(page: Page, site: Site | None) -> tuple[ArticleFields, str]:
         why = f"site rule {rule.profile} matched but found no body; used trafilatura"
     else:
         why = "no site rule matched the page layout; used trafilatura"
-    fields = generic_fields(page, reading)
+    fields = fill_gaps(generic_fields(page, reading), reading)
     if site is None:
         return checked(fields, reading), "ok"
     fields = site.conventions(fields, page)

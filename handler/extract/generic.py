@@ -12,7 +12,7 @@ from typing import Any
 from handler.core.models import ArticleFields, Block
 from handler.core.packages import installed_version
 from handler.extract import metadata
-from handler.extract.page import Page, clean_text, parse_timestamp
+from handler.extract.page import Page, clean_text
 
 
 @dataclass(frozen=True)
@@ -79,19 +79,11 @@ def generic_fields(page: Page, reading: Reading, profile: str = "generic") -> Ar
     return ArticleFields(
         url=page.url,
         profile=profile,
+        **metadata.page_fields(page),
         title=reading.title,
         teaser=reading.description,
         body=[Block(type="paragraph", text=line) for line in lines],
         # trafilatura joins several authors with "; "; JSON-LD persons when it found none.
         authors=[a for a in map(clean_text, (reading.author or "").split(";")) if a]
         or metadata.person_authors(page),
-        section=metadata.section(page),
-        language=metadata.language(page) or reading.language,
-        # trafilatura's own date is a day without time: the page's metadata comes first.
-        published_at=metadata.published_at(page) or parse_timestamp(reading.date),
-        modified_at=metadata.modified_at(page),
-        kind=metadata.kind(page),
-        paywalled=metadata.paywalled(page),
-        publisher=metadata.publisher(page),
-        keywords=list(reading.tags),
     )

@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from handler.extract.page import Page, clean_text, parse_timestamp
+
+
+def page_fields(page: Page) -> dict[str, Any]:
+    """The fields every extraction path reads from the page's own metadata, the same way: a
+    site rule and trafilatura's fallback both start from these (a rule overrides what it
+    knows better, e.g. the kind of an ntv liveticker), so each default is filled once."""
+    return {
+        "section": section(page),
+        "language": language(page),
+        "published_at": published_at(page),
+        "modified_at": modified_at(page),
+        "keywords": keywords(page),
+        "kind": kind(page),
+        "paywalled": paywalled(page),
+        "publisher": publisher(page),
+    }
 
 
 def published_at(page: Page) -> datetime | None:

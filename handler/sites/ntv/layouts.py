@@ -91,6 +91,11 @@ class NtvLayout:
         return ArticleFields(
             url=page.url,
             profile=self.profile,
+            **{
+                **metadata.page_fields(page),
+                "publisher": PUBLISHER,
+                "kind": detect_kind(page, sum(b.type == "liveticker_entry" for b in body)),
+            },
             kicker=_text_of(_first(root, sel.kicker))
             or clean_text(page.meta.get("ntv:kicker"))
             or None,
@@ -100,18 +105,10 @@ class NtvLayout:
             body=body,
             authors=[name for name in authors if not is_publisher(name)],
             dateline=dateline,
-            section=metadata.section(page),
-            language=metadata.language(page),
-            published_at=metadata.published_at(page),
-            modified_at=metadata.modified_at(page),
-            keywords=metadata.keywords(page),
             source_line=source_line,
             agencies=agencies,
             editors=editors,
             images=self._images(root),
-            kind=detect_kind(page, sum(b.type == "liveticker_entry" for b in body)),
-            paywalled=metadata.paywalled(page),
-            publisher=PUBLISHER,
         )
 
     def _teaser(self, root: etree._Element) -> etree._Element | None:
