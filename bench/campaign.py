@@ -6,7 +6,7 @@ command in its own process, against a local site and a local store that the case
 
 For every measured command it prints one row: the case, the command, its exit code, its wall
 time against the limit it must end within, the process's own peak RSS (``wait4``'s
-``ru_maxrss``) and the verdict. A verdict is "ok" when the exit code is one the README documents
+``ru_maxrss``) and the verdict. A verdict is "ok" when the exit code is one docs/cli.md documents
 for the case, stderr holds no traceback and no "internal error" (and one line when the exit is
 2), the wall time is within the limit, peak RSS is at most 200 MB, and the case's own check
 holds (the good items archived, the odd entry removed, the device still a device...).

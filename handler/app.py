@@ -1,4 +1,4 @@
-"""The Lambda entry: a thin door onto the use cases (configuration in README "Lambda").
+"""The Lambda entry: a thin door onto the use cases (configuration in docs/deploy.md).
 
 ``lambda_handler`` reads its settings from the environment, turns the event into a typed
 request, runs it, and returns a JSON summary. A malformed event gets ``{"error": ...}`` and
@@ -46,7 +46,7 @@ metrics = Metrics(
 )
 
 # The ``action`` dimension of every metric: dashboards and alarms name these values, so they
-# are part of the contract (README "Metrics"), not derived from class names.
+# are part of the contract (docs/deploy.md, "Metrics"), not derived from class names.
 ACTIONS: dict[type, str] = {
     ScheduledPoll: "scheduled",
     Poll: "poll",

@@ -18,7 +18,7 @@ from handler.core.config import FetchSettings, RunSettings
 
 # CI draws the same examples on every run (a red build is then reproducible, never a roll of the
 # dice); developers' runs keep drawing new ones, which is how new counterexamples are found.
-# "deep" is the larger example budget for a hunt (README, "Development"):
+# "deep" is the larger example budget for a hunt (docs/development.md):
 #   HYPOTHESIS_PROFILE=deep python3 tasks.py test -k "given or hypothesis" tests/test_borders.py
 settings.register_profile("ci", derandomize=True, deadline=None)
 settings.register_profile("dev")

@@ -4,7 +4,7 @@ Each surface gets a property-based fuzz test (hypothesis) that throws dates at t
 calendar, odd offsets, malformed URLs, wrong types and control characters at it and asserts the
 class of promise: a value is refused or counted, never an ``internal error``, and the other
 items still go through. ``HYPOTHESIS_PROFILE=deep`` runs every fuzz test here with a larger
-example budget (see README, "Development").
+example budget (see docs/development.md).
 """
 
 from __future__ import annotations

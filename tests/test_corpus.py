@@ -17,7 +17,7 @@ from handler.ingest.feed import parse_feed
 
 pytestmark = pytest.mark.corpus
 
-# The scoring is the benchmark's own (bench/quality.py): the test and the README's quality table
+# The scoring is the benchmark's own (bench/quality.py): the test and docs/quality.md's table
 # cannot drift apart.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from quality import NOISE_MARKERS, PAGE_URLS, meets_targets, score  # noqa: E402

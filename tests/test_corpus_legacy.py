@@ -1,7 +1,7 @@
 """The 40 real old-layout ntv.de pages in ../shared/corpus/ntv/legacy, page by page, and a
 layout drift made on a real page (skipped with a message when ../shared is absent).
 
-The scoring is the benchmark's (bench/quality.py), so the README's table and these tests cannot
+The scoring is the benchmark's (bench/quality.py), so docs/quality.md's table and these tests cannot
 drift apart; where the crawler's reference is wrong the benchmark lists the page-checked
 correction and its reason.
 """

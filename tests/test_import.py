@@ -167,7 +167,7 @@ def test_a_malformed_record_is_skipped_and_the_file_read_on(tmp_path, capsys, gz
     warc.response("", b"<html>no target</html>")  # warcio cannot parse a response without one
     warc.response(first.replace("40000001", "40000002"), html.replace(b"40000001", b"40000002"))
     source = warc.save(tmp_path / ("bad.warc.gz" if gzipped else "bad.warc"))
-    # exit 1: a damaged file (README "Damaged files"), every good record still imported
+    # exit 1: a damaged file (docs/ingest.md, "Damaged files"), every good record still imported
     assert main(["import", str(source), "--store", str(tmp_path / "a"), "--json"]) == 1
     [report] = json.loads(capsys.readouterr().out)["sources"]
     assert (report["page_new"], report["malformed"]) == (2, 1) and "error" not in report

@@ -84,8 +84,8 @@ def test_reprocess_from_the_command_line(site: Site, tmp_path: Path, capsys) -> 
 
 
 def test_the_import_section_starts_with_the_import_synopsis() -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Importing WARC files", 1)[1].lstrip()
+    page = (ROOT / "docs" / "ingest.md").read_text()
+    section = page.split("## Importing WARC files", 1)[1].lstrip()
     assert section.startswith("`ntv-archive import FILE_OR_S3_URL...`"), section[:80]
 
 
@@ -95,7 +95,7 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
     return dict(action.choices)
 
 
-COMMON = {"--help", "--verbose", "--quiet"}  # every command has them; the README says so once
+COMMON = {"--help", "--verbose", "--quiet"}  # every command has them; docs/cli.md says so once
 
 
 def help_options(command: argparse.ArgumentParser) -> set[str]:
@@ -103,9 +103,9 @@ def help_options(command: argparse.ArgumentParser) -> set[str]:
 
 
 def readme_synopses() -> dict[str, set[str]]:
-    """The options each command's synopsis in the README's CLI block names."""
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("## CLI", 1)[1].split("```", 2)[1]
+    """The options each command's synopsis in docs/cli.md's first block names."""
+    page = (ROOT / "docs" / "cli.md").read_text()
+    block = page.split("## Synopsis", 1)[1].split("```", 2)[1]
     synopses: dict[str, set[str]] = {}
     command = ""
     for line in block.splitlines():
@@ -117,7 +117,7 @@ def readme_synopses() -> dict[str, set[str]]:
     return {name: options - COMMON for name, options in synopses.items()}
 
 
-def test_the_readme_synopsis_and_help_name_the_same_options() -> None:
+def test_the_cli_page_synopsis_and_help_name_the_same_options() -> None:
     synopses, commands = readme_synopses(), subcommands()
     assert set(synopses) == set(commands)
     for name, command in commands.items():
@@ -534,3 +534,13 @@ def test_every_module_is_small_enough_to_read_whole():
     long = {str(p.relative_to(package)): n for p in package.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > 300}  # fmt: skip
     assert long == {}
+
+
+def test_the_readme_is_a_front_door_and_the_docs_index_lists_every_page():
+    """Issue 26: the README stays short (what it is, the two commands, a tour, where to go
+    next) and its index names every page under docs/, each of which says what it is for."""
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 300
+    pages = {p.name for p in (ROOT / "docs").glob("*.md")}
+    listed = set(re.findall(r"\(docs/([a-z-]+\.md)\)", readme.split("## Documentation", 1)[1]))
+    assert pages == listed

@@ -1,5 +1,5 @@
 """Deployed as tested: the built bundle, the template and its IAM, run the way AWS runs them
-(see tests/rehearsal.py for how, and README "Bundle and deploy" for what this proves).
+(see tests/rehearsal.py for how, and docs/deploy.md, "Bundle and deploy", for what this proves).
 
 The bundle is ``$REHEARSAL_BUNDLE`` when set (``tasks.py package`` passes the zip it built),
 else the x86_64 twin of ``dist/lambda.zip``, built here from the same lock (reused while its

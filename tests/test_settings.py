@@ -10,14 +10,17 @@ from pathlib import Path
 from handler.cli import _parser
 from handler.core.config import ENV_DEFAULTS, FLAG_DEFAULTS, RunSettings, settings_from_env
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+# The settings tables: the CLI's options in docs/cli.md, the Lambda's settings in docs/deploy.md.
+SETTINGS_PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 def readme_defaults() -> dict[str, str]:
-    """Each `NAME` or `--flag` in the first cell of a README table row -> its default cell
-    (rows naming two, "`A`, `B` | ... | 5, 600", are split in order)."""
+    """Each `NAME` or `--flag` in the first cell of a table row of the README or docs/ -> its
+    default cell (rows naming two, "`A`, `B` | ... | 5, 600", are split in order)."""
     found: dict[str, str] = {}
-    for line in README.read_text(encoding="utf-8").splitlines():
+    text = "\n".join(page.read_text(encoding="utf-8") for page in SETTINGS_PAGES)
+    for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) < 3 or not cells[0].startswith("`"):
             continue
@@ -40,9 +43,9 @@ def shown(value: object) -> str:
 def test_readme_tables_show_the_defaults_the_code_uses():
     table = readme_defaults()
     for name, default in {**ENV_DEFAULTS, **FLAG_DEFAULTS}.items():
-        assert name in table, f"{name} is missing from the README's tables"
+        assert name in table, f"{name} is missing from the settings tables in docs/"
         first = table[name].split(" ")[0].strip("`")  # "5242880 (5 MB)" -> "5242880"
-        assert first == shown(default), f"README says {table[name]!r} for {name}"
+        assert first == shown(default), f"the docs say {table[name]!r} for {name}"
 
 
 def test_the_lambda_environment_and_the_cli_start_from_the_same_defaults():

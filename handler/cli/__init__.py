@@ -1,4 +1,4 @@
-"""The ``ntv-archive`` command: a thin door onto the use cases (see README "CLI").
+"""The ``ntv-archive`` command: a thin door onto the use cases (see docs/cli.md).
 
 Exit codes: 0 all done; 1 some articles failed (the rest are archived); 2 the run could not
 start (bad arguments, feed unreachable / HTTP error / not a feed, store misconfigured).
@@ -142,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also allow fetching from HOST (repeatable; ntv.de hosts are always allowed)",
     )
     run.add_argument(
-        "--feeds", metavar="FILE", help="poll every feed of this feeds file (see README)"
+        "--feeds", metavar="FILE", help="poll every feed of this feeds file (see docs/ingest.md)"
     )
     run.add_argument(
         "--schedule", metavar="CLASS", help="with --feeds: only feeds of this schedule class"

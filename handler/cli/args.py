@@ -13,7 +13,7 @@ from handler.core.config import DEFAULT_STORE
 from handler.core.errors import UrlError
 from handler.core.urls import parse_host_name, parse_web_url
 
-# Documented in the README ("Exit codes"): scripts rely on them.
+# Documented in README.md and docs/cli.md ("Exit codes"): scripts rely on them.
 EXIT_OK, EXIT_ARTICLES_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141  # as a shell reports SIGINT and SIGPIPE
 

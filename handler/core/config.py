@@ -14,7 +14,7 @@ from handler.core.errors import ConfigError, UrlError
 N = TypeVar("N", int, float)
 
 # Every default is defined here once: the dataclasses below, the Lambda environment parser, the
-# CLI's options and the README's tables read these (tests/test_settings.py holds them together).
+# CLI's options and the tables in docs/ read these (tests/test_settings.py holds them together).
 DEFAULT_FEED_URL = "https://www.n-tv.de/politik/rss"
 DEFAULT_STORE = "./archive"
 DEFAULT_CONCURRENCY = 8
@@ -136,7 +136,7 @@ class RunSettings:
 
 
 def settings_from_env(env: Mapping[str, str]) -> RunSettings:
-    """The Lambda's settings (documented in the README, "Lambda configuration")."""
+    """The Lambda's settings (documented in docs/deploy.md, "Configuration")."""
     hosts = allowed_hosts(env.get("ALLOWED_HOSTS", ""))
     max_items = env.get("MAX_ITEMS", "").strip()
     return RunSettings(

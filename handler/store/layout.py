@@ -1,4 +1,4 @@
-"""The key layout, identical on every back end (see README "Store layout"). Every key the
+"""The key layout, identical on every back end (see docs/storage.md, "Store layout"). Every key the
 archive writes is built here, nowhere else.
 
     articles/YYYY/MM/DD/<id>.json                       latest version (date of publication, UTC)
