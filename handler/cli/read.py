@@ -47,7 +47,7 @@ def add_read_commands(commands: Any) -> None:
     date_range(export, required=False)
     export.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl",
                         help="jsonl: one document a line; parquet: a typed table with "
-                        "the schema's columns (needs pyarrow: docs/cli.md) (%(default)s)")  # fmt: skip
+                        "the schema's columns (pyarrow: docs/cli.md) (%(default)s)")  # fmt: skip
     export.add_argument(
         "--output", "-o", metavar="FILE",
         help="write here, not to standard output (required for parquet)",
