@@ -9,4 +9,7 @@ backfill, import, fan-out), ``core/`` what every layer shares (errors, settings,
 typed values). ``app.py`` (Lambda) and ``cli/`` (``ntv-archive``) are thin doors onto ``run/``.
 """
 
-__version__ = "0.1.0"
+# The built-in sites (and SITE_PACKAGES) register their definitions before anything asks for an
+# article id, a site's hosts or its conventions (core/sitedefs.py).
+from handler import sites as _sites  # noqa: F401
+from handler.core.version import __version__  # noqa: F401  (the one place it is set)

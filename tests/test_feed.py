@@ -4,7 +4,8 @@ import pytest
 
 from handler.core.config import FetchSettings
 from handler.core.errors import FeedError
-from handler.ingest.feed import parse_feed, read_feed, split_title
+from handler.core.sitedefs import split_title as split_by_site
+from handler.ingest.feed import parse_feed, read_feed
 from handler.ingest.fetch import HttpClient
 
 FEED = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -47,7 +48,7 @@ def test_items_are_typed_and_keep_kicker_and_headline():
     ],
 )
 def test_split_title(title, expected):
-    assert split_title(title) == expected
+    assert split_by_site(title, "ntv") == expected
 
 
 def test_entity_declarations_are_refused():

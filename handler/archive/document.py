@@ -10,9 +10,9 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-from handler import __version__
 from handler.core.models import ArticleFields, FeedItem, article_id, canonical_url, url_id
 from handler.core.packages import installed_version
+from handler.core.version import __version__
 from handler.schema import article_schema
 from handler.store.layout import article_key, raw_key
 

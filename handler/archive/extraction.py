@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from handler.archive.document import Document, build_document
+from handler.core import sitedefs
+from handler.core.config import DEFAULT_PROFILE
 from handler.core.errors import ExtractionError, NotAnArticleError
 from handler.core.models import ArticleFields, FeedItem
 from handler.extract.agreement import compare, disagreement
@@ -46,7 +48,7 @@ def extract_document(
     feed_item: FeedItem | None = None,
     capture: dict[str, Any] | None = None,
     charset: str | None = None,
-    profile: str = "ntv",
+    profile: str = DEFAULT_PROFILE,
 ) -> Document:
     """The typed document for one page; NotAnArticleError for a page that is not an article,
     ExtractionError when it holds no article text.
@@ -83,7 +85,8 @@ def _extract_article(
         raise ExtractionError(
             f"{url}: page too large to parse ({tags} tags, cap {MAX_TAGS})", url=url
         )
-    page = Page.parse(html, url, charset)
+    known = sitedefs.site(profile)
+    page = Page.parse(html, url, charset, zone=known.zone if known else "UTC")
     fields, status = extract_fields(page, site_for(profile))
     if not fields.body:
         raise ExtractionError(f"{url}: no article text found (profile {fields.profile})", url=url)
@@ -112,11 +115,11 @@ def extract_fields(page: Page, site: Site | None) -> tuple[ArticleFields, str]:
     if rule is not None:
         fields = rule.extract(page)
         if fields.body:
-            return checked(fill_gaps(fields, reading), reading), "ok"
+            return checked(fill_gaps(fields, reading, page.zone), reading), "ok"
         why = f"site rule {rule.profile} matched but found no body; used trafilatura"
     else:
         why = "no site rule matched the page layout; used trafilatura"
-    fields = fill_gaps(generic_fields(page, reading), reading)
+    fields = fill_gaps(generic_fields(page, reading), reading, page.zone)
     if site is None:
         return checked(fields, reading), "ok"
     fields = site.conventions(fields, page)
@@ -124,11 +127,11 @@ def extract_fields(page: Page, site: Site | None) -> tuple[ArticleFields, str]:
     return checked(fields, reading), "fallback"
 
 
-def fill_gaps(fields: ArticleFields, reading: Reading) -> ArticleFields:
+def fill_gaps(fields: ArticleFields, reading: Reading, zone: str = "UTC") -> ArticleFields:
     """What the layout rule did not find, from trafilatura's reading."""
     fields.title = fields.title or reading.title
     fields.language = fields.language or reading.language
-    fields.published_at = fields.published_at or parse_timestamp(reading.date)
+    fields.published_at = fields.published_at or parse_timestamp(reading.date, zone)
     fields.keywords = fields.keywords or list(reading.tags)
     return fields
 

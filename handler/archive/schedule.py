@@ -23,6 +23,7 @@ from typing import Any
 
 from handler.core import jsontext
 from handler.core.capture import Validators
+from handler.core.config import DEFAULT_PROFILE
 from handler.core.log import logger
 from handler.core.models import FeedItem
 from handler.core.times import instant
@@ -77,7 +78,7 @@ class Revisit:
                              "time with a UTC offset that a revisit can have")  # fmt: skip
         if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < MAX_STEPS:
             raise ValueError(f"step {step!r} is not a step of a schedule")
-        feed_url, profile = raw.get("feed_url"), raw.get("profile") or "ntv"
+        feed_url, profile = raw.get("feed_url"), raw.get("profile") or DEFAULT_PROFILE
         if not (feed_url is None or isinstance(feed_url, str)) or not isinstance(profile, str):
             raise ValueError("feed_url or profile is not text")
         return cls(

@@ -14,7 +14,6 @@ import sys
 from collections.abc import Sequence
 from datetime import timedelta
 
-from handler import __version__
 from handler.cli.args import (
     EXIT_ARTICLES_FAILED,
     EXIT_BROKEN_PIPE,
@@ -53,6 +52,7 @@ from handler.core.config import (
 )
 from handler.core.errors import ArchiveError
 from handler.core.log import logger
+from handler.core.version import __version__
 from handler.run.context import RunContext
 from handler.run.poll import poll, poll_feeds
 

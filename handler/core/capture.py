@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from handler import __version__
+from handler.core.version import __version__
 
 USER_AGENT = f"ntv-archive/{__version__} (+https://github.com/ntv-archive/ntv-archive)"
 

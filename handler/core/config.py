@@ -35,7 +35,8 @@ DEFAULT_BACKFILL_RATE = 1.0
 DEFAULT_REVISIT_AFTER = "30m,2h,6h,24h,3d,7d"
 
 # Domains whose hosts (the domain itself and every subdomain) may be fetched by default.
-NTV_DOMAINS: tuple[str, ...] = ("n-tv.de", "ntv.de")
+# The site profile a feed has unless it names one (the feeds file's ``profile``).
+DEFAULT_PROFILE = "ntv"
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -72,7 +73,9 @@ def revisit_steps(spec: str, where: str = "revisit schedule") -> tuple[timedelta
 class FetchSettings:
     """How the HTTP client behaves; tests shorten the timeouts and retries."""
 
-    allowed_domains: tuple[str, ...] = NTV_DOMAINS
+    # Hosts fetched without further configuration; empty: every registered site's domains
+    # (core/sitedefs.py).
+    allowed_domains: tuple[str, ...] = ()
     extra_hosts: frozenset[str] = frozenset()
     connect_timeout: float = 5.0
     read_timeout: float = 20.0

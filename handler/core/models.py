@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from handler.core import sitedefs
 from handler.core.errors import UrlError
 from handler.core.times import instant
 from handler.core.urls import parse_web_url
-
-# Both ntv.de URL forms carry the CMS's numeric article id: the previous site's
-# ".../Slug-article24594969.html" and today's ".../Slug-id30134161.html".
-_NTV_ID = re.compile(r"-(?:article|id)(\d+)\.html?$")
 
 
 def canonical_url(url: str) -> str:
@@ -26,16 +22,19 @@ def canonical_url(url: str) -> str:
 
 
 def url_id(url: str) -> str:
-    """The id of a page that is not an ntv.de article: a hash of its canonical URL."""
+    """The id of a page that is no registered site's article: a hash of its canonical URL."""
     return "url-" + hashlib.sha256(canonical_url(url).encode()).hexdigest()[:20]
 
 
 def article_id(url: str) -> str:
-    """Stable archive id: ``ntv-<numeric id>`` for ntv.de article URLs, else a URL hash."""
+    """Stable archive id: ``<site>-<number>`` when a registered site's id rule reads the URL's
+    path (core/sitedefs.py), else a hash of the URL."""
     canonical = canonical_url(url)
-    match = _NTV_ID.search(urlsplit(canonical).path)
-    if match:
-        return f"ntv-{match.group(1)}"
+    path = urlsplit(canonical).path
+    for known in sitedefs.sites():
+        number = known.number_of(path)
+        if number is not None:
+            return f"{known.name}-{number}"
     return url_id(canonical)
 
 
@@ -176,7 +175,7 @@ class ArticleFields:
     """
 
     url: str
-    profile: str  # which rule produced it: "ntv-2025", "ntv-legacy" or "generic"
+    profile: str  # which rule produced it (a site's layout, e.g. "ntv-2025"; or "generic")
     # --- content
     language: str | None = None
     kicker: str | None = None

@@ -29,15 +29,15 @@ def published_at(page: Page) -> datetime | None:
     ld = page.article_ld
     # VideoObject pages carry uploadDate instead of datePublished.
     return (
-        parse_timestamp(ld.get("datePublished"))
-        or parse_timestamp(ld.get("uploadDate"))
-        or parse_timestamp(page.meta.get("date"))
+        parse_timestamp(ld.get("datePublished"), page.zone)
+        or parse_timestamp(ld.get("uploadDate"), page.zone)
+        or parse_timestamp(page.meta.get("date"), page.zone)
     )
 
 
 def modified_at(page: Page) -> datetime | None:
-    return parse_timestamp(page.article_ld.get("dateModified")) or parse_timestamp(
-        page.meta.get("last-modified")
+    return parse_timestamp(page.article_ld.get("dateModified"), page.zone) or parse_timestamp(
+        page.meta.get("last-modified"), page.zone
     )
 
 

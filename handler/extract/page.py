@@ -6,7 +6,7 @@ import codecs
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,8 +16,6 @@ from lxml import etree
 from handler.core import jsontext, times
 from handler.core.errors import ExtractionError
 
-# ntv.de is a German site: a timestamp without a zone is Berlin local time.
-SITE_ZONE = ZoneInfo("Europe/Berlin")
 _ARTICLE_TYPES = frozenset(
     {"NewsArticle", "Article", "ReportageNewsArticle", "LiveBlogPosting", "VideoObject"}
 )
@@ -54,9 +52,12 @@ class Page:
     url: str
     tree: lxml.html.HtmlElement
     json_ld: list[dict[str, Any]] = field(default_factory=list)
+    zone: str = "UTC"  # what a time the page writes without an offset means (its site's zone)
 
     @classmethod
-    def parse(cls, html: str | bytes, url: str, charset: str | None = None) -> Page:
+    def parse(
+        cls, html: str | bytes, url: str, charset: str | None = None, zone: str = "UTC"
+    ) -> Page:
         """Parse once; bytes are decoded by ``decode_html`` (``charset``: the HTTP header's)."""
         text = decode_html(html, charset) if isinstance(html, bytes) else html
         if not text.strip():
@@ -65,7 +66,7 @@ class Page:
             tree = lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1))
         except (etree.ParserError, ValueError) as exc:
             raise ExtractionError(f"{url}: HTML could not be parsed ({exc})", url=url) from exc
-        return cls(url=url, tree=tree, json_ld=list(_read_json_ld(tree)))
+        return cls(url=url, tree=tree, json_ld=list(_read_json_ld(tree)), zone=zone)
 
     @cached_property
     def meta(self) -> dict[str, str]:
@@ -158,8 +159,9 @@ def _known_codec(name: str) -> bool:
     return bool(getattr(info, "_is_text_encoding", True)) and info.name not in _NOT_WEB_CHARSETS
 
 
-def parse_timestamp(value: object) -> datetime | None:
-    """ISO 8601 or ntv's legacy "2023-04-28 18:11:01.0"; a missing zone means Europe/Berlin.
+def parse_timestamp(value: object, zone: str = "UTC") -> datetime | None:
+    """ISO 8601, or a CMS's "2023-04-28 18:11:01.0"; a missing offset means ``zone`` (the
+    page's site's, see core/sitedefs.py).
     The page's own offset is kept; a time outside the window every outside time must lie in
     (``times.instant``: not before 1990, not past tomorrow) is no date at all."""
     if not isinstance(value, str) or not value.strip() or len(value) > times.MAX_TEXT:
@@ -171,10 +173,15 @@ def parse_timestamp(value: object) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=SITE_ZONE)
+        parsed = parsed.replace(tzinfo=_zone(zone))
     # A news page's date is from this world: year 1 or 9999 is a placeholder, not a date (and
     # would not survive conversion to UTC in keys and manifests); one in the future is a guess.
     return parsed if times.instant(parsed) is not None else None
+
+
+@lru_cache(maxsize=16)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def _read_json_ld(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:

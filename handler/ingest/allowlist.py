@@ -1,4 +1,5 @@
-"""Which hosts the archive may fetch from: ntv.de and its subdomains by default, exact hosts
+"""Which hosts the archive may fetch from: the registered sites' domains and their subdomains by
+default, exact hosts
 added by configuration (``--allow-host``, ``ALLOWED_HOSTS``, a feed's ``allow_hosts``). A URL is
 checked by the one URL parser before any request, and fetched exactly as checked."""
 
@@ -6,13 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from handler.core import sitedefs
 from handler.core.config import FetchSettings
 from handler.core.errors import HostNotAllowedError, UrlError
 from handler.core.urls import parse_web_url
 
 
 class HostAllowlist:
-    """ntv.de hosts by default (domain + subdomains); exact extra hosts added by configuration."""
+    """The sites' hosts by default (domain + subdomains); exact extra hosts added by
+    configuration."""
 
     def __init__(
         self,
@@ -20,7 +23,7 @@ class HostAllowlist:
         extra_hosts: Iterable[str] = (),
         hint: str = FetchSettings.allow_hint,
     ) -> None:
-        self._domains = tuple(d.lower().strip(".") for d in domains)
+        self._domains = tuple(d.lower().strip(".") for d in (domains or sitedefs.domains()))
         self._hosts = frozenset(h.lower() for h in extra_hosts)
         self._hint = hint
 

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from handler.core import sitedefs
 from handler.core.capture import Validators
+from handler.core.config import DEFAULT_PROFILE
 from handler.core.errors import FeedError, FetchError, UrlError
 from handler.core.log import logger
 from handler.core.models import FeedItem, article_id
@@ -63,6 +65,7 @@ def read_feed(
     feed_url: str,
     known: FeedValidators | None = None,
     deadline: float | None = None,
+    profile: str = DEFAULT_PROFILE,
 ) -> FeedFetch:
     """Fetch (conditionally, given ``known`` validators) and parse the feed.
 
@@ -78,7 +81,7 @@ def read_feed(
     if response.status == 304:
         return FeedFetch(items=[], validators=known, not_modified=True)
     validators = Validators.of(response)
-    return FeedFetch(items=parse_feed(response.body, feed_url), validators=validators)
+    return FeedFetch(items=parse_feed(response.body, feed_url, profile), validators=validators)
 
 
 def refuse_dtd_tricks(data: bytes, feed_url: str) -> None:
@@ -105,8 +108,9 @@ def xml_text(data: bytes, feed_url: str) -> str:
     return data.decode(encoding, errors="replace")
 
 
-def parse_feed(data: bytes, feed_url: str) -> list[FeedItem]:
-    """Parse feed bytes (no network) into items; duplicate GUIDs keep their first entry."""
+def parse_feed(data: bytes, feed_url: str, profile: str = DEFAULT_PROFILE) -> list[FeedItem]:
+    """Parse feed bytes (no network) into items; duplicate GUIDs keep their first entry. Titles
+    are split into kicker and headline by the convention of ``profile``'s site."""
     refuse_dtd_tricks(data, feed_url)
     import feedparser  # here, not at the top: a poll answered by 304 never parses a feed
 
@@ -118,7 +122,7 @@ def parse_feed(data: bytes, feed_url: str) -> list[FeedItem]:
     items: list[FeedItem] = []
     seen: set[str] = set()
     for entry in parsed.entries:
-        item = _to_item(entry, feed_url)
+        item = _to_item(entry, feed_url, profile)
         if item is not None and item.id not in seen:
             seen.add(item.id)
             items.append(item)
@@ -132,15 +136,7 @@ def parse_feed(data: bytes, feed_url: str) -> list[FeedItem]:
     return items
 
 
-def split_title(title: str) -> tuple[str | None, str]:
-    """ntv feed titles are "Kicker: Headline"; split at the first ': ' (kickers may be quoted)."""
-    kicker, sep, headline = title.partition(": ")
-    if not sep or not kicker.strip() or not headline.strip():
-        return None, title.strip()
-    return kicker.strip(), headline.strip()
-
-
-def _to_item(entry: Any, feed_url: str) -> FeedItem | None:
+def _to_item(entry: Any, feed_url: str, profile: str) -> FeedItem | None:
     link = (entry.get("link") or "").strip()
     if not link:
         return None  # nothing to fetch; feedparser keeps such entries, we cannot archive them
@@ -150,7 +146,7 @@ def _to_item(entry: Any, feed_url: str) -> FeedItem | None:
         logger.warning("feed item refused", extra={"feed": feed_url, "reason": str(exc)})
         return None
     title = (entry.get("title") or "").strip()
-    kicker, headline = split_title(title)
+    kicker, headline = sitedefs.split_title(title, profile)  # the feed's site's convention
     tags = entry.get("tags") or []
     return FeedItem(
         id=article_id(link),

@@ -22,11 +22,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from handler.core import jsontext
+from handler.core import jsontext, sitedefs
+from handler.core.config import DEFAULT_PROFILE
 from handler.core.errors import ConfigError, UrlError
 from handler.core.urls import parse_host_name, parse_web_url
 
-PROFILES = frozenset({"ntv", "generic"})
+GENERIC = "generic"  # no site: trafilatura alone
+
+
+def profiles() -> list[str]:
+    """The profiles a feed may name: each registered site's (core/sitedefs.py), and generic."""
+    return sorted({*(known.name for known in sitedefs.sites()), GENERIC})
+
+
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 _FIELDS = {"name", "url", "profile", "schedule", "allow_hosts", "section"}
 DEFAULT_SCHEDULE = "default"
@@ -36,7 +44,7 @@ DEFAULT_SCHEDULE = "default"
 class FeedConfig:
     name: str
     url: str
-    profile: str = "ntv"
+    profile: str = DEFAULT_PROFILE
     schedule: str = DEFAULT_SCHEDULE
     allow_hosts: frozenset[str] = field(default_factory=frozenset)
     # The site section the feed covers, as the first folder of its article URLs ("politik");
@@ -105,9 +113,9 @@ def _feed(entry: Any, where: str) -> FeedConfig:
         parse_web_url(url)
     except UrlError as exc:
         raise ConfigError(f"{where}.url: expected an http(s) URL, got {exc}") from exc
-    profile = entry.get("profile", "ntv")
-    if not isinstance(profile, str) or profile not in PROFILES:
-        raise ConfigError(f"{where}.profile: expected one of {sorted(PROFILES)}, got {profile!r}")
+    profile = entry.get("profile", DEFAULT_PROFILE)
+    if not isinstance(profile, str) or profile not in profiles():
+        raise ConfigError(f"{where}.profile: expected one of {profiles()}, got {profile!r}")
     schedule = entry.get("schedule", DEFAULT_SCHEDULE)
     if not isinstance(schedule, str) or not _NAME.match(schedule):
         raise ConfigError(f"{where}.schedule: expected a schedule class name, got {schedule!r}")

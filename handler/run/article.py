@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from handler.archive.extraction import extract_document
 from handler.archive.schedule import Revisit
 from handler.core.capture import Capture, Validators
+from handler.core.config import DEFAULT_PROFILE
 from handler.core.errors import ArchiveError, NotAnArticleError, OlderCaptureError
 from handler.core.log import logger
 from handler.core.models import FeedItem
@@ -154,9 +155,9 @@ def keep(
         capture={"status": response.status, "final_url": response.final_url,
                  "etag": validators.etag, "last_modified": validators.last_modified},
         charset=response.charset,
-        profile=feed.profile if feed else "ntv",
+        profile=feed.profile if feed else DEFAULT_PROFILE,
     )  # fmt: skip
-    if not ctx.ntv_hosts.allows(urlsplit(response.final_url).hostname or ""):
+    if not ctx.site_hosts.allows(urlsplit(response.final_url).hostname or ""):
         doc = doc.bound_to(response.final_url)
     status, change = commit(ctx, doc, response, force=force, poll_run_id=poll_run_id,
                             capture=capture, newer_only=newer_only)  # fmt: skip

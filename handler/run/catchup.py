@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from handler.core import sitedefs
+from handler.core.config import DEFAULT_PROFILE
 from handler.core.log import logger
 from handler.core.models import FeedItem, article_id
-from handler.ingest.feed import split_title
 from handler.ingest.feeds import FeedConfig
 from handler.ingest.sitemap import SitemapEntry, SitemapError, in_section, walk
 from handler.run.context import RunContext
@@ -67,7 +68,10 @@ def gap_since(newest_before: datetime | None, listed: list[FeedItem]) -> datetim
 def catch_up(ctx: RunContext, feed: FeedConfig, since: datetime, listed: list[FeedItem]) -> CatchUp:
     """The articles of ``feed``'s section that the news sitemap lists since ``since`` and the
     archive lacks; a sitemap that cannot be read is reported, never a failed poll."""
-    url = ctx.settings.sitemap_url
+    url = news_sitemap_of(ctx, feed)
+    if url is None:  # no site, or one without a news sitemap: the gap cannot be read
+        logger.info("catch-up: no news sitemap", extra={"run_id": ctx.run_id, "feed": feed.url})
+        return CatchUp(sitemap="", since=since.isoformat())
     found = CatchUp(sitemap=url, since=since.isoformat())
     listed_ids = {item.id for item in listed}
     wanted: dict[str, SitemapEntry] = {}
@@ -103,15 +107,24 @@ def catch_up(ctx: RunContext, feed: FeedConfig, since: datetime, listed: list[Fe
         elif ctx.catalog.archived(item_id):
             found.archived_before += 1
         else:
-            found.items.append(item_of(entry))
+            found.items.append(item_of(entry, feed.profile))
     logger.info("catch-up", extra={"run_id": ctx.run_id, **found.to_dict()})
     return found
 
 
-def item_of(entry: SitemapEntry) -> FeedItem:
+def news_sitemap_of(ctx: RunContext, feed: FeedConfig) -> str | None:
+    """The news sitemap of the feed's site: the deployment's (SITEMAP_URL, --sitemap-url) for
+    the default profile's site, another site's own (core/sitedefs.py)."""
+    if feed.profile == DEFAULT_PROFILE:
+        return ctx.settings.sitemap_url
+    known = sitedefs.site(feed.profile)
+    return known.news_sitemap if known else None
+
+
+def item_of(entry: SitemapEntry, profile: str = DEFAULT_PROFILE) -> FeedItem:
     """A sitemap entry as the feed item it stands for (its news title split like a feed's)."""
     title = entry.title or ""
-    kicker, headline = split_title(title)
+    kicker, headline = sitedefs.split_title(title, profile)
     return FeedItem(id=article_id(entry.loc), link=entry.loc, title=title, kicker=kicker,
                     headline=headline, teaser=None, category=None,
                     published=entry.when)  # fmt: skip

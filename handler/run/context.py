@@ -64,9 +64,9 @@ class RunContext:
         self.revisits = RunRevisits(schedule, settings.revisit_after, self.clock, self.run_id)
         # The feeds this run polls, by URL: a revisit gets its own feed's configuration.
         self.configured_feeds: dict[str, FeedConfig] = {}
-        # ntv.de and the hosts configured to stand in for it (ALLOWED_HOSTS / --allow-host); a
-        # page any other host served (a feed's own allow_hosts) is bound to that host.
-        self.ntv_hosts = HostAllowlist(settings.fetch.allowed_domains, settings.fetch.extra_hosts)
+        # The sites' hosts and those configured to stand in for them (ALLOWED_HOSTS /
+        # --allow-host); a page any other host served (a feed's allow_hosts) is bound to it.
+        self.site_hosts = HostAllowlist(settings.fetch.allowed_domains, settings.fetch.extra_hosts)
 
     def client_for(self, feed: FeedConfig | None) -> HttpClient:
         extra = feed.allow_hosts if feed else frozenset()

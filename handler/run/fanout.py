@@ -193,7 +193,8 @@ def fanout_poll(
 
 def _fan_out_feed(ctx: RunContext, queue: WorkQueue, feed: FeedConfig) -> tuple[int, FeedFetch]:
     state = load_feed_state(ctx.store, feed.url)
-    fetched = read_feed(ctx.client_for(feed), feed.url, state.validators, ctx.deadline())
+    fetched = read_feed(ctx.client_for(feed), feed.url, state.validators, ctx.deadline(),
+                        feed.profile)  # fmt: skip
     changed = [i for i in fetched.items if state.seen.get(i.id) != i.fingerprint()]
     newest = datetime.fromisoformat(state.newest) if state.newest else None
     gap = None if fetched.not_modified else gap_since(newest, fetched.items)

@@ -61,7 +61,7 @@ def import_sources(ctx: RunContext, sources: list[str], section: str | None) -> 
     with ctx.summarised(None) as summary:
         for source in sources:
             report = SourceReport(source)
-            summary.outcomes += import_source(ctx, source, section, ctx.ntv_hosts, report)
+            summary.outcomes += import_source(ctx, source, section, ctx.site_hosts, report)
             summary.sources.append(report.to_dict())
         summary.items = len(summary.outcomes)
     return summary

@@ -55,7 +55,8 @@ def poll(ctx: RunContext, feed: FeedConfig | None = None) -> RunSummary:
     with ctx.summarised(url) as summary:
         state = ctx.state.load()
         hint = state.next_revisit_at  # as loaded: the fold tells our listing from others' hints
-        fetched = read_feed(ctx.client_for(feed), url, state.validators(url), ctx.deadline())
+        fetched = read_feed(ctx.client_for(feed), url, state.validators(url), ctx.deadline(),
+                            feed.profile)  # fmt: skip
         now = ctx.clock()
         listed = fetched.items[: ctx.settings.max_items]
         todo = plan_poll(listed, list(state.pending_for(url)), state.parked_ids(), now,

@@ -29,19 +29,19 @@ from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
-from handler import __version__
 from handler.archive.cursors import decode_cursor
 from handler.archive.extraction import extract_document
 from handler.archive.index import Location, current_locations
 from handler.archive.reader import require_archive
 from handler.archive.statestore import compare_and_swap
 from handler.archive.warc import read_capture
-from handler.core import jsontext
+from handler.core import jsontext, sitedefs
 from handler.core.errors import ArchiveError, NotAnArticleError
 from handler.core.log import logger
 from handler.core.packages import installed_version
 from handler.core.times import day as time_day
 from handler.core.times import instant
+from handler.core.version import __version__
 from handler.run.commit import commit, failed, skipped, stored
 from handler.run.context import RunContext
 from handler.run.events import Reprocess
@@ -51,7 +51,8 @@ from handler.store.layout import articles_day_prefix, reprocess_key
 
 SAVE_EVERY = 25  # documents between cursor writes (a stopped run redoes at most these)
 # The code whose change changes what a capture extracts to: a job is identified by it.
-RULE_PACKAGES = ("handler.extract", "handler.sites", "handler.sites.ntv")
+# The site-neutral rules; each registered site adds its own packages (core/sitedefs.py).
+CORE_RULE_PACKAGES = ("handler.extract", "handler.sites")
 
 
 def rules_version() -> str:
@@ -60,7 +61,8 @@ def rules_version() -> str:
     redone; a deployment that changes them makes the same request a new job."""
     digest = hashlib.sha256(f"{__version__} {installed_version('trafilatura')} "
                             f"{installed_version('lxml')}".encode())  # fmt: skip
-    for package in RULE_PACKAGES:
+    site_packages = (p for known in sitedefs.sites() for p in known.rule_packages)
+    for package in (*CORE_RULE_PACKAGES, *site_packages):
         for module in sorted(resources.files(package).iterdir(), key=lambda p: p.name):
             if module.name.endswith(".py"):
                 digest.update(module.name.encode() + b"\0" + module.read_bytes())

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from handler.archive.schedule import DueRevisits, Revisit, RevisitSchedule
 from handler.archive.statestore import StateStore
 from handler.core.capture import Validators
+from handler.core.config import DEFAULT_PROFILE
 from handler.core.errors import ArchiveError
 from handler.core.log import logger
 from handler.core.models import FeedItem
@@ -46,7 +47,7 @@ class RunRevisits:
         costs that article its revisits, never its version (said, and counted as an error)."""
         try:
             entry = self.schedule.start(item, feed.url if feed else None,
-                                        feed.profile if feed else "ntv",
+                                        feed.profile if feed else DEFAULT_PROFILE,
                                         validators or Validators(), self.clock())  # fmt: skip
         except ArchiveError as exc:
             logger.error("revisit not scheduled", extra={**self._ids(item.id), "reason": str(exc)})

@@ -1,20 +1,32 @@
 """Site rules: per-publisher, per-layout extraction, chosen by what the page contains.
 
-A feed names its site profile (``ntv`` by default, ``generic`` for none); a new layout of a
-site is a new rule class beside the old ones in its package.
+Each site is a package here (``ntv/``): its definition as data (``definition.py``, registered in
+core/sitedefs.py on import: domains, id rule, time zone, sitemaps, title convention) and its
+rules (``RULES``: layouts newest first, pages that are not articles, text conventions). A feed
+names its site by ``profile`` (``generic``: trafilatura alone). A site kept elsewhere plugs in by
+being imported: ``SITE_PACKAGES`` names such packages (comma-separated module paths).
 """
 
 from __future__ import annotations
 
-from handler.sites.ntv import NTV
+import importlib
+import os
+
+from handler.core import sitedefs
+from handler.sites import ntv  # noqa: F401  the built-in site registers itself
 from handler.sites.rules import LayoutRule, PageRecogniser, Site
 
-SITES: dict[str, Site] = {NTV.name: NTV}
+for _package in filter(None, (p.strip() for p in os.environ.get("SITE_PACKAGES", "").split(","))):
+    importlib.import_module(_package)
 
 
 def site_for(profile: str) -> Site | None:
-    """The site of a feed's profile; None for ``generic`` (trafilatura alone)."""
-    return SITES.get(profile)
+    """The rules of a feed's profile's site; None for ``generic`` (trafilatura alone)."""
+    known = sitedefs.site(profile)
+    if known is None:
+        return None
+    rules: Site = importlib.import_module(known.rules).RULES
+    return rules
 
 
-__all__ = ["SITES", "LayoutRule", "PageRecogniser", "Site", "site_for"]
+__all__ = ["LayoutRule", "PageRecogniser", "Site", "site_for"]

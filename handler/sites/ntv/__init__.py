@@ -1,8 +1,10 @@
 """ntv.de: layout rules (``layouts``), pages that are not articles (``pages``) and the site's
 text conventions (``parsing``)."""
 
+from handler.core import sitedefs
 from handler.core.models import ArticleFields
 from handler.extract.page import Page
+from handler.sites.ntv.definition import NTV_SITE
 from handler.sites.ntv.layouts import Ntv2025, NtvLayout, NtvLegacy
 from handler.sites.ntv.pages import AuthorPage, SectionFront
 from handler.sites.ntv.parsing import (
@@ -28,15 +30,20 @@ def conventions(fields: ArticleFields, page: Page) -> ArticleFields:
 
 # Newest layout first: it is what the live feed links to.
 NTV = Site(
-    name="ntv",
+    name=NTV_SITE.name,
     publisher=PUBLISHER,
     layouts=(Ntv2025(), NtvLegacy()),
     not_articles=(AuthorPage(), SectionFront()),
     conventions=conventions,
 )
 
+RULES = NTV  # what core/sitedefs' ``rules`` names
+sitedefs.register(NTV_SITE)
+
 __all__ = [
     "NTV",
+    "NTV_SITE",
+    "RULES",
     "Ntv2025",
     "NtvLayout",
     "NtvLegacy",
