@@ -259,6 +259,19 @@ def task_lint(_args: list[str]) -> int:
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "mypy")],
         [str(BIN / "lint-imports"), "--no-cache"],  # the layer contracts in pyproject.toml
+        # The structure rules no linter has: modules of at most 300 lines, no site named
+        # outside handler/sites/ (and the configuration defaults).
+        [
+            str(BIN / "python"),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--no-header",
+            "tests/test_newcomer.py::test_every_module_is_small_enough_to_read_whole",
+            "tests/test_sites.py::test_no_code_outside_the_sites_names_a_site",
+        ],
     ]
     return max(run_in_env(check) for check in checks)
 
