@@ -544,3 +544,37 @@ def test_the_readme_is_a_front_door_and_the_docs_index_lists_every_page():
     pages = {p.name for p in (ROOT / "docs").glob("*.md")}
     listed = set(re.findall(r"\(docs/([a-z-]+\.md)\)", readme.split("## Documentation", 1)[1]))
     assert pages == listed
+
+
+def test_the_cli_runs_the_typed_requests_events_give_through_the_one_dispatcher(
+    monkeypatch, tmp_path: Path
+) -> None:
+    """Issue 26: `run`, `replay`, `reprocess` and `backfill` build the request their Lambda
+    event would and hand it to run_event; no command strings a use case together itself."""
+    from handler.run import actions
+    from handler.run.events import Backfill, Poll, Replay, Reprocess, ScheduledPoll
+    from handler.run.outcomes import RunSummary
+
+    seen: list[object] = []
+
+    def recorded(request, ctx):
+        seen.append(request)
+        return RunSummary(run_id=ctx.run_id, feed_url=None, store=ctx.store.describe())
+
+    monkeypatch.setattr(actions, "run_event", recorded)
+    store = ["--store", str(tmp_path / "a")]
+    feeds = tmp_path / "feeds.json"
+    feeds.write_text('{"feeds": [{"name": "p", "url": "https://www.n-tv.de/politik/rss"}]}')
+    (tmp_path / "a" / "state").mkdir(parents=True)
+    (tmp_path / "a" / "state" / "run-state.json").write_text("{}")  # an archive, though empty
+    commands = [
+        ["run", *store],
+        ["run", "--feeds", str(feeds), *store],
+        ["replay", "https://www.n-tv.de/politik/x-id1.html", *store],
+        ["reprocess", "--since", "2025-01-01", *store],
+        ["backfill", "--since", "2025-01-01", "--until", "2025-01-02", *store],
+    ]
+    for argv in commands:
+        assert main([*argv, "--quiet"] if argv[0] != "backfill" else [*argv, "--json"]) == 0
+    assert [type(r) for r in seen] == [Poll, ScheduledPoll, Replay, Reprocess, Backfill]
+    assert seen[1] == ScheduledPoll(schedule=None)  # every class of the file, without --schedule

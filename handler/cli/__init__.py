@@ -8,23 +8,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
 
 from handler.cli.args import (
-    EXIT_ARTICLES_FAILED,
     EXIT_BROKEN_PIPE,
     EXIT_CANNOT_RUN,
     EXIT_INTERRUPTED,
-    EXIT_OK,
     OneLineParser,
     host_name,
     positive,
     revisit_spec,
     seconds,
+    settings_from,
     verbosity,
     web_url,
 )
@@ -32,7 +29,7 @@ from handler.cli.backfill import add_backfill_command
 from handler.cli.history import add_history_commands
 from handler.cli.importer import add_import_command
 from handler.cli.jobs import add_job_commands
-from handler.cli.output import print_summary, progress_for, say
+from handler.cli.output import run_request, say
 from handler.cli.read import add_read_commands
 from handler.cli.tools import add_tool_commands
 from handler.core.config import (
@@ -45,16 +42,10 @@ from handler.core.config import (
     DEFAULT_REVISIT_AFTER,
     DEFAULT_SITEMAP_URL,
     DEFAULT_STORE,
-    FetchSettings,
-    RetryPolicy,
-    RunSettings,
-    revisit_steps,
 )
 from handler.core.errors import ArchiveError
 from handler.core.log import logger
 from handler.core.version import __version__
-from handler.run.context import RunContext
-from handler.run.poll import poll, poll_feeds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,43 +73,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    settings = RunSettings(
-        feed_url=args.feed_url,
-        store=args.store,
-        max_items=args.max_items,
-        concurrency=args.concurrency,
-        fetch=FetchSettings(
-            extra_hosts=frozenset(args.allow_host),
-            allow_hint="--allow-host",
-            max_bytes=args.max_bytes,
-        ),
-        event_bus=args.event_bus,
-        pending_grace_s=args.recover_after,
-        revisit_after=revisit_steps(args.revisit_after),
-        sitemap_url=args.sitemap_url,
-        retry=RetryPolicy(
-            max_attempts=args.max_attempts, first_delay=timedelta(seconds=args.retry_delay)
-        ),
-    )
-    feeds = None
-    if args.feeds:
-        from handler.ingest.feeds import load_feeds
+    """A poll, as the Lambda's events ask for one: the feed (``Poll``), or the feeds file's
+    feeds of a schedule class (``ScheduledPoll``; every class without ``--schedule``)."""
+    from handler.run.events import Poll, ScheduledPoll
 
-        feeds = [f for f in load_feeds(args.feeds) if args.schedule in (None, f.schedule)]
-        if not feeds:
-            say(f"ntv-archive: error: {args.feeds}: no feed of schedule "
-                  f"{args.schedule!r}")  # fmt: skip
-            return EXIT_CANNOT_RUN
-    with progress_for(args) as bar:
-        ctx = RunContext(settings, progress=bar)
-        summary = poll_feeds(ctx, feeds) if feeds is not None else poll(ctx)
-    if args.json:
-        print(json.dumps(summary.to_dict(), ensure_ascii=False))
-    elif not args.quiet:
-        print_summary(summary)
-    for error in summary.errors:
-        say(f"ntv-archive: error: {error}")
-    return EXIT_ARTICLES_FAILED if summary.lost_something else EXIT_OK
+    settings = settings_from(args)
+    if not args.feeds:
+        return run_request(args, Poll(feed_url=settings.feed_url), settings)
+    from handler.ingest.feeds import load_feeds
+
+    if not [f for f in load_feeds(args.feeds) if args.schedule in (None, f.schedule)]:
+        say(f"ntv-archive: error: {args.feeds}: no feed of schedule {args.schedule!r}")
+        return EXIT_CANNOT_RUN
+    return run_request(args, ScheduledPoll(schedule=args.schedule), settings)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import math
-from datetime import date
-from typing import NoReturn
+from datetime import date, timedelta
+from typing import Any, NoReturn
 
 from handler.cli.output import say
 from handler.core import times
-from handler.core.config import DEFAULT_STORE
+from handler.core.config import (
+    DEFAULT_STORE,
+    FetchSettings,
+    RetryPolicy,
+    RunSettings,
+    revisit_steps,
+)
 from handler.core.errors import UrlError
 from handler.core.urls import parse_host_name, parse_web_url
 
@@ -128,3 +134,31 @@ def section_options(parser: argparse.ArgumentParser) -> None:
 
 def section_of(args: argparse.Namespace) -> str | None:
     return None if args.all_sections else str(args.section)
+
+
+# Which RunSettings field each command-line option sets (options a command lacks are skipped).
+_SETTINGS_OF_OPTIONS = {
+    "feed_url": "feed_url", "feeds": "feeds_file", "max_items": "max_items",
+    "concurrency": "concurrency", "event_bus": "event_bus", "recover_after": "pending_grace_s",
+    "sitemap_url": "sitemap_url", "sitemap_index": "sitemap_index_url", "rate": "backfill_rate",
+}  # fmt: skip
+
+
+def settings_from(args: argparse.Namespace) -> RunSettings:
+    """The run settings a command's options give: one builder for every command, so that an
+    option means the same wherever it appears (what the Lambda reads from its environment)."""
+    given = {name: value for name, value in vars(args).items() if value is not None}
+    fetch = FetchSettings(
+        extra_hosts=frozenset(given.get("allow_host") or ()),
+        allow_hint="--allow-host",
+        **({"max_bytes": given["max_bytes"]} if "max_bytes" in given else {}),
+    )
+    fields: dict[str, Any] = {"store": args.store, "fetch": fetch}
+    fields |= {field: given[option] for option, field in _SETTINGS_OF_OPTIONS.items()
+               if option in given}  # fmt: skip
+    if "revisit_after" in given:
+        fields["revisit_after"] = revisit_steps(given["revisit_after"])
+    if "max_attempts" in given:
+        delay = timedelta(seconds=given["retry_delay"])
+        fields["retry"] = RetryPolicy(max_attempts=given["max_attempts"], first_delay=delay)
+    return RunSettings(**fields)

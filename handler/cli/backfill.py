@@ -13,6 +13,7 @@ from handler.cli.args import (
     day,
     section_of,
     section_options,
+    settings_from,
     store_option,
     verbosity,
     web_url,
@@ -43,22 +44,19 @@ def add_backfill_command(commands: Any) -> None:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from handler.core.config import FetchSettings, RunSettings
     from handler.core.errors import ConfigError
-    from handler.run.backfill import Job, backfill
+    from handler.run.actions import run_event
     from handler.run.context import RunContext
+    from handler.run.events import Backfill
 
     if args.since > args.until:
         raise ConfigError(f"--since {args.since} is after --until {args.until}")
     if not MIN_RATE <= args.rate <= MAX_RATE:  # NaN and inf fail this too
         raise ConfigError(f"--rate {args.rate} is not a number of requests a second from "
                           f"{MIN_RATE} to {MAX_RATE}")  # fmt: skip
-    fetch = FetchSettings(extra_hosts=frozenset(args.allow_host), allow_hint="--allow-host")
-    settings = RunSettings(store=args.store, sitemap_index_url=args.sitemap_index,
-                           backfill_rate=args.rate, fetch=fetch)  # fmt: skip
-    section = section_of(args)
+    request = Backfill(since=args.since, until=args.until, section=section_of(args))
     with progress_for(args) as bar:
-        summary = backfill(RunContext(settings, progress=bar), Job(args.since, args.until, section))
+        summary = run_event(request, RunContext(settings_from(args), progress=bar))
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False))
     else:

@@ -13,6 +13,7 @@ from handler.cli.args import (
     positive,
     section_of,
     section_options,
+    settings_from,
     store_option,
     verbosity,
 )
@@ -37,19 +38,13 @@ def add_import_command(commands: Any) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from handler.core.config import FetchSettings, RunSettings
     from handler.run.context import RunContext
     from handler.run.importing import import_sources
 
-    settings = RunSettings(
-        store=args.store,
-        fetch=FetchSettings(
-            extra_hosts=frozenset(args.allow_host),
-            allow_hint="--allow-host",
-            max_bytes=args.max_bytes,
-        ),
-    )
+    settings = settings_from(args)
     section = section_of(args)
+    # Straight to the use case, not through the dispatcher: an import event names keys in the
+    # archive's bucket, a command names local files too.
     with progress_for(args) as bar:
         summary = import_sources(RunContext(settings, progress=bar), args.sources, section)
     if args.json:

@@ -5,18 +5,10 @@ request (so the same checks apply) and runs it through the same dispatcher as th
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from handler.cli.args import (
-    EXIT_ARTICLES_FAILED,
-    EXIT_OK,
-    allow_host_option,
-    date_range,
-    store_option,
-    verbosity,
-)
-from handler.cli.output import print_summary, progress_for, say
+from handler.cli.args import allow_host_option, date_range, settings_from, store_option, verbosity
+from handler.cli.output import run_request
 
 
 def add_job_commands(commands: Any) -> None:
@@ -52,37 +44,19 @@ def add_job_commands(commands: Any) -> None:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from handler.cli.read import open_archive
-    from handler.core.config import FetchSettings, RunSettings
     from handler.run.events import parse_event
     from handler.run.replay import replay_targets
 
     urls = replay_targets(open_archive(args.store, existing=False), args.targets)
     request = parse_event({"action": "replay", "urls": urls, "force": args.force})
-    fetch = FetchSettings(extra_hosts=frozenset(args.allow_host), allow_hint="--allow-host")
-    return _run(args, request, RunSettings(store=args.store, fetch=fetch))
+    return run_request(args, request, settings_from(args))
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
     from handler.cli.read import open_archive
-    from handler.core.config import RunSettings
     from handler.run.events import parse_event
 
     open_archive(args.store)  # refuse a store that holds no archive before planning a job
     raw: dict[str, Any] = {"action": "reprocess", "ids": args.ids, "restart": args.restart}
     raw |= {name: str(getattr(args, name)) for name in ("since", "until") if getattr(args, name)}
-    return _run(args, parse_event(raw), RunSettings(store=args.store))
-
-
-def _run(args: argparse.Namespace, request: Any, settings: Any) -> int:
-    from handler.run.actions import run_event
-    from handler.run.context import RunContext
-
-    with progress_for(args) as bar:
-        summary = run_event(request, RunContext(settings, progress=bar))
-    if args.json:
-        print(json.dumps(summary.to_dict(), ensure_ascii=False))
-    elif not args.quiet:
-        print_summary(summary, source=args.name)
-    for error in summary.errors:
-        say(f"ntv-archive: error: {error}")
-    return EXIT_ARTICLES_FAILED if summary.lost_something else EXIT_OK
+    return run_request(args, parse_event(raw), settings_from(args))

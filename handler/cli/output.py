@@ -117,3 +117,24 @@ def progress_for(args: Any, unit: str = "articles") -> Iterator[ProgressBar | No
     finally:
         if bar is not None:
             bar.close()
+
+
+def run_request(args: Any, request: Any, settings: Any) -> int:
+    """A typed request (the one a Lambda event gives) run through the one dispatcher with the
+    command's settings, its summary printed as the command's options ask; the exit code."""
+    import json
+
+    from handler.run.actions import run_event
+    from handler.run.context import RunContext
+
+    with progress_for(args) as bar:
+        summary = run_event(request, RunContext(settings, progress=bar))
+    if getattr(args, "json", False):
+        print(json.dumps(summary.to_dict(), ensure_ascii=False))
+    elif not args.quiet:
+        print_summary(summary, source=getattr(args, "name", ""))
+    for error in summary.errors:
+        say(f"ntv-archive: error: {error}")
+    from handler.cli.args import EXIT_ARTICLES_FAILED, EXIT_OK
+
+    return EXIT_ARTICLES_FAILED if summary.lost_something else EXIT_OK

@@ -25,7 +25,7 @@ def configured_feeds(settings: RunSettings) -> list[FeedConfig]:
 def run_event(event: Event, ctx: RunContext) -> RunSummary:
     match event:
         case ScheduledPoll(schedule=schedule):
-            feeds = [f for f in configured_feeds(ctx.settings) if f.schedule == schedule]
+            feeds = [f for f in configured_feeds(ctx.settings) if schedule in (None, f.schedule)]
             if ctx.settings.mode == "fanout":
                 return fanout_poll(ctx, feeds)
             return poll_feeds(ctx, feeds)

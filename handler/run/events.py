@@ -34,9 +34,10 @@ _SECTION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 
 @dataclass(frozen=True)
 class ScheduledPoll:
-    """A schedule fired: poll the configured feeds of this schedule class."""
+    """A schedule fired: poll the configured feeds of this schedule class (None: of every
+    class; only ``ntv-archive run --feeds`` without ``--schedule`` asks that)."""
 
-    schedule: str = "default"
+    schedule: str | None = "default"
 
 
 @dataclass(frozen=True)
