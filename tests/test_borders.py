@@ -771,6 +771,7 @@ def test_two_captures_of_one_millisecond_stay_two_versions(tmp_path: Path) -> No
     from handler.archive.extraction import extract_document
     from handler.archive.versions import save_version
     from handler.core.capture import Capture as Response
+    from handler.core.capture import CaptureRecord
 
     store = LocalStore(tmp_path / "a")
     moment = datetime(2025, 3, 14, 9, 0, 0, 123000, tzinfo=UTC)
@@ -778,7 +779,7 @@ def test_two_captures_of_one_millisecond_stay_two_versions(tmp_path: Path) -> No
     def fetched(html: bytes) -> tuple[dict, Response]:
         headers = (("Content-Type", "text/html; charset=utf-8"),)
         response = Response(ARTICLE_URL, ARTICLE_URL, 200, "OK", headers, html, moment)
-        capture = {"status": 200, "final_url": ARTICLE_URL}
+        capture = CaptureRecord(200, ARTICLE_URL)
         doc = extract_document(html, ARTICLE_URL, fetched_at=moment, capture=capture).to_json()
         return doc, response
 
@@ -1307,6 +1308,7 @@ def test_a_feed_gives_items_the_queue_would_take_or_one_line(odd: list, cut: int
     st.one_of(st.text(max_size=60), st.sampled_from(["<script>", "</p><p>", "<!--", "\x00",
                                                      "<![CDATA[", "</html>", "&#x0;"])),
 )  # fmt: skip
+@example("ntv2025_liveticker.html", 150, 0, "[")  # a canonical link urlsplit cannot read
 def test_a_page_cut_or_spliced_anywhere_is_a_document_or_one_refusal(name, at, drop, insert):
     """A page with a piece cut out and anything spliced in at any place: a document that
     validates, or an extraction error of one line; nothing else."""

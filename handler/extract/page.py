@@ -14,7 +14,8 @@ import lxml.html
 from lxml import etree
 
 from handler.core import jsontext, times
-from handler.core.errors import ExtractionError
+from handler.core.errors import ExtractionError, UrlError
+from handler.core.urls import parse_web_url
 
 _ARTICLE_TYPES = frozenset(
     {"NewsArticle", "Article", "ReportageNewsArticle", "LiveBlogPosting", "VideoObject"}
@@ -112,9 +113,15 @@ class Page:
 
     @cached_property
     def document_url(self) -> str:
-        """The URL the article names itself by (canonical), else the one it was fetched from."""
+        """The URL the article names itself by (canonical), else the one it was fetched from.
+        The page's own URL passes the one URL parser like any URL from outside: one that
+        parser refuses (``https://[`` in a mangled link) is no name at all."""
         canonical = self.canonical_url
         if canonical and canonical.startswith(("http://", "https://")):
+            try:
+                parse_web_url(canonical)
+            except UrlError:
+                return self.url
             return canonical
         return self.url
 
