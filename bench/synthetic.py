@@ -16,6 +16,7 @@ from pathlib import Path
 
 from handler.archive.extraction import extract_document
 from handler.core.capture import Capture as Response
+from handler.core.capture import CaptureRecord
 from handler.core.config import FetchSettings, RunSettings
 from handler.run.commit import commit
 from handler.run.context import RunContext
@@ -64,8 +65,7 @@ def build_archive(store: str, documents: int, days: int, first_day: date = date(
         body = page.replace(PAGE_ID, str(article_id).encode())
         doc = replace(template, id=f"ntv-{article_id}", url=url, fetched_at=fetched_at,
                       fields=replace(template.fields, url=url),
-                      capture={"status": 200, "final_url": url, "etag": None,
-                               "last_modified": None})  # fmt: skip
+                      capture=CaptureRecord(200, url))  # fmt: skip
         response = Response(url=url, final_url=url, status=200, reason="OK",
                             headers=(("Content-Type", "text/html; charset=utf-8"),),
                             body=body, fetched_at=fetched_at)  # fmt: skip

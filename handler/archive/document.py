@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
+from handler.core.capture import CaptureRecord
 from handler.core.models import ArticleFields, FeedItem, article_id, canonical_url, url_id
 from handler.core.packages import installed_version
 from handler.core.version import __version__
@@ -47,7 +48,9 @@ class Document:
     fetched_at: datetime
     feed_url: str | None = None
     feed: dict[str, Any] | None = None  # the feed item's own view of the article
-    capture: dict[str, Any] | None = None  # HTTP status and final URL; None: no capture
+    capture: CaptureRecord | None = None  # None: no capture of its own (see kept_capture)
+    # A re-extraction keeps its original's capture object as stored (raw_key and all).
+    kept_capture: dict[str, Any] | None = None
     reprocessed_at: datetime | None = None
 
     @property
@@ -80,7 +83,7 @@ class Document:
     ) -> Document:
         """This extraction as a re-extraction of a stored capture: the original's feed context
         and capture, and when it was made."""
-        return replace(self, feed=feed, capture=capture, reprocessed_at=at)
+        return replace(self, feed=feed, kept_capture=capture, reprocessed_at=at)
 
     def to_json(self) -> dict[str, Any]:
         """The stored document (a fresh dict each call)."""
@@ -100,12 +103,12 @@ class Document:
         }  # fmt: skip
         doc["content_sha256"] = content_hash(doc)
         doc["changes"] = None  # filled when stored over an earlier version (archive/changes.py)
-        if self.reprocessed_at is not None and self.capture is not None:
-            doc["capture"] = dict(self.capture)  # the stored capture, raw_key and all
+        if self.kept_capture is not None:
+            doc["capture"] = dict(self.kept_capture)  # the stored capture, raw_key and all
+        elif self.capture is not None:
+            doc["capture"] = {**self.capture.to_json(), "raw_key": raw_key(doc)}
         else:
-            has_capture = self.capture is not None
-            doc["capture"] = {**(self.capture or {}),
-                              "raw_key": raw_key(doc) if has_capture else None}  # fmt: skip
+            doc["capture"] = {"raw_key": None}
         doc["extraction"] = {
             "profile": self.fields.profile,
             "status": self.status,
@@ -128,7 +131,7 @@ def build_document(
     fetched_at: datetime,
     feed_url: str | None = None,
     feed_item: FeedItem | None = None,
-    capture: dict[str, Any] | None = None,
+    capture: CaptureRecord | None = None,
 ) -> Document:
     """Turn extracted fields into the document of this version."""
     url = canonical_url(fields.url)

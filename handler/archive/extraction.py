@@ -10,11 +10,13 @@ are not articles (author pages, section fronts) raise NotAnArticleError.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from handler.archive.document import Document, build_document
 from handler.core import sitedefs
+from handler.core.capture import CaptureRecord
 from handler.core.config import DEFAULT_PROFILE
 from handler.core.errors import ExtractionError, NotAnArticleError
 from handler.core.models import ArticleFields, FeedItem
@@ -39,18 +41,20 @@ MAX_TEXT_CHARS = 400_000
 _EXTRACTION_LOCK = threading.Lock()
 
 
-def extract_document(
-    html: str | bytes,
-    url: str,
-    *,
-    fetched_at: datetime | None = None,
-    feed_url: str | None = None,
-    feed_item: FeedItem | None = None,
-    capture: dict[str, Any] | None = None,
-    charset: str | None = None,
-    profile: str = DEFAULT_PROFILE,
-) -> Document:
-    """The typed document for one page; NotAnArticleError for a page that is not an article,
+@dataclass(frozen=True)
+class Extraction:
+    """What reading one page gives: its fields, and how they were read ("ok": the site's
+    layout rule, checked against trafilatura; "fallback": trafilatura under the site's
+    conventions). The document is built from it by archive/document.py's build_document."""
+
+    fields: ArticleFields
+    status: str
+
+
+def extract_page(
+    html: str | bytes, url: str, *, charset: str | None = None, profile: str = DEFAULT_PROFILE
+) -> Extraction:
+    """The fields of one page; NotAnArticleError for a page that is not an article,
     ExtractionError when it holds no article text.
 
     ``charset`` is the one the HTTP response declared, if any (see ``page.decode_html``);
@@ -58,9 +62,26 @@ def extract_document(
     callers in a thread pool are served one at a time (see ``_EXTRACTION_LOCK``).
     """
     with _EXTRACTION_LOCK:
-        return _extract_article(html, url, fetched_at=fetched_at, feed_url=feed_url,
-                                feed_item=feed_item, capture=capture, charset=charset,
-                                profile=profile)  # fmt: skip
+        return _extract(html, url, charset, profile)
+
+
+def extract_document(
+    html: str | bytes,
+    url: str,
+    *,
+    fetched_at: datetime | None = None,
+    feed_url: str | None = None,
+    feed_item: FeedItem | None = None,
+    capture: CaptureRecord | None = None,
+    charset: str | None = None,
+    profile: str = DEFAULT_PROFILE,
+) -> Document:
+    """One saved page's document in one call (``ntv-archive extract``, tests, benchmarks):
+    ``extract_page`` then ``build_document``; the run's own paths call the two apart."""
+    extraction = extract_page(html, url, charset=charset, profile=profile)
+    return build_document(extraction.fields, status=extraction.status,
+                          fetched_at=fetched_at or datetime.now(UTC), feed_url=feed_url,
+                          feed_item=feed_item, capture=capture)  # fmt: skip
 
 
 def extract_article(html: str | bytes, url: str, **options: Any) -> dict[str, Any]:
@@ -69,17 +90,7 @@ def extract_article(html: str | bytes, url: str, **options: Any) -> dict[str, An
     return extract_document(html, url, **options).to_json()
 
 
-def _extract_article(
-    html: str | bytes,
-    url: str,
-    *,
-    fetched_at: datetime | None,
-    feed_url: str | None,
-    feed_item: FeedItem | None,
-    capture: dict[str, Any] | None,
-    charset: str | None,
-    profile: str,
-) -> Document:
+def _extract(html: str | bytes, url: str, charset: str | None, profile: str) -> Extraction:
     tags = html.count(b"<") if isinstance(html, bytes) else html.count("<")
     if tags > MAX_TAGS:  # before parsing: the tree, not the bytes, is what takes the memory
         raise ExtractionError(
@@ -95,14 +106,7 @@ def _extract_article(
             f"{url}: article text too long ({len(fields.text)} characters, cap {MAX_TEXT_CHARS})"
         )
     fields.url = page.document_url
-    return build_document(
-        fields,
-        status=status,
-        fetched_at=fetched_at or datetime.now(UTC),
-        feed_url=feed_url,
-        feed_item=feed_item,
-        capture=capture,
-    )
+    return Extraction(fields, status)
 
 
 def extract_fields(page: Page, site: Site | None) -> tuple[ArticleFields, str]:
@@ -148,4 +152,4 @@ def checked(fields: ArticleFields, reading: Reading) -> ArticleFields:
     return fields
 
 
-__all__ = ["extract_article", "extract_document", "extract_fields"]
+__all__ = ["Extraction", "extract_article", "extract_document", "extract_fields", "extract_page"]

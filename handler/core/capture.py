@@ -70,3 +70,24 @@ class Validators:
         if self.last_modified:
             headers["If-Modified-Since"] = self.last_modified
         return headers
+
+
+@dataclass(frozen=True)
+class CaptureRecord:
+    """What a document says of the capture it was extracted from (its ``capture`` object, with
+    the key of the raw capture added where it is stored): the status, the URL the redirects
+    ended at, and the validators a revisit sends back."""
+
+    status: int
+    final_url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @classmethod
+    def of(cls, capture: Capture) -> CaptureRecord:
+        validators = Validators.of(capture)
+        return cls(capture.status, capture.final_url, validators.etag, validators.last_modified)
+
+    def to_json(self) -> dict[str, object]:
+        return {"status": self.status, "final_url": self.final_url, "etag": self.etag,
+                "last_modified": self.last_modified}  # fmt: skip

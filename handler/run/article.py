@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from handler.archive.extraction import extract_document
+from handler.archive.document import build_document
+from handler.archive.extraction import extract_page
 from handler.archive.schedule import Revisit
-from handler.core.capture import Capture, Validators
+from handler.core.capture import Capture, CaptureRecord, Validators
 from handler.core.config import DEFAULT_PROFILE
 from handler.core.errors import ArchiveError, NotAnArticleError, OlderCaptureError
 from handler.core.log import logger
@@ -145,18 +146,12 @@ def keep(
     newer_only: bool = False,
 ) -> ArticleOutcome:
     """Extract a fetched (or imported) page and store its version; raises ArchiveError."""
-    validators = Validators.of(response)
-    doc = extract_document(
-        response.body,
-        response.final_url,
-        fetched_at=response.fetched_at,
-        feed_url=feed.url if feed else None,
-        feed_item=item if feed else None,
-        capture={"status": response.status, "final_url": response.final_url,
-                 "etag": validators.etag, "last_modified": validators.last_modified},
-        charset=response.charset,
-        profile=feed.profile if feed else DEFAULT_PROFILE,
-    )  # fmt: skip
+    extraction = extract_page(response.body, response.final_url, charset=response.charset,
+                              profile=feed.profile if feed else DEFAULT_PROFILE)  # fmt: skip
+    doc = build_document(extraction.fields, status=extraction.status,
+                         fetched_at=response.fetched_at, feed_url=feed.url if feed else None,
+                         feed_item=item if feed else None,
+                         capture=CaptureRecord.of(response))  # fmt: skip
     if not ctx.site_hosts.allows(urlsplit(response.final_url).hostname or ""):
         doc = doc.bound_to(response.final_url)
     status, change = commit(ctx, doc, response, force=force, poll_run_id=poll_run_id,

@@ -30,7 +30,8 @@ from importlib import resources
 from typing import Any
 
 from handler.archive.cursors import decode_cursor
-from handler.archive.extraction import extract_document
+from handler.archive.document import build_document
+from handler.archive.extraction import extract_page
 from handler.archive.index import Location, current_locations
 from handler.archive.reader import require_archive
 from handler.archive.statestore import compare_and_swap
@@ -222,12 +223,12 @@ def reprocess_one(ctx: RunContext, key: str, now: datetime) -> ArticleOutcome:
         if raw is None:
             return failed(ctx, article_id, url, f"{key}: its raw capture {raw_key} is missing")
         response = read_capture(raw, raw_key)
-        doc = extract_document(
-            response.body,
-            response.final_url,
+        extraction = extract_page(response.body, response.final_url, charset=response.charset)
+        doc = build_document(
+            extraction.fields,
+            status=extraction.status,
             fetched_at=datetime.fromisoformat(current["fetched_at"]),
             feed_url=current["source"]["feed"],
-            charset=response.charset,
         ).reprocessed(feed=current["feed"], capture=current["capture"], at=now)
         status, change = commit(ctx, doc, None)
     except NotAnArticleError as exc:  # today's rules know the page is none: keep what is stored
