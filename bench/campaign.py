@@ -262,6 +262,11 @@ class Case:
         if not holds:
             self.rows[-1].problems.append(problem)
 
+    def run_args(self, feed_path: str, *extra: str) -> list[str]:
+        """`run` over this case's site and store, the site's host standing in for ntv.de."""
+        return ["run", "--feed-url", self.site.url(feed_path), "--allow-host", "127.0.0.1",
+                "--store", str(self.store), *extra]  # fmt: skip
+
     def documents(self) -> dict[str, dict]:
         return {p.stem: json.loads(p.read_text()) for p in self.store.glob("articles/*/*/*/*.json")}
 
@@ -489,22 +494,14 @@ def case_3a(case: Case) -> None:
     """The feed's status line and headers at 1 byte/s: the run ends at the fetch deadline."""
     case.site.routes["/rss"] = dripping()
     case.measure(
-        [
-            "run",
-            "--feed-url",
-            case.site.url("/rss"),
-            "--allow-host",
-            "127.0.0.1",
-            "--store",
-            str(case.store),
-        ],
+        case.run_args("/rss"),
         FETCH_S + 10,
         (2,),
     )
 
 
-def case_3b(case: Case) -> None:
-    """One page's headers at 1 byte/s: the run ends at that fetch's deadline, the rest saved."""
+def three_one_dripping(case: Case) -> None:
+    """A feed of three articles whose second sends its headers at 1 byte/s."""
     site = case.site
     site.routes["/rss"] = answer(
         feed(site, [(n, NOW - timedelta(hours=n)) for n in range(3)]), "application/rss+xml"
@@ -512,16 +509,13 @@ def case_3b(case: Case) -> None:
     for n in range(3):
         site.routes[article_path(n)] = answer(article_page(n))
     site.routes[article_path(1)] = dripping()
+
+
+def case_3b(case: Case) -> None:
+    """One page's headers at 1 byte/s: the run ends at that fetch's deadline, the rest saved."""
+    three_one_dripping(case)
     case.measure(
-        [
-            "run",
-            "--feed-url",
-            site.url("/rss"),
-            "--allow-host",
-            "127.0.0.1",
-            "--store",
-            str(case.store),
-        ],
+        case.run_args("/rss"),
         FETCH_S + 10,
         (1,),
     )
@@ -533,19 +527,13 @@ def case_3b(case: Case) -> None:
 
 def case_3c(case: Case) -> None:
     """The same in a Lambda invocation of 50 s: it ends before its deadline, state written."""
-    site = case.site
-    site.routes["/rss"] = answer(
-        feed(site, [(n, NOW - timedelta(hours=n)) for n in range(3)]), "application/rss+xml"
-    )
-    for n in range(3):
-        site.routes[article_path(n)] = answer(article_page(n))
-    site.routes[article_path(1)] = dripping()
+    three_one_dripping(case)
     event = ROOT / "events" / "scheduled.json"
     ran = case.measure(
         ["invoke", str(event), "--store", str(case.store), "--timeout", "50"],
         50.0,
         (0, 1),
-        FEED_URL=site.url("/rss"),
+        FEED_URL=case.site.url("/rss"),
         ALLOWED_HOSTS="127.0.0.1",
     )
     case.check((case.store / "state" / "run-state.json").exists(), "no run state written")
@@ -564,17 +552,7 @@ def case_4(case: Case, paragraphs: int) -> None:
         )
 
     site.routes[article_path(8)] = answer(version("alt"))
-    args = [
-        "run",
-        "--feed-url",
-        site.url("/rss"),
-        "--allow-host",
-        "127.0.0.1",
-        "--store",
-        str(case.store),
-        "--revisit-after",
-        "off",
-    ]
+    args = case.run_args("/rss", "--revisit-after", "off")
     case.setup(*args)
     # The feed says the item changed (a new pubDate): the run fetches it again.
     site.routes["/rss"] = answer(
@@ -606,15 +584,7 @@ def case_5(case: Case) -> None:
     site = case.site
     site.routes["/rss"] = answer(feed(site, [(9, NOW - timedelta(hours=1))]), "application/rss+xml")
     site.routes[article_path(9)] = answer(article_page(9))
-    case.setup(
-        "run",
-        "--feed-url",
-        site.url("/rss"),
-        "--allow-host",
-        "127.0.0.1",
-        "--store",
-        str(case.store),
-    )
+    case.setup(*case.run_args("/rss"))
     changed = article_page(9).replace(b"Stadtrat beschlie", b"Gemeinderat beschlie")
     source = case.dir / "odd-dates.warc.gz"
     url = site.url(article_path(9))
@@ -658,18 +628,7 @@ def case_6(case: Case, articles: int) -> None:
         site.routes[article_path(n)] = alternating(n)
     items = [(n, NOW - timedelta(minutes=n)) for n in range(articles)]
     site.routes["/rss"] = answer(feed(site, items), "application/rss+xml")
-    args = [
-        "run",
-        "--feed-url",
-        site.url("/rss"),
-        "--allow-host",
-        "127.0.0.1",
-        "--store",
-        str(case.store),
-        "--revisit-after",
-        "1s,2s,3s,4s,5s,6s",
-        "--quiet",
-    ]
+    args = case.run_args("/rss", "--revisit-after", "1s,2s,3s,4s,5s,6s", "--quiet")
     for runs in (3, 6):
         case.measure_many([args] * runs, 300.0, (0, 1))
         time.sleep(1.5)
@@ -705,15 +664,7 @@ def small_archive(case: Case, articles: int = 2) -> list[str]:
     )
     for n in range(articles):
         site.routes[article_path(n)] = answer(article_page(n))
-    args = [
-        "run",
-        "--feed-url",
-        site.url("/rss"),
-        "--allow-host",
-        "127.0.0.1",
-        "--store",
-        str(case.store),
-    ]
+    args = case.run_args("/rss")
     case.setup(*args)
     return args
 
@@ -840,15 +791,7 @@ def case_11_pages(case: Case) -> None:
     )
     site.routes[article_path(5)] = answer(article_page(5))
     case.measure(
-        [
-            "run",
-            "--feed-url",
-            site.url("/rss"),
-            "--allow-host",
-            "127.0.0.1",
-            "--store",
-            str(case.store),
-        ],
+        case.run_args("/rss"),
         FETCH_S,
         (1,),
     )
@@ -862,17 +805,7 @@ def two_versions(case: Case) -> None:
     site = case.site
     site.routes["/rss"] = answer(feed(site, [(0, NOW - timedelta(hours=2))]), "application/rss+xml")
     site.routes[article_path(0)] = answer(article_page(0))
-    args = [
-        "run",
-        "--feed-url",
-        site.url("/rss"),
-        "--allow-host",
-        "127.0.0.1",
-        "--store",
-        str(case.store),
-        "--revisit-after",
-        "off",
-    ]
+    args = case.run_args("/rss", "--revisit-after", "off")
     case.setup(*args)
     site.routes["/rss"] = answer(feed(site, [(0, NOW - timedelta(hours=1))]), "application/rss+xml")
     site.routes[article_path(0)] = answer(article_page(0).replace(b"Stadtrat", b"Gemeinderat"))
@@ -971,30 +904,14 @@ def case_12(case: Case) -> None:
         case.measure(["run", "--feeds", str(path), "--store", str(case.store)], QUICK_S, (2,))
     site.routes["/evil"] = answer(feed(site, [(0, NOW)]), "application/xmlevil")
     case.measure(
-        [
-            "run",
-            "--feed-url",
-            site.url("/evil"),
-            "--allow-host",
-            "127.0.0.1",
-            "--store",
-            str(case.store),
-        ],
+        case.run_args("/evil"),
         QUICK_S,
         (2,),
     )
     site.routes["/rss"] = answer(feed(site, [(0, NOW - timedelta(hours=1))]), "application/rss+xml")
     site.routes[article_path(0)] = answer(article_page(0), "text/htmlfoo")
     case.measure(
-        [
-            "run",
-            "--feed-url",
-            site.url("/rss"),
-            "--allow-host",
-            "127.0.0.1",
-            "--store",
-            str(case.store),
-        ],
+        case.run_args("/rss"),
         QUICK_S,
         (1,),
     )
@@ -1009,8 +926,7 @@ def case_12(case: Case) -> None:
     )
     case.store = case.dir / "second"  # the first holds article 0 as failed, not due again yet
     site.routes[article_path(0)] = answer(article_page(0))
-    case.setup("run", "--feed-url", site.url("/rss"), "--allow-host", "127.0.0.1", "--store",
-               str(case.store))  # fmt: skip
+    case.setup(*case.run_args("/rss"))  # fmt: skip
     case.measure(["show", article_id(0) + "\n", "--store", str(case.store)], QUICK_S, (2,))
     [current] = case.store.glob("articles/*/*/*/*.json")
     current.write_text(json.dumps({"id": article_id(0)}))
@@ -1036,8 +952,7 @@ def case_x1(case: Case) -> None:
     site.routes["/rss"] = answer(good.replace("<item>", odd + "<item>", 1).encode(),
                                  "application/rss+xml")  # fmt: skip
     site.routes[article_path(0)] = answer(article_page(0))
-    case.measure(["run", "--feed-url", site.url("/rss"), "--allow-host", "127.0.0.1", "--store",
-                  str(case.store)], FETCH_S, (0, 1))  # fmt: skip
+    case.measure(case.run_args("/rss"), FETCH_S, (0, 1))  # fmt: skip
     case.check(article_id(0) in case.documents(), "the good item was not archived")
 
 
@@ -1050,12 +965,10 @@ def case_x2(case: Case) -> None:
                                  "application/rss+xml")  # fmt: skip
     site.routes[article_path(0)] = answer(bomb, headers={"Content-Encoding": "gzip"})
     site.routes[article_path(1)] = answer(article_page(1))
-    case.measure(["run", "--feed-url", site.url("/rss"), "--allow-host", "127.0.0.1", "--store",
-                  str(case.store)], FETCH_S, (1,))  # fmt: skip
+    case.measure(case.run_args("/rss"), FETCH_S, (1,))  # fmt: skip
     case.check(article_id(1) in case.documents(), "the other article was not archived")
     site.routes["/bomb"] = answer(bomb, "application/rss+xml", headers={"Content-Encoding": "gzip"})
-    case.measure(["run", "--feed-url", site.url("/bomb"), "--allow-host", "127.0.0.1", "--store",
-                  str(case.store)], FETCH_S, (2,))  # fmt: skip
+    case.measure(case.run_args("/bomb"), FETCH_S, (2,))  # fmt: skip
 
 
 def case_x3(case: Case) -> None:
