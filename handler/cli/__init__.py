@@ -31,6 +31,7 @@ from handler.cli.importer import add_import_command
 from handler.cli.jobs import add_job_commands
 from handler.cli.output import run_request, say
 from handler.cli.read import add_read_commands
+from handler.cli.site import add_site_command
 from handler.cli.tools import add_tool_commands
 from handler.core.config import (
     DEFAULT_CONCURRENCY,
@@ -175,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     add_backfill_command(commands)
     add_job_commands(commands)
 
+    add_site_command(commands)
     add_tool_commands(commands)
     return parser
 

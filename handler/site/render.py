@@ -1,0 +1,50 @@
+"""Pages from stored documents. Every value from an article is untrusted text: the templates
+are autoescaped (Jinja2), links out are only ever http(s) URLs the one URL parser reads, and
+each page carries a Content-Security-Policy that lets it load nothing but its own stylesheet."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from handler.core.errors import UrlError
+from handler.core.urls import parse_web_url
+
+# Nothing from elsewhere, no script at all (search will need its own, from this origin only).
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+       "form-action 'none'; frame-ancestors 'none'")  # fmt: skip
+
+
+def web_url(value: object) -> str:
+    """An http(s) URL both parsers read alike, as it will be linked; "" for anything else
+    (``javascript:``, ``data:``, a mangled link): such a value is shown as no link at all."""
+    try:
+        return str(parse_web_url(value))
+    except UrlError:
+        return ""
+
+
+def host(value: object) -> str:
+    return (urlsplit(web_url(value)).hostname or "") if web_url(value) else ""
+
+
+_ENV = Environment(
+    loader=PackageLoader("handler.site", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.filters["web_url"] = web_url
+_ENV.filters["host"] = host
+
+
+def render(template: str, root: str, **values: Any) -> str:
+    """``template`` filled with ``values``; ``root`` is the relative path to the site's top."""
+    return _ENV.get_template(template).render(csp=CSP, root=root, **values)
+
+
+def stylesheet() -> str:
+    return _ENV.loader.get_source(_ENV, "site.css")[0]  # type: ignore[union-attr]

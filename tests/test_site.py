@@ -1,0 +1,65 @@
+"""The static site, first slice (issue 27): pages rendered from stored documents, every string
+from an article inert."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from markupsafe import escape
+
+from conftest import page
+from handler.cli import main
+from handler.site.render import CSP, render
+
+HOSTILE = {
+    "id": "ntv-1", "url": "javascript:alert(1)", "kicker": '"><script>alert("k")</script>',
+    "title": "</title><script>alert(1)</script>", "teaser": "<img src=x onerror=alert(2)>",
+    "authors": ["<b onmouseover=alert(3)>A</b>"], "published_at": "2025-03-14T09:30:05+01:00",
+    "source": {"section": "<svg onload=alert(4)>"}, "source_line": "Quelle: <iframe>",
+    "body": [{"type": "paragraph", "text": "<script>alert(5)</script>"},
+             {"type": "box", "title": "<a href=javascript:alert(6)>x</a>", "text": "</aside>"},
+             {"type": "liveticker_entry", "time": "<i>", "text": "&lt;already&gt;"}],
+    "images": [{"url": "javascript:alert(7)", "caption": "<u>c</u>", "credit": "<s>"},
+               {"url": 'https://bilder.n-tv.de/a.jpg"onload=alert(8)', "caption": "d",
+                "credit": None}],
+}  # fmt: skip
+
+
+def test_a_hostile_article_renders_as_text_and_links_nothing_but_the_web() -> None:
+    html = render("article.html", root="../", doc=HOSTILE)
+    assert "<script" not in html.lower().replace('http-equiv="content-security-policy"', "")
+    assert not re.search(r"<(img|svg|iframe|b |u>|s>|i>|a href=javascript)", html, re.I)
+    assert "onerror=" not in html.replace("onerror=alert(2)&gt;", "")  # only as escaped text
+    assert "&lt;script&gt;alert(5)&lt;/script&gt;" in html
+    assert "&amp;lt;already&amp;gt;" in html  # text is text: an entity in it stays visible
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert all(h.startswith(("../", "https://", "http://")) for h in hrefs), hrefs
+    assert f'content="{escape(CSP)}"' in html and '<html lang="de">' in html
+    assert "script-src" not in CSP and "default-src 'none'" in CSP
+
+
+def test_the_site_command_builds_pages_for_every_article(tmp_path: Path, capsys) -> None:
+    from test_import import Warc
+
+    warc = Warc()
+    for number, name in (("40000001", "ntv2025_article.html"),
+                         ("40000002", "ntv2025_liveticker.html")):  # fmt: skip
+        url = f"https://www.n-tv.de/politik/Artikel-id{number}.html"
+        warc.response(url, page(name).replace(b"40000001", number.encode()))
+    source = tmp_path / "c.warc.gz"
+    source.write_bytes(warc.buffer.getvalue())
+    root = tmp_path / "archive"
+    assert main(["import", str(source), "--store", str(root), "--quiet"]) == 0
+    out = tmp_path / "site"
+    assert main(["site", "--store", str(root), "--output", str(out)]) == 0
+    assert "2 article pages written" in capsys.readouterr().err
+    index = (out / "index.html").read_text()
+    pages = sorted(p.name for p in (out / "articles").glob("*.html"))
+    assert len(pages) == 2 and all(f'href="articles/{p}"' in index for p in pages)
+    one = (out / "articles" / pages[0]).read_text()
+    stored = json.loads(next(root.glob(f"articles/*/*/*/{pages[0][:-5]}.json")).read_text())
+    assert stored["body"][0]["text"][:30] in one and (out / "site.css").exists()
+    assert main(["site", "--store", str(root), "--quiet"]) == 0  # into the store itself
+    assert sorted(p.name for p in (root / "site" / "articles").glob("*.html")) == pages
