@@ -20,11 +20,13 @@ words within an edited paragraph. ``word_diff`` gives the word operations for ``
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from handler.archive.document import CONTENT_FIELDS, canonical_content
+from handler.archive.manifest import version_time
 
 # Fields shown with both values when short; longer ones are named as changed only.
 SHORT_CHARS = 300
@@ -209,3 +211,29 @@ def _count(ops: list[WordOp], kind: str) -> int:
 
 def _excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+
+
+def word_report(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The changes object plus every changed field's and paragraph's word operations."""
+    summary = changes(before, after)
+    words: list[dict[str, Any]] = []
+    for name in summary["fields"]:
+        if name == "body":
+            for p in paragraph_changes(paragraph_texts(before), paragraph_texts(after)):
+                words.append({"field": "body", "paragraph": p.index, "op": p.op,
+                              "ops": p.words()})  # fmt: skip
+        else:
+            ops = word_diff(_as_text(before.get(name)), _as_text(after.get(name)))
+            words.append({"field": name, "ops": ops})
+    return {"id": after.get("id"), "from": version_time(before), "to": version_time(after),
+            "changes": summary, "words": words}  # fmt: skip
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return " | ".join(_as_text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)

@@ -8,6 +8,7 @@ import re
 import sys
 from typing import Any
 
+from handler.archive.changes import word_report
 from handler.archive.manifest import version_time
 from handler.cli.args import EXIT_OK, store_option, verbosity
 from handler.cli.output import counted, say
@@ -114,29 +115,6 @@ def colour_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-def word_report(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """The changes object plus every changed field's and paragraph's word operations."""
-    from handler.archive.changes import (
-        changes,
-        paragraph_changes,
-        paragraph_texts,
-        word_diff,
-    )
-
-    summary = changes(before, after)
-    words: list[dict[str, Any]] = []
-    for name in summary["fields"]:
-        if name == "body":
-            for p in paragraph_changes(paragraph_texts(before), paragraph_texts(after)):
-                words.append({"field": "body", "paragraph": p.index, "op": p.op,
-                              "ops": p.words()})  # fmt: skip
-        else:
-            ops = word_diff(_as_text(before.get(name)), _as_text(after.get(name)))
-            words.append({"field": name, "ops": ops})
-    return {"id": after.get("id"), "from": version_time(before), "to": version_time(after),
-            "changes": summary, "words": words}  # fmt: skip
-
-
 def render(ops: list[tuple[str, str]], colour: bool) -> str:
     marks = _COLOURS if colour else _MARKS
     parts = []
@@ -174,13 +152,3 @@ def _digits_of(spec: str) -> str:
     # Only as precise as written: "…T04:07:47+00:00" names every millisecond of that second.
     given = len(re.sub(r"\D", "", spec.split("+")[0].removesuffix("Z")))
     return full[: min(len(full), given)]
-
-
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return " | ".join(_as_text(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
