@@ -4,8 +4,11 @@ static files (this first version rebuilds every page; see docs/site.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from handler.archive.reader import iter_articles, list_articles
+from handler.archive.changes import word_report
+from handler.archive.manifest import version_time
+from handler.archive.reader import article_versions, iter_articles, list_articles
 from handler.site.render import render, stylesheet
 from handler.store.base import BlobStore
 
@@ -23,10 +26,30 @@ def build_site(archive: BlobStore, site: BlobStore, prefix: str = "") -> SiteBui
     (``site/`` inside the archive's own store, or nothing for a folder of its own)."""
     built = SiteBuild(skipped=[])
     for doc in iter_articles(archive, skipped=built.skipped):
-        page = render("article.html", root="../", doc=doc)
+        history = _history(archive, site, prefix, doc)
+        page = render("article.html", root="../", doc=doc, history=history)
         site.put(f"{prefix}articles/{doc['id']}.html", page.encode(), HTML)
         built.pages += 1
     rows = sorted(list_articles(archive), key=lambda r: r.get("published_at") or "", reverse=True)
     site.put(f"{prefix}index.html", render("index.html", root="", rows=rows).encode(), HTML)
     site.put(f"{prefix}site.css", stylesheet().encode(), "text/css; charset=utf-8")
     return built
+
+
+def _history(
+    archive: BlobStore, site: BlobStore, prefix: str, doc: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The article's versions, oldest first, each after the first with its diff page (written
+    here: ``diffs/<id>/<n>.html`` compares version n with the one before it)."""
+    versions = article_versions(archive, doc["id"]) if doc.get("changes") else [doc]
+    history = []
+    for n, version in enumerate(versions):
+        entry: dict[str, Any] = {"time": version_time(version), "diff": None, "summary": None}
+        if n:
+            report = word_report(versions[n - 1], version)
+            page = render("diff.html", root="../../", report=report, after=version)
+            site.put(f"{prefix}diffs/{doc['id']}/{n}.html", page.encode(), HTML)
+            entry |= {"diff": f"../diffs/{doc['id']}/{n}.html",
+                      "summary": report["changes"]["summary"]}  # fmt: skip
+        history.append(entry)
+    return history
