@@ -91,3 +91,10 @@ def test_an_edited_article_has_its_history_and_a_word_level_diff(tmp_path: Path)
         or "<del>Herbst" in diff
     )
     assert "<ins>Winter" in diff and 'href="../../articles/ntv-40000001.html"' in diff
+    import feedparser
+
+    feed = feedparser.parse((out / "edits.atom").read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    [entry] = feed.entries
+    assert entry.link.endswith("diffs/ntv-40000001/1.html")
+    assert entry.summary.startswith("body: 1 paragraph edited") and entry.title

@@ -13,6 +13,7 @@ from handler.site.render import render, stylesheet
 from handler.store.base import BlobStore
 
 HTML = "text/html; charset=utf-8"
+MAX_FEED_ENTRIES = 100  # the edits feed: the newest updates, as subscribers read it
 
 
 @dataclass
@@ -25,14 +26,22 @@ def build_site(archive: BlobStore, site: BlobStore, prefix: str = "") -> SiteBui
     """Write the site's pages for the documents in ``archive`` into ``site`` under ``prefix``
     (``site/`` inside the archive's own store, or nothing for a folder of its own)."""
     built = SiteBuild(skipped=[])
+    edits: list[dict[str, Any]] = []
     for doc in iter_articles(archive, skipped=built.skipped):
         history = _history(archive, site, prefix, doc)
+        edits += [{"id": doc["id"], "title": doc.get("title") or doc["id"], "time": v["time"],
+                   "summary": v["summary"], "diff": v["diff"].removeprefix("../")}
+                  for v in history if v["diff"]]  # fmt: skip
         page = render("article.html", root="../", doc=doc, history=history)
         site.put(f"{prefix}articles/{doc['id']}.html", page.encode(), HTML)
         built.pages += 1
     rows = sorted(list_articles(archive), key=lambda r: r.get("published_at") or "", reverse=True)
     site.put(f"{prefix}index.html", render("index.html", root="", rows=rows).encode(), HTML)
     site.put(f"{prefix}site.css", stylesheet().encode(), "text/css; charset=utf-8")
+    newest = sorted(edits, key=lambda edit: edit["time"], reverse=True)[:MAX_FEED_ENTRIES]
+    updated = newest[0]["time"] if newest else "1990-01-01T00:00:00+00:00"
+    feed = render("edits.atom", root="", edits=newest, updated=updated)
+    site.put(f"{prefix}edits.atom", feed.encode(), "application/atom+xml; charset=utf-8")
     return built
 
 
