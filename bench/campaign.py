@@ -376,6 +376,13 @@ def case_1a(case: Case) -> None:
     case.check(state.read_bytes() != before, "the run state was not saved")
 
 
+def backfill_args(case: Case, day: object, *extra: str) -> list[str]:
+    """`backfill` of one day over the sitemap index the case serves."""
+    return ["backfill", "--since", str(day), "--until", str(day), "--sitemap-index",
+            case.site.url("/index.xml"), "--allow-host", "127.0.0.1", *extra,
+            "--store", str(case.store)]  # fmt: skip
+
+
 def case_1b(case: Case) -> None:
     """`backfill` over a sitemap index whose child holds odd entries moves on and ends."""
     site = case.site
@@ -395,21 +402,7 @@ def case_1b(case: Case) -> None:
         "application/xml",
     )
     site.routes[article_path(5)] = answer(article_page(5))
-    args = [
-        "backfill",
-        "--since",
-        str(day),
-        "--until",
-        str(day),
-        "--sitemap-index",
-        site.url("/index.xml"),
-        "--allow-host",
-        "127.0.0.1",
-        "--rate",
-        "1000",
-        "--store",
-        str(case.store),
-    ]
+    args = backfill_args(case, day, "--rate", "1000")
     case.measure(args, FETCH_S, (0, 1))
     case.check(article_id(5) in case.documents(), "the good entry was not archived")
     ran = case.measure([*args, "--json"], QUICK_S, (0,))
@@ -845,19 +838,7 @@ def case_11_backfill(case: Case) -> None:
         b"</sitemapindex>",
         "application/xml",
     )
-    args = [
-        "backfill",
-        "--since",
-        str(day),
-        "--until",
-        str(day),
-        "--sitemap-index",
-        case_1b_site.url("/index.xml"),
-        "--allow-host",
-        "127.0.0.1",
-        "--store",
-        str(case.store),
-    ]
+    args = backfill_args(case, day)
     case.setup(*args)
     [cursor] = case.store.glob("state/backfill/*.json")
     saved = json.loads(cursor.read_text())

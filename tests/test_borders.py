@@ -1139,18 +1139,10 @@ def test_a_record_longer_than_the_file_is_a_truncated_file_whatever_its_kind(
 @pytest.fixture(scope="module")
 def two_captures(tmp_path_factory) -> Path:
     """An archive of one article in two versions, made from captures (no HTTP)."""
-    from test_import import Warc
+    from test_import import edited_article_archive
 
     folder = tmp_path_factory.mktemp("cli")
-    for n, (date, html) in enumerate([
-        ("2025-03-14T09:00:00Z", page("ntv2025_article.html")),
-        ("2025-03-14T10:00:00Z", page("ntv2025_article.html").replace(b"Herbst", b"Winter")),
-    ]):  # fmt: skip
-        warc = Warc()
-        warc.response(ARTICLE_URL, html, date=date)
-        (folder / f"{n}.warc.gz").write_bytes(warc.buffer.getvalue())
-        assert main(["import", str(folder / f"{n}.warc.gz"), "--store", str(folder / "a"),
-                     "--quiet"]) == 0  # fmt: skip
+    edited_article_archive(folder)
     return folder
 
 
@@ -1180,7 +1172,7 @@ def test_any_value_typed_into_a_reading_command_is_used_or_refused_in_one_line(
     argv = [part.format(value) if part == "{}" else part.replace("{page}", str(saved))
             for part in template]  # fmt: skip
     if argv[0] not in {"extract"}:
-        argv += ["--store", str(two_captures / "a")]
+        argv += ["--store", str(two_captures / "archive")]
     try:
         code = main(argv)
     except SystemExit as exc:  # argparse's own exits (-h prints help: 0)

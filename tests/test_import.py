@@ -289,3 +289,24 @@ def test_a_malformed_record_in_an_s3_object_is_read_past_with_a_ranged_get(aws_e
         code = main(["import", "s3://crawls/bad.warc.gz", "--store", str(tmp_path), "--json"])
     [report] = json.loads(capsys.readouterr().out)["sources"]
     assert code == 1 and (report["page_new"], report["malformed"]) == (2, 1)
+
+
+EDITED_URL = "https://www.n-tv.de/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
+
+
+def edited_article_archive(folder: Path) -> Path:
+    """An archive (``folder/archive``) of one article in two versions, made from two captures
+    an hour apart ("Herbst" became "Winter"), through the import command: no HTTP."""
+    from handler.cli import main
+
+    root = folder / "archive"
+    for n, (date, html) in enumerate([
+        ("2025-03-14T09:00:00Z", page("ntv2025_article.html")),
+        ("2025-03-14T10:00:00Z", page("ntv2025_article.html").replace(b"Herbst", b"Winter")),
+    ]):  # fmt: skip
+        warc = Warc()
+        warc.response(EDITED_URL, html, date=date)
+        (folder / f"{n}.warc.gz").write_bytes(warc.buffer.getvalue())
+        assert main(["import", str(folder / f"{n}.warc.gz"), "--store", str(root),
+                     "--quiet"]) == 0  # fmt: skip
+    return root

@@ -66,19 +66,9 @@ def test_the_site_command_builds_pages_for_every_article(tmp_path: Path, capsys)
 
 
 def test_an_edited_article_has_its_history_and_a_word_level_diff(tmp_path: Path) -> None:
-    from test_import import Warc
+    from test_import import edited_article_archive
 
-    url = "https://www.n-tv.de/politik/Stadtrat-beschliesst-Fahrradplan-id40000001.html"
-    root = tmp_path / "archive"
-    for n, (date, html) in enumerate([
-        ("2025-03-14T09:00:00Z", page("ntv2025_article.html")),
-        ("2025-03-14T10:00:00Z", page("ntv2025_article.html").replace(b"Herbst", b"Winter")),
-    ]):  # fmt: skip
-        warc = Warc()
-        warc.response(url, html, date=date)
-        (tmp_path / f"{n}.warc.gz").write_bytes(warc.buffer.getvalue())
-        assert main(["import", str(tmp_path / f"{n}.warc.gz"), "--store", str(root),
-                     "--quiet"]) == 0  # fmt: skip
+    root = edited_article_archive(tmp_path)
     out = tmp_path / "site"
     assert main(["site", "--store", str(root), "--output", str(out), "--quiet"]) == 0
     article = (out / "articles" / "ntv-40000001.html").read_text()

@@ -8,7 +8,7 @@ from typing import Any
 
 from handler.archive.changes import word_report
 from handler.archive.manifest import version_time
-from handler.archive.reader import article_versions, iter_articles, list_articles
+from handler.archive.reader import article_versions, iter_articles
 from handler.site.render import render, stylesheet
 from handler.store.base import BlobStore
 
@@ -27,7 +27,9 @@ def build_site(archive: BlobStore, site: BlobStore, prefix: str = "") -> SiteBui
     (``site/`` inside the archive's own store, or nothing for a folder of its own)."""
     built = SiteBuild(skipped=[])
     edits: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []  # the index's, from the documents read (one manifest pass)
     for doc in iter_articles(archive, skipped=built.skipped):
+        rows.append({k: doc.get(k) for k in ("id", "title", "published_at")})
         history = _history(archive, site, prefix, doc)
         edits += [{"id": doc["id"], "title": doc.get("title") or doc["id"], "time": v["time"],
                    "summary": v["summary"], "diff": v["diff"].removeprefix("../")}
@@ -35,7 +37,7 @@ def build_site(archive: BlobStore, site: BlobStore, prefix: str = "") -> SiteBui
         page = render("article.html", root="../", doc=doc, history=history)
         site.put(f"{prefix}articles/{doc['id']}.html", page.encode(), HTML)
         built.pages += 1
-    rows = sorted(list_articles(archive), key=lambda r: r.get("published_at") or "", reverse=True)
+    rows.sort(key=lambda row: row["published_at"] or "", reverse=True)
     site.put(f"{prefix}index.html", render("index.html", root="", rows=rows).encode(), HTML)
     site.put(f"{prefix}site.css", stylesheet().encode(), "text/css; charset=utf-8")
     newest = sorted(edits, key=lambda edit: edit["time"], reverse=True)[:MAX_FEED_ENTRIES]
