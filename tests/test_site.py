@@ -54,7 +54,7 @@ def test_the_site_command_builds_pages_for_every_article(tmp_path: Path, capsys)
     assert main(["import", str(source), "--store", str(root), "--quiet"]) == 0
     out = tmp_path / "site"
     assert main(["site", "--store", str(root), "--output", str(out)]) == 0
-    assert "2 article pages written" in capsys.readouterr().err
+    assert "site full build: 2 articles rendered" in capsys.readouterr().err
     index = (out / "index.html").read_text()
     pages = sorted(p.name for p in (out / "articles").glob("*.html"))
     assert len(pages) == 2 and all(f'href="articles/{p}"' in index for p in pages)
@@ -88,3 +88,104 @@ def test_an_edited_article_has_its_history_and_a_word_level_diff(tmp_path: Path)
     [entry] = feed.entries
     assert entry.link.endswith("diffs/ntv-40000001/1.html")
     assert entry.summary.startswith("body: 1 paragraph edited") and entry.title
+
+
+class CountingStore:
+    """A local store that counts the writes made through it."""
+
+    def __init__(self, root: Path) -> None:
+        from handler.store import LocalStore
+
+        self.inner = LocalStore(root)
+        self.writes: list[str] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.writes.append(key)
+        self.inner.put(key, data, content_type)
+
+    def put_if(self, key: str, data: bytes, content_type: str, expected: str | None) -> None:
+        self.writes.append(key)
+        self.inner.put_if(key, data, content_type, expected)
+
+
+def capture(folder: Path, root: Path, when: str, html: bytes, url: str) -> None:
+    """One more capture of ``url`` imported into the archive at ``root``."""
+    from test_import import Warc
+
+    warc = Warc()
+    warc.response(url, html, date=when)
+    source = folder / f"{when[:19].replace(':', '')}.warc.gz"
+    source.write_bytes(warc.buffer.getvalue())
+    assert main(["import", str(source), "--store", str(root), "--quiet"]) == 0
+
+
+def test_an_update_renders_only_what_changed_and_says_so(tmp_path: Path) -> None:
+    from test_import import EDITED_URL, edited_article_archive
+
+    from handler.site.build import update_site
+    from handler.site.target import SiteTarget
+
+    root = edited_article_archive(tmp_path)
+    other = "https://www.n-tv.de/politik/Anderes-Thema-id40000002.html"
+    capture(tmp_path, root, "2025-03-14T11:00:00Z",
+            page("ntv2025_liveticker.html").replace(b"40000001", b"40000002"), other)  # fmt: skip
+    from handler.store import LocalStore
+
+    archive = LocalStore(root)
+    out = CountingStore(tmp_path / "site")
+    first = update_site(archive, SiteTarget.folder(out))
+    assert first.full and first.articles == 2 and not first.skipped
+    assert update_site(archive, SiteTarget.folder(out)).pages == 0  # nothing new: nothing written
+    out.writes.clear()
+    third = page("ntv2025_article.html").replace(b"Herbst", b"Fr\xc3\xbchjahr")
+    capture(tmp_path, root, "2025-03-14T12:00:00Z", third, EDITED_URL)
+    again = update_site(archive, SiteTarget.folder(out))
+    assert not again.full and again.articles == 1
+    written = sorted(out.writes)
+    assert "articles/ntv-40000001.html" in written and "diffs/ntv-40000001/2.html" in written
+    assert "diffs/ntv-40000001/1.html" not in written  # an old edit's page is not redone
+    assert "articles/ntv-40000005.html" not in written
+    assert len(written) <= 5 + 4 * 1, written  # the issue's budget for one changed article
+    site = tmp_path / "site"
+    compare = (site / "diffs" / "ntv-40000001" / "compare.html").read_text()
+    assert 'id="v1-3"' in compare and 'href="#v1-3"' in compare and "<ins>Fr\u00fchjahr" in compare
+    home = (site / "index.html").read_text()
+    assert home.index("diffs/ntv-40000001/2.html") < home.index("diffs/ntv-40000001/1.html")
+    assert "3 Fassungen" in home and "ntv-40000005.html" in home  # edits, and the newest
+    assert "2025-03-14 12:00 UTC" in home
+
+
+def test_days_calendar_and_section_feeds_list_the_articles(tmp_path: Path) -> None:
+    import feedparser
+    from test_import import edited_article_archive
+
+    root = edited_article_archive(tmp_path)
+    out = tmp_path / "site"
+    assert main(["site", "--store", str(root), "--output", str(out), "--quiet"]) == 0
+    doc = json.loads(next(root.glob("articles/*/*/*/ntv-40000001.json")).read_text())
+    day = doc["published_at"][:10]
+    listed = (out / "days" / f"{day}.html").read_text()
+    assert 'href="../articles/ntv-40000001.html"' in listed and "2 Fassungen" in listed
+    assert f'href="{day}.html"' in (out / "days" / "index.html").read_text()
+    feeds = list((out / "sections").glob("*.atom"))
+    assert feeds, "a section feed for the edited article's section"
+    feed = feedparser.parse(feeds[0].read_bytes())
+    assert not feed.bozo and feed.entries[0].link.endswith("diffs/ntv-40000001/1.html")
+
+
+def test_full_rebuilds_every_page_and_a_lost_state_means_a_full_build(tmp_path: Path) -> None:
+    from test_import import edited_article_archive
+
+    root = edited_article_archive(tmp_path)
+    out = tmp_path / "site"
+    argv = ["site", "--store", str(root), "--output", str(out), "--quiet"]
+    assert main(argv) == 0
+    (out / "articles" / "ntv-40000001.html").unlink()
+    assert main(argv) == 0 and not (out / "articles" / "ntv-40000001.html").exists()
+    assert main([*argv, "--full"]) == 0 and (out / "articles" / "ntv-40000001.html").exists()
+    (out / "_build" / "build.json").write_text("{not json")
+    (out / "diffs" / "ntv-40000001" / "1.html").unlink()
+    assert main(argv) == 0 and (out / "diffs" / "ntv-40000001" / "1.html").exists()

@@ -1,4 +1,4 @@
-"""``ntv-archive site``: the archive as static pages (issue 27, in progress: docs/site.md)."""
+"""``ntv-archive site`` and ``ntv-archive serve``: the archive as static pages (docs/site.md)."""
 
 from __future__ import annotations
 
@@ -10,31 +10,38 @@ from handler.cli.output import counted, say
 
 
 def add_site_command(commands: Any) -> None:
-    site = commands.add_parser("site", help="build the archive's static site (see docs/site.md)")
+    site = commands.add_parser(
+        "site", help="build the archive's static site, or bring it up to date (docs/site.md)"
+    )
     store_option(site)
     site.add_argument(
         "--output", metavar="DIR", help="write the site into this folder (default: store's site/)"
     )
-    site.add_argument("--full", action="store_true",
-                      help="rebuild every page (this version always does)")  # fmt: skip
+    site.add_argument(
+        "--full", action="store_true", help="rebuild every page (default: what changed since)"
+    )
     verbosity(site)
     site.set_defaults(command=cmd_site)
 
 
 def cmd_site(args: argparse.Namespace) -> int:
     from handler.cli.read import open_archive
-    from handler.site.build import build_site
+    from handler.site.build import update_site
+    from handler.site.target import SiteTarget
     from handler.store import LocalStore
 
     archive = open_archive(args.store)
     if args.output:
-        built = build_site(archive, LocalStore(args.output))
+        target = SiteTarget.folder(LocalStore(args.output))
         where = args.output
     else:
-        built = build_site(archive, archive, prefix="site/")
+        target = SiteTarget.in_store(archive)
         where = f"{args.store.rstrip('/')}/site"
-    for reason in built.skipped or []:
+    built = update_site(archive, target, full=args.full)
+    for reason in built.skipped:
         say(f"ntv-archive: skipped {reason}")
     if not args.quiet:
-        say(f"{counted(built.pages, 'article page')} written to {where} (open index.html)")
+        kind = "full build" if built.full else "update"
+        say(f"site {kind}: {counted(built.articles, 'article')} rendered, "
+            f"{counted(built.pages, 'page')} written to {where} (open index.html)")  # fmt: skip
     return EXIT_ARTICLES_FAILED if built.skipped else EXIT_OK

@@ -1,66 +1,117 @@
-"""``ntv-archive site``: every current article as a page, and an index of them, written as
-static files (this first version rebuilds every page; see docs/site.md)."""
+"""``ntv-archive site``: build the static site, or bring it up to date.
+
+A build reads the manifest's day files from where the last build stopped (their sizes then are
+in the site's state), renders the pages of the articles those new lines name (the article, a
+diff page per new version), and the listing pages that show them: the home page, their days,
+the calendar, the edits feeds. What it costs follows what changed, not the archive's size: a
+day file that did not grow is not read. ``full`` forgets the state and renders everything."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from handler.archive.changes import word_report
-from handler.archive.manifest import version_time
-from handler.archive.reader import article_versions, iter_articles
-from handler.site.render import render, stylesheet
-from handler.store.base import BlobStore
+from handler.archive.reader import article_versions, get_article
+from handler.core import jsontext
+from handler.core.errors import ConflictError, StoreError
+from handler.site.listings import Listings
+from handler.site.pages import article_pages
+from handler.site.render import stylesheet
+from handler.site.state import SiteState, StateFiles
+from handler.site.target import SiteTarget
+from handler.store.base import BlobStore, key_sizes
+from handler.store.layout import INDEX_PREFIX, is_manifest_area, manifest_day
 
-HTML = "text/html; charset=utf-8"
-MAX_FEED_ENTRIES = 100  # the edits feed: the newest updates, as subscribers read it
+logger = logging.getLogger(__name__)
+SAVE_ATTEMPTS = 3  # another build saved first: read its state and apply ours on top
 
 
 @dataclass
 class SiteBuild:
-    pages: int = 0
-    skipped: list[str] | None = None
+    articles: int = 0  # article pages written
+    pages: int = 0  # every page and feed written
+    skipped: list[str] = field(default_factory=list)
+    full: bool = False
 
 
-def build_site(archive: BlobStore, site: BlobStore, prefix: str = "") -> SiteBuild:
-    """Write the site's pages for the documents in ``archive`` into ``site`` under ``prefix``
-    (``site/`` inside the archive's own store, or nothing for a folder of its own)."""
-    built = SiteBuild(skipped=[])
-    edits: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []  # the index's, from the documents read (one manifest pass)
-    for doc in iter_articles(archive, skipped=built.skipped):
-        rows.append({k: doc.get(k) for k in ("id", "title", "published_at")})
-        history = _history(archive, site, prefix, doc)
-        edits += [{"id": doc["id"], "title": doc.get("title") or doc["id"], "time": v["time"],
-                   "summary": v["summary"], "diff": v["diff"].removeprefix("../")}
-                  for v in history if v["diff"]]  # fmt: skip
-        page = render("article.html", root="../", doc=doc, history=history)
-        site.put(f"{prefix}articles/{doc['id']}.html", page.encode(), HTML)
+def update_site(archive: BlobStore, target: SiteTarget, full: bool = False) -> SiteBuild:
+    """Render what changed since the last build (everything when ``full`` or when there was no
+    build yet) and save how far the manifest was read."""
+    files = StateFiles(target.state, target.state_prefix)
+    for _ in range(SAVE_ATTEMPTS):
+        state = files.load()
+        built = SiteBuild(full=full or not state.read)
+        if built.full:
+            state = SiteState(token=state.token)
+        if not _apply(archive, target, files, state, built):
+            return built  # nothing new: nothing written
+        try:
+            files.save(state)
+            return built
+        except ConflictError:
+            logger.info("another site build saved first; applying this one on top of it")
+    raise StoreError(f"{target.state.describe()}: the site's state kept changing under this build")
+
+
+def _apply(archive: BlobStore, target: SiteTarget, files: StateFiles, state: SiteState,
+           built: SiteBuild) -> bool:  # fmt: skip
+    """Render what is new; whether anything was (the state is then to be saved)."""
+    new: dict[str, set[str]] = {}
+    for line in _new_lines(archive, state):
+        new.setdefault(str(line["id"]), set()).add(str(line["version"]))
+    listings = Listings(files, state, fresh=built.full)
+    for article_id, times in new.items():
+        versions = _versions(archive, article_id, built)
+        if not versions:
+            continue
+        rendered = article_pages(versions, None if built.full else times)
+        for path, html in rendered.pages.items():
+            target.put(path, html)
+        built.articles += 1
+        built.pages += len(rendered.pages)
+        listings.take(versions, rendered)
+    built.pages += listings.write(target, everything=built.full)
+    css = stylesheet()
+    digest = hashlib.sha256(css.encode()).hexdigest()
+    if built.full or state.assets != digest:
+        target.put("site.css", css)
+        state.assets = digest
         built.pages += 1
-    rows.sort(key=lambda row: row["published_at"] or "", reverse=True)
-    site.put(f"{prefix}index.html", render("index.html", root="", rows=rows).encode(), HTML)
-    site.put(f"{prefix}site.css", stylesheet().encode(), "text/css; charset=utf-8")
-    newest = sorted(edits, key=lambda edit: edit["time"], reverse=True)[:MAX_FEED_ENTRIES]
-    updated = newest[0]["time"] if newest else "1990-01-01T00:00:00+00:00"
-    feed = render("edits.atom", root="", edits=newest, updated=updated)
-    site.put(f"{prefix}edits.atom", feed.encode(), "application/atom+xml; charset=utf-8")
-    return built
+    return built.full or bool(new)
 
 
-def _history(
-    archive: BlobStore, site: BlobStore, prefix: str, doc: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """The article's versions, oldest first, each after the first with its diff page (written
-    here: ``diffs/<id>/<n>.html`` compares version n with the one before it)."""
-    versions = article_versions(archive, doc["id"]) if doc.get("changes") else [doc]
-    history = []
-    for n, version in enumerate(versions):
-        entry: dict[str, Any] = {"time": version_time(version), "diff": None, "summary": None}
-        if n:
-            report = word_report(versions[n - 1], version)
-            page = render("diff.html", root="../../", report=report, after=version)
-            site.put(f"{prefix}diffs/{doc['id']}/{n}.html", page.encode(), HTML)
-            entry |= {"diff": f"../diffs/{doc['id']}/{n}.html",
-                      "summary": report["changes"]["summary"]}  # fmt: skip
-        history.append(entry)
-    return history
+def _versions(archive: BlobStore, article_id: str, built: SiteBuild) -> list[dict[str, Any]]:
+    """The article's versions, oldest first; none (and why, in ``skipped``) when its document
+    cannot be read: one bad file never stops the others' pages."""
+    try:
+        doc = get_article(archive, article_id)
+        return article_versions(archive, article_id) if doc.get("changes") else [doc]
+    except StoreError as exc:
+        built.skipped.append(str(exc))
+        return []
+
+
+def _new_lines(archive: BlobStore, state: SiteState) -> Iterator[dict[str, Any]]:
+    """The manifest lines written since the last build, day file by day file; ``state.read``
+    moves past each complete line read."""
+    for key, size in key_sizes(archive, INDEX_PREFIX):
+        if not is_manifest_area(key):
+            break  # the day files come first; ids/, pending/ and revisit/ are not read
+        done = state.read.get(key, 0)
+        if manifest_day(key) is None or size == done:
+            continue
+        data = archive.get(key) or b""
+        if done > len(data) or (done and data[done - 1 : done] != b"\n"):
+            done = 0  # not the file that was read (rewritten by hand?): read it whole
+        end = data.rfind(b"\n") + 1
+        for raw in data[done:end].splitlines():
+            try:
+                line = jsontext.loads(raw)
+            except (ValueError, RecursionError):
+                continue  # a torn or foreign line names nothing
+            if isinstance(line, dict) and isinstance(line.get("id"), str) and line.get("version"):
+                yield line
+        state.read[key] = max(end, done)

@@ -4,12 +4,14 @@ each page carries a Content-Security-Policy that lets it load nothing but its ow
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from handler.core.errors import UrlError
+from handler.core.times import instant
 from handler.core.urls import parse_web_url
 
 # Nothing from elsewhere, no script at all (search will need its own, from this origin only).
@@ -26,6 +28,16 @@ def web_url(value: object) -> str:
         return ""
 
 
+def moment(value: object) -> str:
+    """A stored time as readers see it on every page: "2025-03-14 12:00 UTC" (one zone for
+    the whole site, so that two times on a page always compare); the text itself when it is
+    not a time."""
+    parsed = instant(value, with_offset=True)
+    if parsed is None:
+        return str(value or "")
+    return f"{parsed.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
 def host(value: object) -> str:
     return (urlsplit(web_url(value)).hostname or "") if web_url(value) else ""
 
@@ -39,6 +51,7 @@ _ENV = Environment(
 )
 _ENV.filters["web_url"] = web_url
 _ENV.filters["host"] = host
+_ENV.filters["moment"] = moment
 
 
 def render(template: str, root: str, **values: Any) -> str:

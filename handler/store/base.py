@@ -54,3 +54,16 @@ class BlobStore(Protocol):
         """StoreError now if writing is sure to fail, before a run fetches anything; cheap
         (no request where asking would cost one)."""
         ...
+
+
+def key_sizes(store: BlobStore, prefix: str) -> Iterator[tuple[str, int]]:
+    """Keys under ``prefix`` with their sizes: from the listing where the back end gives them
+    (local, S3), else by reading each object (a store wrapped in tests, say)."""
+    sizes = getattr(store, "sizes", None)
+    if sizes is not None:
+        yield from sizes(prefix)
+        return
+    for key in store.list(prefix):
+        data = store.get(key)
+        if data is not None:
+            yield key, len(data)

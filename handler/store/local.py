@@ -151,6 +151,14 @@ class LocalStore:
             elif entry.is_file(follow_symlinks=False):
                 yield key
 
+    def sizes(self, prefix: str) -> Iterator[tuple[str, int]]:
+        """Keys under ``prefix`` with their sizes in bytes, lazily in ``list``'s order."""
+        for key in self.list(prefix):
+            try:
+                yield key, self._path(key).stat().st_size
+            except FileNotFoundError:
+                continue  # removed while listing
+
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
         try:

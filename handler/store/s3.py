@@ -67,6 +67,10 @@ class S3Store:
             raise StoreError(f"{self.describe()}: cannot delete {key}: {exc}", key=key) from exc
 
     def list(self, prefix: str) -> Iterator[str]:
+        return (key for key, _size in self.sizes(prefix))
+
+    def sizes(self, prefix: str) -> Iterator[tuple[str, int]]:
+        """Keys under ``prefix`` with their sizes in bytes, as the listing gives them."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         pages = self.client.get_paginator("list_objects_v2").paginate(
@@ -75,7 +79,7 @@ class S3Store:
         try:
             for page in pages:
                 for obj in page.get("Contents", []):
-                    yield obj["Key"][len(self.prefix) :]
+                    yield obj["Key"][len(self.prefix) :], int(obj.get("Size", 0))
         except (BotoCoreError, ClientError) as exc:
             raise StoreError(f"{self.describe()}: cannot list {prefix}: {exc}") from exc
 
