@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from handler.cli.args import EXIT_ARTICLES_FAILED, EXIT_OK, store_option, verbosity
+from handler.cli.args import EXIT_ARTICLES_FAILED, EXIT_OK, host_name, store_option, verbosity
 from handler.cli.output import counted, say
 
 
@@ -22,21 +22,45 @@ def add_site_command(commands: Any) -> None:
     )
     verbosity(site)
     site.set_defaults(command=cmd_site)
+    serve = commands.add_parser(
+        "serve", help="preview the site on 127.0.0.1 (builds or updates it first)"
+    )
+    store_option(serve)
+    serve.add_argument(
+        "--output", metavar="DIR", help="a folder `site --output DIR` wrote (default: store's)"
+    )
+    serve.add_argument(
+        "--port", type=port, default=8000, help="port (%(default)s; 0: any free one)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", type=host_name,
+                       help="address to bind (%(default)s: this machine only)")  # fmt: skip
+    verbosity(serve)
+    serve.set_defaults(command=cmd_serve)
 
 
-def cmd_site(args: argparse.Namespace) -> int:
+def port(value: str) -> int:
+    number = int(value) if value.isdigit() else -1
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number (0 to 65535)")
+    return number
+
+
+def _target(args: argparse.Namespace) -> tuple[Any, Any, str]:
+    """The archive, the site's target and where that is, as the options say."""
     from handler.cli.read import open_archive
-    from handler.site.build import update_site
     from handler.site.target import SiteTarget
     from handler.store import LocalStore
 
     archive = open_archive(args.store)
     if args.output:
-        target = SiteTarget.folder(LocalStore(args.output))
-        where = args.output
-    else:
-        target = SiteTarget.in_store(archive)
-        where = f"{args.store.rstrip('/')}/site"
+        return archive, SiteTarget.folder(LocalStore(args.output)), args.output
+    return archive, SiteTarget.in_store(archive), f"{args.store.rstrip('/')}/site"
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    from handler.site.build import update_site
+
+    archive, target, where = _target(args)
     built = update_site(archive, target, full=args.full)
     for reason in built.skipped:
         say(f"ntv-archive: skipped {reason}")
@@ -45,3 +69,30 @@ def cmd_site(args: argparse.Namespace) -> int:
         say(f"site {kind}: {counted(built.articles, 'article')} rendered, "
             f"{counted(built.pages, 'page')} written to {where} (open index.html)")  # fmt: skip
     return EXIT_ARTICLES_FAILED if built.skipped else EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from handler.core.errors import ConfigError
+    from handler.site.build import update_site
+    from handler.site.serve import make_server
+
+    archive, target, where = _target(args)
+    built = update_site(archive, target)
+    for reason in built.skipped:
+        say(f"ntv-archive: skipped {reason}")
+    try:
+        server = make_server(target, args.host, args.port)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}"
+        ) from None
+    host, bound = str(server.server_address[0]), server.server_address[1]
+    shown = f"[{host}]" if ":" in str(host) else host
+    say(f"serving {where} at http://{shown}:{bound}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        say("stopped")
+    finally:
+        server.server_close()
+    return EXIT_OK
