@@ -245,8 +245,9 @@ def task_test_lowest(args: list[str]) -> int:
     # for the same reason: they test this project's own logic, which the main run covers.
     # The fuzz tests run a quarter of their examples here (the "lowest" profile): what they
     # hunt is this project's logic, drawn in full by the main run; here they check the floors.
+    # The browser tests drive the Chromium of the machine with the main run's Playwright.
     skip = ["--ignore=tests/test_rehearsal.py", "--ignore=tests/test_bench.py",
-            "--ignore=tests/test_install.py"]  # fmt: skip
+            "--ignore=tests/test_install.py", "--ignore=tests/test_browser.py"]  # fmt: skip
     env = {**os.environ, "HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "lowest")}
     argv = [str(python), "-m", "pytest", *parallel(args), *skip, "-m", "not slow", *args]
     return subprocess.run(argv, cwd=ROOT, check=False, env=env).returncode

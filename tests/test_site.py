@@ -148,7 +148,11 @@ def test_an_update_renders_only_what_changed_and_says_so(tmp_path: Path) -> None
     assert "articles/ntv-40000001.html" in written and "diffs/ntv-40000001/2.html" in written
     assert "diffs/ntv-40000001/1.html" not in written  # an old edit's page is not redone
     assert "articles/ntv-40000005.html" not in written
-    assert len(written) <= 5 + 4 * 1, written  # the budget for one changed article
+    search = [key for key in written if key.startswith("search/")]
+    assert len(written) - len(search) <= 5 + 4 * 1, written  # the budget, one article
+    # The month's search index: the changed article's fragment, the index chunk it is in,
+    # and the two small files that name them; never the month's other fragments.
+    assert 1 <= len(search) <= 4, search
     site = tmp_path / "site"
     compare = (site / "diffs" / "ntv-40000001" / "compare.html").read_text()
     assert 'id="v1-3"' in compare and 'href="#v1-3"' in compare and "<ins>Fr\u00fchjahr" in compare

@@ -89,7 +89,9 @@ def test_site_and_serve_on_an_s3_archive(tmp_path: Path, moto_server: str) -> No
              "AWS_DEFAULT_REGION": "eu-central-1", "AWS_ENDPOINT_URL": moto_server}  # fmt: skip
     s3 = boto3.client("s3", endpoint_url=moto_server, region_name="eu-central-1",
                       aws_access_key_id="site", aws_secret_access_key="site")  # fmt: skip
-    s3.create_bucket(Bucket="arch", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    s3.create_bucket(
+        Bucket="arch", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+    )
     for path in root.rglob("*"):
         if path.is_file() and not path.name.startswith("."):
             s3.put_object(Bucket="arch", Key=f"a/{path.relative_to(root)}", Body=path.read_bytes())

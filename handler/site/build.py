@@ -19,7 +19,7 @@ from handler.core import jsontext
 from handler.core.errors import ConflictError, StoreError
 from handler.site.listings import Listings
 from handler.site.pages import article_pages
-from handler.site.render import stylesheet
+from handler.site.render import ASSETS, asset
 from handler.site.state import SiteState, StateFiles
 from handler.site.target import SiteTarget
 from handler.store.base import BlobStore, key_sizes
@@ -34,6 +34,8 @@ class SiteBuild:
     articles: int = 0  # article pages written
     pages: int = 0  # every page and feed written
     skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. search not updated, and why
+    search_files: int = 0  # of ``pages``, the search index's files
     full: bool = False
 
 
@@ -74,12 +76,15 @@ def _apply(archive: BlobStore, target: SiteTarget, files: StateFiles, state: Sit
         built.pages += len(rendered.pages)
         listings.take(versions, rendered)
     built.pages += listings.write(target, everything=built.full)
-    css = stylesheet()
-    digest = hashlib.sha256(css.encode()).hexdigest()
+    built.search_files = listings.search_written
+    built.warnings += listings.warnings
+    assets = {name: asset(name) for name in ASSETS}
+    digest = hashlib.sha256(repr(sorted(assets.items())).encode()).hexdigest()
     if built.full or state.assets != digest:
-        target.put("site.css", css)
+        for name, text in assets.items():
+            target.put(name, text)
         state.assets = digest
-        built.pages += 1
+        built.pages += len(assets)
     return built.full or bool(new)
 
 

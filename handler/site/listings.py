@@ -8,8 +8,9 @@ import re
 from typing import Any
 
 from handler.site.pages import ArticlePages, publication_day
-from handler.site.render import render
-from handler.site.state import SiteState, StateFiles
+from handler.site.render import SEARCH_CSP, render
+from handler.site.search import MonthIndex, SearchIndexError, index_month, record
+from handler.site.state import MonthState, SiteState, StateFiles
 from handler.site.target import SiteTarget
 
 HOME_EDITS = 50  # of the state's newest edits, the home page shows these many
@@ -26,10 +27,12 @@ class Listings:
 
     def __init__(self, files: StateFiles, state: SiteState, fresh: bool = False) -> None:
         self.files, self.state, self.fresh = files, state, fresh
-        self.months: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+        self.months: dict[str, MonthState] = {}
         self.days: set[str] = set()
         self.sections: set[str] = set()
         self.changed = False
+        self.search_written = 0
+        self.warnings: list[str] = []
 
     def take(self, versions: list[dict[str, Any]], rendered: ArticlePages) -> None:
         """Note one rendered article: its new edits, itself if new, its line on its day."""
@@ -39,26 +42,30 @@ class Listings:
             self.sections.add(edit["section"])
         if rendered.first is not None:
             self.state.add_new(rendered.first)
+        article_id = rendered.row["id"]
         day = publication_day(versions[-1]).isoformat()
         for older in {publication_day(v).isoformat() for v in versions[:-1]} - {day}:
-            self._rows(older).pop(rendered.row["id"], None)  # its date was corrected
+            self._rows(older).pop(article_id, None)  # its date was corrected
+            self._month(older).records.pop(article_id, None)
             self.days.add(older)
-        self._rows(day)[rendered.row["id"]] = rendered.row
+        self._rows(day)[article_id] = rendered.row
+        self._month(day).records[article_id] = record(versions[-1])
         self.days.add(day)
 
-    def _rows(self, day: str) -> dict[str, dict[str, Any]]:
+    def _month(self, day: str) -> MonthState:
         month = day[:7]
         if month not in self.months:
-            self.months[month] = {} if self.fresh else self.files.month(month)
-        return self.months[month].setdefault(day, {})
+            self.months[month] = MonthState() if self.fresh else self.files.month(month)
+        return self.months[month]
+
+    def _rows(self, day: str) -> dict[str, dict[str, Any]]:
+        return self._month(day).days.setdefault(day, {})
 
     def write(self, target: SiteTarget, everything: bool) -> int:
         """Write the listing pages this build changed; how many were written."""
         if not self.changed and not everything:
             return 0
         calendar_before = dict(self.state.days)
-        for month, days in self.months.items():
-            self.files.save_month(month, {day: rows for day, rows in days.items() if rows})
         for day in sorted(self.days):
             rows = sorted(self._rows(day).values(), key=lambda r: str(r["published_at"] or ""))
             if rows:
@@ -66,7 +73,7 @@ class Listings:
             else:
                 self.state.days.pop(day, None)
             target.put(f"days/{day}.html", render("day.html", root="../", day=day, rows=rows))
-        written = len(self.days)
+        written = len(self.days) + self._index_months(target)
         sections = {section_slug(name): name for name in self.state.sections}
         feeds = {slug: name for slug, name in sections.items() if slug and (
             everything or name in self.sections)}  # fmt: skip
@@ -77,11 +84,35 @@ class Listings:
             target.put("days/index.html", render("calendar.html", root="../",
                                                  months=_calendar(self.state.days)))  # fmt: skip
             written += 1
+        if everything or _months(self.state.days) != _months(calendar_before):
+            months = sorted(_months(self.state.days), reverse=True)
+            target.put("search.html", render("search.html", root="", csp=SEARCH_CSP,
+                                             months=months))  # fmt: skip
+            written += 1
         target.put("edits.atom", _feed(self.state.edits, "Alle Ressorts", "edits", root=""))
         for slug, name in feeds.items():
             entries = self.state.sections[name]
             target.put(f"sections/{slug}.atom", _feed(entries, name, f"section:{slug}", "../"))
         return written + 2 + len(feeds)
+
+    def _index_months(self, target: SiteTarget) -> int:
+        """Re-index the search of each month this build touched and save the month's state;
+        the search files written. Without the indexer the pages are still built, and said."""
+        written = 0
+        for month, state in sorted(self.months.items()):
+            index = MonthIndex(state.records, state.files)
+            try:
+                written += index_month(month, index, target)
+                state.files = index.files
+            except SearchIndexError as exc:
+                self.warnings.append(f"search of {month} not updated: {exc}")
+            self.files.save_month(month, state)
+        self.search_written = written
+        return written + len(self.months)
+
+
+def _months(days: dict[str, int]) -> set[str]:
+    return {day[:7] for day in days}
 
 
 def _feed(edits: list[dict[str, Any]], title: str, name: str, root: str) -> str:

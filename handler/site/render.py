@@ -14,9 +14,15 @@ from handler.core.errors import UrlError
 from handler.core.times import instant
 from handler.core.urls import parse_web_url
 
-# Nothing from elsewhere, no script at all (search will need its own, from this origin only).
+# Nothing from elsewhere, no script at all; the search page runs its own script and Pagefind's
+# (WebAssembly, a worker, its index files), all from this origin, and submits to itself.
+# (frame-ancestors only counts in a header: the preview server and CloudFront send it.)
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
-       "form-action 'none'; frame-ancestors 'none'")  # fmt: skip
+       "form-action 'none'")  # fmt: skip
+SEARCH_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+              "form-action 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+              "connect-src 'self'")  # fmt: skip
+FRAMES = "; frame-ancestors 'none'"  # appended where the policy is sent as a header
 
 
 def web_url(value: object) -> str:
@@ -56,8 +62,12 @@ _ENV.filters["moment"] = moment
 
 def render(template: str, root: str, **values: Any) -> str:
     """``template`` filled with ``values``; ``root`` is the relative path to the site's top."""
-    return _ENV.get_template(template).render(csp=CSP, root=root, **values)
+    return _ENV.get_template(template).render(**({"csp": CSP} | values), root=root)
 
 
-def stylesheet() -> str:
-    return _ENV.loader.get_source(_ENV, "site.css")[0]  # type: ignore[union-attr]
+def asset(name: str) -> str:
+    """A file the pages load as it is (the stylesheet, the search script)."""
+    return _ENV.loader.get_source(_ENV, name)[0]  # type: ignore[union-attr]
+
+
+ASSETS = ("site.css", "search.js", "favicon.svg")

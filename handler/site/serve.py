@@ -10,11 +10,10 @@ import threading
 from urllib.parse import unquote, urlsplit
 
 from handler.core.errors import StoreError
-from handler.site.render import CSP
+from handler.site.render import CSP, FRAMES, SEARCH_CSP
 from handler.site.target import SiteTarget, content_type
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
-SEARCH_CSP = f"{CSP}; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'"
 
 
 def site_path(request_path: str) -> str | None:
@@ -59,8 +58,9 @@ def make_server(target: SiteTarget, host: str = DEFAULT_HOST, port: int = DEFAUL
             self.send_response(200)
             self.send_header("Content-Type", content_type(path))
             self.send_header("Content-Length", str(len(data)))
-            self.send_header("Content-Security-Policy",
-                             SEARCH_CSP if path == "search.html" else CSP)  # fmt: skip
+            # Pagefind's worker runs under its own response's policy: it fetches the index.
+            policy = SEARCH_CSP if path == "search.html" or path.startswith("search/") else CSP
+            self.send_header("Content-Security-Policy", policy + FRAMES)
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Referrer-Policy", "no-referrer")
             self.end_headers()

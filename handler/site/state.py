@@ -2,7 +2,8 @@
 
     <state>/build.json          how far each manifest day file was read (its size then), the
                                 newest edits and articles, per-section edits, articles per day
-    <state>/days/YYYY-MM.json   one month's rows for the by-day pages, by day and article id
+    <state>/months/YYYY-MM.json one publication month: rows for its day pages, its articles'
+                                search text, and the search index files written for it
 
 ``<state>`` is ``state/site/`` inside the archive's store (never under the published
 ``site/``), or ``_build/`` in a folder the site was written to with ``--output``. The state is
@@ -96,20 +97,35 @@ class StateFiles:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         self.store.put_if(f"{self.prefix}build.json", data, JSON_CONTENT_TYPE, state.token)
 
-    def month(self, month: str) -> dict[str, dict[str, dict[str, Any]]]:
-        """One month's rows: day -> article id -> row."""
-        data = self.store.get(f"{self.prefix}days/{month}.json")
+    def month(self, month: str) -> MonthState:
+        """One month's rows and search records (an empty month when unreadable: the next
+        full build rebuilds it)."""
+        data = self.store.get(f"{self.prefix}months/{month}.json")
         try:
             raw = jsontext.loads(data) if data is not None else {}
-        except (ValueError, RecursionError):
-            raw = {}
-        if not isinstance(raw, dict):
-            return {}
-        return {str(day): dict(rows) for day, rows in raw.items() if isinstance(rows, dict)}
+            return MonthState(
+                days={str(day): dict(rows) for day, rows in dict(raw.get("days", {})).items()},
+                records={str(k): dict(v) for k, v in dict(raw.get("records", {})).items()},
+                files={str(k): str(v) for k, v in dict(raw.get("files", {})).items()},
+            )
+        except (ValueError, RecursionError, TypeError, AttributeError):
+            return MonthState()
 
-    def save_month(self, month: str, rows: dict[str, dict[str, dict[str, Any]]]) -> None:
-        data = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-        self.store.put(f"{self.prefix}days/{month}.json", data.encode(), JSON_CONTENT_TYPE)
+    def save_month(self, month: str, state: MonthState) -> None:
+        body = {"days": {day: rows for day, rows in state.days.items() if rows},
+                "records": state.records, "files": state.files}  # fmt: skip
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        self.store.put(f"{self.prefix}months/{month}.json", data.encode(), JSON_CONTENT_TYPE)
 
 
-__all__ = ["ConflictError", "SiteState", "StateFiles"]
+@dataclass
+class MonthState:
+    """One publication month: its articles by day (rows for the day pages), their search
+    records, and the search index files last written for it."""
+
+    days: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    records: dict[str, dict[str, str]] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+
+__all__ = ["ConflictError", "MonthState", "SiteState", "StateFiles"]
