@@ -71,8 +71,10 @@ def served(make_httpserver, tmp_path_factory) -> Iterator[str]:
     root = str(folder / "archive")
     assert main([*stand_in.run_args(root), "--quiet"]) == 0
     # The newsroom edits a paragraph of the current page; the archive fetches it again.
-    edited = current.replace(b"Zuletzt hatte Trump im Interview",
-                             b"Zuletzt hatte Trump in der Wahlkampfpause im Interview")
+    edited = current.replace(
+        b"Zuletzt hatte Trump im Interview",
+        b"Zuletzt hatte Trump in der Wahlkampfpause im Interview",
+    )
     assert edited != current
     stand_in.articles[0].html = edited
     stand_in.serve()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from typing import Any
 
 from handler.cli.args import EXIT_ARTICLES_FAILED, EXIT_OK, host_name, store_option, verbosity
@@ -89,6 +90,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host, bound = str(server.server_address[0]), server.server_address[1]
     shown = f"[{host}]" if ":" in str(host) else host
     say(f"serving {where} at http://{shown}:{bound}/ (Ctrl-C stops)")
+    # Ctrl-C and a polite kill both stop it cleanly, even when started with SIGINT ignored
+    # (as a background job or under a test runner's worker is).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
