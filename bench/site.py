@@ -32,16 +32,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
 
-from common import CountingStore  # noqa: E402
-from synthetic import FIRST_ID, PAGE_ID, article_url, build_archive, day_page, settings  # noqa: E402
+from common import CountingStore
+from synthetic import FIRST_ID, PAGE_ID, article_url, build_archive, day_page, settings
 
-from handler.archive.extraction import extract_document  # noqa: E402
-from handler.core.capture import Capture, CaptureRecord  # noqa: E402
-from handler.run.commit import commit  # noqa: E402
-from handler.run.context import RunContext  # noqa: E402
-from handler.site.build import update_site  # noqa: E402
-from handler.site.target import SiteTarget  # noqa: E402
-from handler.store import LocalStore  # noqa: E402
+from handler.archive.extraction import extract_document
+from handler.core.capture import Capture, CaptureRecord
+from handler.run.commit import commit
+from handler.run.context import RunContext
+from handler.site.build import update_site
+from handler.site.target import SiteTarget
+from handler.store import LocalStore
 
 DOCS_PER_DAY = 100
 EDITED_SHARE = 10  # one article in ten has a second version
@@ -129,18 +129,17 @@ def main() -> int:
             shutil.copytree(root, copy)
             figures = build(copy, Path(scratch) / "site", args.changed, size)
         results.append(figures)
-        print(f"{size:>6} articles: full build {figures['full_build_s']} s "
-              f"({figures['full_pages']} pages); update after {args.changed} changed: "
-              f"{figures['update_s']} s, {figures['update_writes_without_search']} writes "
-              f"+ {figures['update_search_files']} search files "
-              f"(targets {figures['update_target_s']} s, {figures['update_target_writes']})")  # fmt: skip
+        f = figures
+        print(f"{size:>6} articles: full build {f['full_build_s']} s ({f['full_pages']} pages); "
+              f"update after {args.changed} changed: {f['update_s']} s, "
+              f"{f['update_writes_without_search']} writes + {f['update_search_files']} search "
+              f"files (targets {f['update_target_s']} s, {f['update_target_writes']})")  # fmt: skip
     summary: dict[str, Any] = {"sizes": results}
     if len(results) > 1:
         summary["update_ratio_largest_to_smallest"] = round(
             results[-1]["update_s"] / results[0]["update_s"], 2)  # fmt: skip
-        print(
-            f"update time, largest / smallest archive: {summary['update_ratio_largest_to_smallest']}"
-        )
+        ratio = summary["update_ratio_largest_to_smallest"]
+        print(f"update time, largest / smallest archive: {ratio}")
     print(json.dumps(summary))
     return 0
 

@@ -38,6 +38,7 @@ from handler.run.events import (
     parse_sqs_event,
 )
 from handler.run.outcomes import STATUSES, RunSummary
+from handler.run.publish import keep_site_current
 from handler.run.worker import DeadLetters, process_batch
 
 T = TypeVar("T")
@@ -72,6 +73,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     request, ctx = started
     with _failure_counted(action_of(request)):
         summary = run_event(request, ctx)
+    keep_site_current(ctx, summary)
     _publish(summary)
     return {"action": type(request).__name__, **summary.to_dict()}
 
@@ -87,6 +89,7 @@ def worker_handler(event: Any, context: Any) -> dict[str, Any]:
     dead_letters = DeadLetters(ctx.settings.dead_letter_url)
     with _failure_counted(WORKER_ACTION):
         failures, summary = process_batch(ctx, records, dead_letters)
+    keep_site_current(ctx, summary)
     _publish(summary)
     metrics.add_metric(name="MessagesReported", unit=MetricUnit.Count, value=len(failures))
     return {"batchItemFailures": failures}
@@ -146,6 +149,11 @@ def _publish(summary: RunSummary) -> None:
     metrics.add_metric(name="ArticlesNotModified", unit=MetricUnit.Count,
                        value=counts["unmodified"])  # fmt: skip
     metrics.add_metric(name="ArticlesPending", unit=MetricUnit.Count, value=summary.pending)
+    if summary.site is not None:  # the static site, kept current (PUBLISH_SITE)
+        metrics.add_metric(name="SitePagesWritten", unit=MetricUnit.Count,
+                           value=summary.site.get("pages", 0))  # fmt: skip
+        metrics.add_metric(name="SiteUpdateFailed", unit=MetricUnit.Count,
+                           value=1 if summary.site.get("error") else 0)  # fmt: skip
     # The paths that fill gaps: what a catch-up found to archive (and whether its sitemap could
     # be read), what an import's files held, whether a backfill job is done.
     if summary.catchup is not None:

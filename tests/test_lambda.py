@@ -276,3 +276,43 @@ def test_an_sqs_batch_file_is_routed_to_the_worker(site, lambda_env, tmp_path, c
     assert response["batchItemFailures"] == [
         {"itemIdentifier": "6c4e8c66-2f5a-4d3e-9a7b-3f1f0c6d2a11"}
     ]
+
+
+def test_a_deployment_that_publishes_keeps_its_site_current(site, lambda_env, monkeypatch,
+                                                            tmp_path, capsys):  # fmt: skip
+    """PUBLISH_SITE=true: an invocation that stored something updates site/ in the same
+    invocation (its response says what it wrote); one that stored nothing writes no page."""
+    monkeypatch.setenv("PUBLISH_SITE", "true")
+    code, response = invoke(site, "scheduled.json", tmp_path, capsys)
+    assert code == 0 and response["new"] == 2
+    assert response["site"]["articles"] == 2 and response["site"]["pages"] > 0
+    assert (lambda_env / "site" / "articles" / "ntv-40000001.html").exists()
+    assert (lambda_env / "state" / "site" / "build.json").exists()
+    before = stored(lambda_env / "site")
+    code, again = invoke(site, "replay.json", tmp_path, capsys)  # the same page: unchanged
+    assert code == 0 and again["unchanged"] == 1 and "site" not in again
+    assert stored(lambda_env / "site") == before
+
+
+def test_a_failing_site_update_costs_no_article(site, lambda_env, monkeypatch, tmp_path, capsys):
+    import handler.run.publish as publish
+
+    def broken(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setenv("PUBLISH_SITE", "true")
+    monkeypatch.setattr(publish, "update_site", broken)
+    code, response = invoke(site, "scheduled.json", tmp_path, capsys)
+    assert code == 0 and response["new"] == 2
+    assert response["site"] == {"error": "OSError: disk full"}
+    assert len(list(lambda_env.glob("articles/*/*/*/*.json"))) == 2
+
+
+def test_publish_site_is_true_or_false(monkeypatch):
+    from handler.core.config import settings_from_env
+    from handler.core.errors import ConfigError
+
+    assert settings_from_env({"PUBLISH_SITE": "TRUE"}).publish_site is True
+    assert settings_from_env({}).publish_site is False
+    with pytest.raises(ConfigError, match="PUBLISH_SITE='yes' is not 'true' or 'false'"):
+        settings_from_env({"PUBLISH_SITE": "yes"})

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-
 from test_import import edited_article_archive
 
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -66,8 +65,9 @@ def test_serve_builds_first_and_previews_on_loopback_only(tmp_path: Path) -> Non
         assert status == 200 and b"ntv-40000001" in home
         assert "default-src 'none'" in headers["Content-Security-Policy"]
         assert headers["X-Content-Type-Options"] == "nosniff"
-        status, headers, page = get(f"{url}articles/ntv-40000001.html")
+        status, headers, article = get(f"{url}articles/ntv-40000001.html")
         assert status == 200 and headers["Content-Type"].startswith("text/html")
+        assert b"<ins>" not in article and b"Versionen" not in article
         assert get(f"{url}days/")[0] == 200  # a folder is its index.html
         for outside in ("_build/build.json", "%2e%2e/state/run-state.json", "a//b", ".x"):
             assert get(f"{url}{outside}")[0] == 404, outside

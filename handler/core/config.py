@@ -136,6 +136,8 @@ class RunSettings:
     sitemap_url: str = DEFAULT_SITEMAP_URL
     sitemap_index_url: str = DEFAULT_SITEMAP_INDEX_URL
     backfill_rate: float = DEFAULT_BACKFILL_RATE  # requests per second to the site
+    # After an invocation that stored something, bring the static site (site/) up to date.
+    publish_site: bool = False
 
 
 def settings_from_env(env: Mapping[str, str]) -> RunSettings:
@@ -163,6 +165,7 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
         sitemap_url=_web_url(env, "SITEMAP_URL", DEFAULT_SITEMAP_URL),
         sitemap_index_url=_web_url(env, "SITEMAP_INDEX_URL", DEFAULT_SITEMAP_INDEX_URL),
         backfill_rate=_number(env, "BACKFILL_RATE", float, DEFAULT_BACKFILL_RATE),
+        publish_site=_switch(env, "PUBLISH_SITE"),
         revisit_after=revisit_steps(
             env.get("REVISIT_AFTER", "").strip() or DEFAULT_REVISIT_AFTER,
             "environment variable REVISIT_AFTER",
@@ -174,6 +177,14 @@ def settings_from_env(env: Mapping[str, str]) -> RunSettings:
             ),
         ),
     )
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    """An on/off setting: "true" or "false" (any case), unset or empty is off."""
+    raw = env.get(name, "").strip().lower()
+    if raw not in ("", "true", "false"):
+        raise ConfigError(f"environment variable {name}={env[name]!r} is not 'true' or 'false'")
+    return raw == "true"
 
 
 def _mode(env: Mapping[str, str]) -> str:
@@ -247,6 +258,7 @@ ENV_DEFAULTS: dict[str, object] = {
     "SITEMAP_URL": DEFAULT_SITEMAP_URL,
     "SITEMAP_INDEX_URL": DEFAULT_SITEMAP_INDEX_URL,
     "BACKFILL_RATE": DEFAULT_BACKFILL_RATE,
+    "PUBLISH_SITE": "false",
 }
 FLAG_DEFAULTS: dict[str, object] = {
     "--feed-url": DEFAULT_FEED_URL,

@@ -65,6 +65,7 @@ class RunSummary:
     sources: list[dict[str, Any]] = field(default_factory=list)  # an import's files, each
     backfill: dict[str, Any] | None = None  # a backfill's job and cursor (run/backfill.py)
     reprocess: dict[str, Any] | None = None  # a reprocess's job and cursor (run/reprocess.py)
+    site: dict[str, Any] | None = None  # the site update after the run (run/publish.py)
     duration_s: float = 0.0
     outcomes: list[ArticleOutcome] = field(default_factory=list)
 
@@ -120,6 +121,7 @@ class RunSummary:
             **({"sources": self.sources} if self.sources else {}),
             **({"backfill": self.backfill} if self.backfill else {}),
             **({"reprocess": self.reprocess} if self.reprocess else {}),
+            **({"site": self.site} if self.site else {}),
             **self._articles(),
         }
 
