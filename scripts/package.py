@@ -118,9 +118,20 @@ def zip_tree(source: Path, destination: Path) -> Path:
     with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bundle:
         for path in sorted(p for p in source.rglob("*") if p.is_file()):
             entry = zipfile.ZipInfo(path.relative_to(source).as_posix(), FIXED_TIME)
-            entry.external_attr = 0o644 << 16
+            # Readable by all; a program the code runs (Pagefind's indexer) stays executable.
+            entry.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
             bundle.writestr(entry, path.read_bytes(), zipfile.ZIP_DEFLATED, 9)
     return destination
+
+
+def extract_with_modes(archive: zipfile.ZipFile, directory: Path) -> None:
+    """Unzip as Lambda does: each file keeps the mode bits its entry carries (zipfile's own
+    extractall drops them, and Pagefind's indexer must stay executable)."""
+    archive.extractall(directory)
+    for entry in archive.infolist():
+        mode = (entry.external_attr >> 16) & 0o777
+        if mode and not entry.is_dir():
+            (directory / entry.filename).chmod(mode)
 
 
 def same_contents(arm: Path, x86: Path) -> list[str]:
@@ -229,7 +240,7 @@ def unpack_into(directory: Path) -> int:
     bundle = build("arm64", reuse=True)
     directory.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(bundle) as archive:
-        archive.extractall(directory)
+        extract_with_modes(archive, directory)
     print(f"{bundle.relative_to(ROOT)} unpacked into {directory}")
     return 0
 

@@ -62,7 +62,7 @@ def test_bucket_is_private_encrypted_versioned_tls_only_with_raw_lifecycle(cfn):
     rules = {rule["Prefix"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
     assert rules["raw/"]["Transitions"][0]["TransitionInDays"] == {"Ref": "RawTransitionDays"}
     # Every poll rewrites state/ and index/: old copies expire instead of piling up forever.
-    for prefix in ("state/", "index/", "failed/"):
+    for prefix in ("state/", "index/", "failed/", "site/"):
         expiry = rules[prefix]["NoncurrentVersionExpiration"]
         assert expiry == {"NoncurrentDays": {"Ref": "NoncurrentDays"}}
     assert "NoncurrentVersionExpiration" in rules["articles/"]
@@ -70,11 +70,45 @@ def test_bucket_is_private_encrypted_versioned_tls_only_with_raw_lifecycle(cfn):
     assert [prefix for prefix, rule in rules.items() if "ExpirationInDays" in rule] == [
         "index/runs/"
     ]
-    [statement] = cfn["Resources"]["ArchiveBucketPolicy"]["Properties"]["PolicyDocument"][
+    statement, site = cfn["Resources"]["ArchiveBucketPolicy"]["Properties"]["PolicyDocument"][
         "Statement"
     ]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert site["Fn::If"][0] == "PublishesSite" and site["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+
+
+def test_publish_site_reads_site_pages_through_cloudfront_only(cfn):
+    """PublishSite=true: CloudFront, this stack's distribution alone (Origin Access Control),
+    may read site/* and nothing else; the functions may write site/* and delete only replaced
+    search files; nothing of it exists without PublishSite."""
+    site = cfn["Resources"]["ArchiveBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][1]
+    grant = site["Fn::If"][1]
+    assert grant["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert grant["Action"] == "s3:GetObject" and grant["Effect"] == "Allow"
+    assert grant["Resource"] == {"Fn::Sub": "${ArchiveBucket.Arn}/site/*"}
+    [(_, source)] = grant["Condition"]["StringEquals"].items()
+    assert "${SiteDistribution}" in source["Fn::Sub"]
+    for name in ("SiteDistribution", "SiteOriginAccessControl", "FunctionsPublishSite",
+                 "SitePageHeaders", "SiteSearchHeaders", "SiteCachePolicy"):  # fmt: skip
+        assert cfn["Resources"][name]["Condition"] == "PublishesSite", name
+    config = cfn["Resources"]["SiteDistribution"]["Properties"]["DistributionConfig"]
+    [origin] = config["Origins"]
+    assert origin["OriginPath"] == "/site" and "OriginAccessControlId" in origin
+    behaviors = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+    assert {b["ViewerProtocolPolicy"] for b in behaviors} == {"redirect-to-https"}
+    assert all(b["AllowedMethods"] == ["GET", "HEAD"] for b in behaviors)
+    writes = cfn["Resources"]["FunctionsPublishSite"]["Properties"]["PolicyDocument"]["Statement"]
+    assert {(w["Action"], w["Resource"]["Fn::Sub"]) for w in writes} == {
+        ("s3:PutObject", "${ArchiveBucket.Arn}/site/*"),
+        ("s3:DeleteObject", "${ArchiveBucket.Arn}/site/search/*"),
+    }
+    from handler.site.render import CSP, FRAMES, SEARCH_CSP
+
+    headers = {name: cfn["Resources"][name]["Properties"]["ResponseHeadersPolicyConfig"][
+        "SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+        for name in ("SitePageHeaders", "SiteSearchHeaders")}  # fmt: skip
+    assert headers == {"SitePageHeaders": CSP + FRAMES, "SiteSearchHeaders": SEARCH_CSP + FRAMES}
 
 
 def test_function_has_a_dead_letter_queue_and_runs_on_arm64(cfn):

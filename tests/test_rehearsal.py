@@ -94,6 +94,9 @@ def stack_for(
         FeedUrl=f"{site.base}/politik/rss",
         AllowedHosts="127.0.0.1",
         MaxReceiveCount="2",
+        # Both stacks publish the site: every invocation that stores something updates it,
+        # under the functions' own roles (IAM enforced), with the bundle's Pagefind.
+        PublishSite="true",
         **parameters,
     )
 
@@ -152,6 +155,22 @@ def scheduled_poll_problems(
     announced = [e for e in change_events(stack) if e["detail"]["id"] == article_id]
     if len(announced) != 1 or announced[0]["detail"].get("run_id") != response["run_id"]:
         problems.append(f"change event for {article_id} not delivered with the run id")
+    return problems + site_problems(stack, [article_id], response.get("site"))
+
+
+def site_problems(stack: Stack, article_ids: list[str], said: dict | None) -> list[str]:
+    """PublishSite=true: the invocation brought site/ up to date, search index included."""
+    problems = []
+    if said is not None and (said.get("error") or said.get("warnings")):
+        problems.append(f"site update: {said}")
+    keys = stack.keys("site/")
+    for article_id in article_ids:
+        if f"site/articles/{article_id}.html" not in keys:
+            problems.append(f"no site page for {article_id}")
+    if not any(k.startswith("site/search/") and k.endswith("pagefind-entry.json") for k in keys):
+        problems.append("no search index under site/search/")
+    if "site/index.html" not in keys or any(k.startswith("site/_build") for k in keys):
+        problems.append("site/ lacks its home page, or holds the build's state")
     return problems
 
 
@@ -312,6 +331,7 @@ def test_fanout_poll_queues_and_the_worker_archives_from_the_real_queue(
     assert worked.emf[0]["action"] == "worker" and worked.emf[0]["ArticlesNew"] == [2.0]
     keys = fanout.keys("articles/")
     assert all(any(k.endswith(f"/ntv-4{n:07d}.json") for k in keys) for n in (201, 202))
+    assert site_problems(fanout, ["ntv-40000201", "ntv-40000202"], None) == []
     events = {e["detail"]["id"]: e["detail"] for e in change_events(fanout)}
     assert events["ntv-40000201"]["poll_run_id"] == polled.response["run_id"]
     assert fanout.receive(fanout.outputs["WorkQueueUrl"]) == []
@@ -404,6 +424,25 @@ def test_it_fails_when_a_policy_lacks_a_permission_the_code_uses(
     stack = stack_for(moto, site, bundle_zip, f"no-{sid.lower()}", "inline", without_statement(sid))
     problems = scheduled_poll_problems(stack, site, bundle, python, number=302)
     assert any(symptom in p for p in problems), problems
+
+
+def test_it_fails_when_the_functions_may_not_write_the_site(moto, site, bundle_zip, bundle, python):
+    """Without the site's write permission the poll still archives (the site update comes
+    after it, never at an article's cost) and says, and counts, that the update was denied."""
+
+    def edit(sam: dict[str, Any]) -> None:
+        policy = sam["Resources"]["FunctionsPublishSite"]["Properties"]["PolicyDocument"]
+        policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != "WriteSitePages"]
+
+    stack = stack_for(moto, site, bundle_zip, "no-site-writes", "inline", edit)
+    path = article(site, 304)
+    site.feed({path: "Rehearsal: Keine Seiten"})
+    result = run(stack, "PollerFunction", stack.schedule_input(), bundle, python)
+    assert invocation_problems(result) == []
+    assert (result.response["new"], result.response["failed"]) == (1, 0)
+    assert "AccessDenied" in result.response["site"]["error"]
+    assert result.emf[0]["SiteUpdateFailed"] == [1.0]
+    assert not [k for k in stack.keys("site/") if k.endswith(".html")]
 
 
 def test_it_fails_when_the_poller_may_not_queue_work(moto, site, bundle_zip, bundle, python):
