@@ -27,7 +27,7 @@ from handler.store import LocalStore
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "dist" / "screenshots"
-WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+WIDTHS = {"desktop": (1000, 640), "phone": (390, 844)}
 CURRENT = "/politik/Trump-spricht-nach-Tanker-Stuermung-ueber-Bodeneinsaetze-id30134161.html"
 OLYMPIA = ("/sport/olympia/Olympische-Spiele-Deutscher-Basketball-Aggressor-beeindruckt-"
            "Frankreich-zerfetzt-sich-article25136526.html")  # fmt: skip
@@ -122,8 +122,10 @@ class Visit:
         dialog.dismiss()
 
     def shoot(self, kind: str, width: str = "desktop") -> None:
+        """The whole page, and its first screen (what docs/images/ holds for the README)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{kind}-{width}.png"), full_page=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{kind}-{width}-screen.png"))
 
     def clean(self) -> None:
         assert not self.errors, self.errors

@@ -113,7 +113,7 @@ def _scratch() -> str | None:
     has it, else the temporary folder. They live for one indexer run; on a busy disk, writing a
     month's thousand small files was most of an update's time."""
     shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+    return shm if Path(shm).is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def _page(found: dict[str, str]) -> str:
