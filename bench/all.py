@@ -32,6 +32,7 @@ SCRIPTS = [
     "hostile.py",
     "campaign.py",
     "day.py",
+    "site.py",
     "scale.py",
 ]
 
@@ -67,6 +68,7 @@ def main() -> int:
             "import_warc.py",
             "hostile.py",
             "campaign.py",
+            "site.py",
             "scale.py",
         )  # their keys are their own
         figures |= {script.removesuffix(".py"): result} if own else result

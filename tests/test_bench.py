@@ -88,6 +88,18 @@ def test_the_scale_bench_holds_its_request_targets(tmp_path):
     assert parked["state_from_before"]["state_bytes"] > parked["now"]["state_bytes"]
 
 
+def test_the_site_bench_measures_a_full_build_and_an_update(tmp_path):
+    figures = last_json("site.py", "--sizes", "100,200", "--changed", "3", "--cache", str(tmp_path))
+    small, large = figures["sizes"]
+    assert (small["articles"], large["articles"]) == (100, 200)
+    for size in (small, large):
+        assert size["full_articles"] == size["articles"] and size["update_articles"] == 3
+        # Counted, not timed: an update's writes stay within the budget.
+        assert size["update_writes_without_search"] <= size["update_target_writes"]
+        assert size["update_search_files"] > 0 and size["update_archive_requests"] > 0
+    assert figures["update_ratio_largest_to_smallest"] > 0
+
+
 def test_the_fanout_bench_runs_and_archives_every_item():
     figures = last_json("fanout.py", "--feeds", "2", "--items", "3", "--delay", "0",
                         "--workers", "2", "--repeat", "1")  # fmt: skip
