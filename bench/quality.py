@@ -24,6 +24,7 @@ import json
 import re
 import sys
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -335,6 +336,66 @@ def legacy_rows(corpus: Path) -> list[dict[str, Any]]:
     ]
 
 
+# --- issue 28: no false drift alarms, no invented dates ----------------------------------------
+
+# The page's own date line, read here independently of the site rules: the article head's
+# date element (old layout: article__date; today's: article-detail-head_infos), as
+# "dd.mm.yyyy[, hh:mm]" or "Wochentag, d. Monat yyyy[ hh:mm]".
+_DATE_HOLDERS = (
+    "//*[contains(@class, 'article__date') or contains(@class, 'article-detail-head_infos')]"
+)
+_GERMAN_MONTHS = ("januar", "februar", "märz", "april", "mai", "juni", "juli", "august",
+                  "september", "oktober", "november", "dezember")  # fmt: skip
+_STATED = re.compile(r"(\d{1,2})\.\s*(\d{1,2}\.|[a-zäA-ZÄ]+)\s*(\d{4})(?:,?\s+(\d{1,2}):(\d{2}))?")
+
+
+def date_line_of(html: bytes) -> str | None:
+    """ "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM" (the page's local time) as its date line says."""
+    import lxml.html
+
+    for node in lxml.html.document_fromstring(html).xpath(_DATE_HOLDERS):
+        found = _STATED.search(" ".join(node.itertext()))
+        if not found:
+            continue
+        day, month_text, year, hour, minute = found.groups()
+        month = (int(month_text.rstrip(".")) if month_text[0].isdigit()
+                 else _GERMAN_MONTHS.index(month_text.lower()) + 1)  # fmt: skip
+        stated = f"{int(year):04d}-{month:02d}-{int(day):02d}"
+        return f"{stated}T{int(hour):02d}:{minute}" if hour else stated
+    return None
+
+
+def dates_and_alarms(pages: list[tuple[str, bytes, str, bool]]) -> dict[str, Any]:
+    """Over (page, html, url, extraction judged right) tuples: documents that disagree with
+    trafilatura though their extraction is right (false alarms), and documents whose
+    published_at is not the time the page's own date line states (invented or wrong)."""
+    from zoneinfo import ZoneInfo
+
+    false_alarms, invented, dated, undated = [], [], 0, 0
+    for stem, html, url, right in pages:
+        try:
+            doc = extract_article(html, url)
+        except NotAnArticleError:
+            continue
+        if right and not doc["extraction"]["baseline"]["agrees"]:
+            false_alarms.append(stem)
+        stated = date_line_of(html)
+        if stated is None:
+            undated += 1
+            continue
+        dated += 1
+        published = doc["published_at"]
+        local = (datetime.fromisoformat(published).astimezone(ZoneInfo("Europe/Berlin"))
+                 .strftime("%Y-%m-%dT%H:%M") if published else None)  # fmt: skip
+        # A day alone on the page: the document's day (its time, else its published_day).
+        said = local[: len(stated)] if local else doc["extraction"].get("published_day")
+        if said != stated:
+            invented.append(f"{stem}: page says {stated}, document {published}")
+    return {"false_disagreements": len(false_alarms), "false_disagreement_pages": false_alarms,
+            "invented_dates": len(invented), "invented_date_pages": invented,
+            "pages_with_a_date_line": dated, "pages_without_one": undated}  # fmt: skip
+
+
 def main() -> int:
     corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CORPUS
     if not (corpus / "reference-extraction.json").exists():
@@ -370,6 +431,25 @@ def main() -> int:
         figures["legacy"] = {**summary, "targets_met": legacy_targets_met(summary), "rows": old}
     else:
         print(f"quality: no old-layout corpus at {corpus / 'legacy'}; skipped", file=sys.stderr)
+    checked = [(row["page"], gzip.decompress((corpus / f"{row['page']}.html.gz").read_bytes()),
+                PAGE_URLS[row["page"]], row["body_f1"] >= F1_TARGET) for row in rows]  # fmt: skip
+    for row in figures.get("legacy", {}).get("rows", []):
+        if row["refused"] is None:
+            stem = row["page"]
+            html = gzip.decompress((corpus / "legacy" / f"{stem}.html.gz").read_bytes())
+            ref = json.loads((corpus / "legacy" / f"{stem}.json").read_text(encoding="utf-8"))
+            checked.append(
+                (stem, html, ref["provenance"], row["body_recall"] >= BODY_RECALL_TARGET)
+            )
+    alarms = dates_and_alarms(checked)
+    print(f"\nover {len(checked)} real pages: {alarms['false_disagreements']} false disagreements "
+          f"(a right extraction flagged as drift), {alarms['invented_dates']} documents whose "
+          f"published_at is not the page's own date line ({alarms['pages_with_a_date_line']} "
+          f"pages have one)")  # fmt: skip
+    for line in alarms["invented_date_pages"] + alarms["false_disagreement_pages"]:
+        print(f"  {line}")
+    ok = ok and alarms["false_disagreements"] == 0 and alarms["invented_dates"] == 0
+    figures["dates_and_alarms"] = alarms
     print(json.dumps({"all_targets_met": ok, **figures}, ensure_ascii=False))
     return 0 if ok else 1
 

@@ -116,6 +116,9 @@ class Document:
             "library": "trafilatura",
             "version": installed_version("trafilatura"),
             "baseline": self.fields.baseline.to_json() if self.fields.baseline else None,
+            "published_at_source": self.fields.published_at_source,
+            "published_day": self.fields.published_day,
+            "published_day_source": self.fields.published_day_source,
             "extractor": f"ntv-archive/{__version__}",
             "libraries": {name: installed_version(name) for name in ("trafilatura", "lxml")},
         }

@@ -135,9 +135,20 @@ def fill_gaps(fields: ArticleFields, reading: Reading, zone: str = "UTC") -> Art
     """What the layout rule did not find, from trafilatura's reading."""
     fields.title = fields.title or reading.title
     fields.language = fields.language or reading.language
-    fields.published_at = fields.published_at or parse_timestamp(reading.date, zone)
+    if fields.published_at is None and fields.published_day is None:
+        # trafilatura's date is htmldate's guess (a date in the URL, in the text, a copyright
+        # line): a day, never a time, and only an estimate. It is said as one, apart from
+        # published_at, which holds only what the page states.
+        fields.published_day = estimated_day(reading.date)
+        fields.published_day_source = "estimate" if fields.published_day else None
     fields.keywords = fields.keywords or list(reading.tags)
     return fields
+
+
+def estimated_day(value: str | None) -> str | None:
+    """A guessed date as YYYY-MM-DD, when it is one and within the window of outside times."""
+    moment = parse_timestamp(value[:10] if value else None)
+    return moment.date().isoformat() if moment is not None else None
 
 
 def checked(fields: ArticleFields, reading: Reading) -> ArticleFields:
@@ -145,7 +156,8 @@ def checked(fields: ArticleFields, reading: Reading) -> ArticleFields:
     # Every text the document holds, as trafilatura's text holds headline and source line too.
     ours = "\n".join(filter(None, [fields.section, fields.kicker, fields.title, fields.teaser,
                                     fields.text, fields.source_line]))  # fmt: skip
-    fields.baseline = compare(ours, reading)
+    headline = "\n".join(filter(None, [fields.kicker, fields.title]))
+    fields.baseline = compare(ours, reading, headline)
     warning = disagreement(fields.baseline)
     if warning:
         fields.warnings.append(warning)

@@ -197,6 +197,14 @@ class ArticleFields:
     # --- provenance: where it came from, how it was read
     section: str | None = None
     publisher: str | None = None  # the site rule's name for the publisher, else the page's
+    # Where ``published_at`` was read: "structured data" (JSON-LD or meta tags) or "page" (its
+    # own date line or time element); None when the page states no time (it is then None).
+    published_at_source: str | None = None
+    # Without a stated time, the publication day where one is known (YYYY-MM-DD): the date line
+    # gives a day but no time ("page"), or trafilatura's htmldate guessed it from the URL or
+    # other dates on the page ("estimate"). Never a timestamp, never the fetch time.
+    published_day: str | None = None
+    published_day_source: str | None = None
     baseline: Baseline | None = None
     warnings: list[str] = field(default_factory=list)
 

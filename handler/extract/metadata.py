@@ -17,6 +17,7 @@ def page_fields(page: Page) -> dict[str, Any]:
         "section": section(page),
         "language": language(page),
         "published_at": published_at(page),
+        "published_at_source": "structured data" if published_at(page) else None,
         "modified_at": modified_at(page),
         "keywords": keywords(page),
         "kind": kind(page),
@@ -25,14 +26,27 @@ def page_fields(page: Page) -> dict[str, Any]:
     }
 
 
+# Meta tags that state a publication time, in the order they are trusted.
+PUBLISHED_META = ("date", "article:published_time", "og:article:published_time", "pubdate")
+
+
 def published_at(page: Page) -> datetime | None:
+    """The publication time the page's structured data states: JSON-LD, then meta tags
+    (``content=``, else ``value=``, see ``Page.meta``)."""
     ld = page.article_ld
     # VideoObject pages carry uploadDate instead of datePublished.
-    return (
-        parse_timestamp(ld.get("datePublished"), page.zone)
-        or parse_timestamp(ld.get("uploadDate"), page.zone)
-        or parse_timestamp(page.meta.get("date"), page.zone)
-    )
+    stated = [ld.get("datePublished"), ld.get("uploadDate"),
+              *(page.meta.get(name) for name in PUBLISHED_META)]  # fmt: skip
+    return next((t for t in (parse_timestamp(v, page.zone) for v in stated) if t), None)
+
+
+def time_element(page: Page, within: str = "//article") -> datetime | None:
+    """The first ``<time datetime=...>`` inside the article (a date line's machine form), in
+    the page's zone when it has no offset; None when there is none or it is no full time."""
+    for node in page.tree.xpath(f"{within}//time[@datetime]")[:1]:
+        value = str(node.get("datetime"))
+        return parse_timestamp(value, page.zone) if "T" in value or " " in value else None
+    return None
 
 
 def modified_at(page: Page) -> datetime | None:
@@ -62,10 +76,11 @@ def language(page: Page) -> str | None:
 
 
 def section(page: Page) -> str | None:
-    """Top-level section as the site names it: breadcrumb level 2, else the URL's first folder."""
+    """Top-level section as the site names it: breadcrumb level 2, else (no breadcrumb, or a
+    nameless one) the URL's first folder."""
     crumbs = page.breadcrumbs
-    if len(crumbs) >= 3:  # home, section, ..., the article itself
-        return crumbs[1][0] or None
+    if len(crumbs) >= 3 and crumbs[1][0]:  # home, section, ..., the article itself
+        return crumbs[1][0]
     folder = urlsplit(page.document_url).path.strip("/").split("/")[0]
     return folder.capitalize() if folder and "." not in folder else None
 

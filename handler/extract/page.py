@@ -71,14 +71,19 @@ class Page:
 
     @cached_property
     def meta(self) -> dict[str, str]:
-        """``<meta name|property=... content=...>``, first occurrence wins."""
+        """``<meta name|property=... content=...>``, first occurrence wins. A tag without
+        ``content`` gives its ``value`` (archiving tools rewrite ``property``/``content`` to
+        ``name``/``value``): a fallback, so a tag that has ``content`` always wins."""
         found: dict[str, str] = {}
+        fallback: dict[str, str] = {}
         for node in self.tree.iter("meta"):
             key = node.get("name") or node.get("property")
-            content = node.get("content")
+            content, value = node.get("content"), node.get("value")
             if key and content is not None:
                 found.setdefault(key.lower(), content.strip())
-        return found
+            elif key and value is not None:
+                fallback.setdefault(key.lower(), value.strip())
+        return fallback | found
 
     @cached_property
     def article_ld(self) -> dict[str, Any]:
@@ -98,9 +103,14 @@ class Page:
                 continue
             crumbs = []
             for element in json_ld_list(obj.get("itemListElement")):
-                item = element.get("item") if isinstance(element, dict) else None
-                if isinstance(item, dict):
-                    crumbs.append((clean_text(item.get("name")), str(item.get("@id") or "")))
+                if not isinstance(element, dict):
+                    continue
+                # schema.org allows the name on the item or on the ListItem, and the item as
+                # an object or as its URL; pages use each.
+                item = element.get("item")
+                named = item.get("name") if isinstance(item, dict) else None
+                url = item.get("@id") if isinstance(item, dict) else item
+                crumbs.append((clean_text(named or element.get("name")), str(url or "")))
             return crumbs
         return []
 

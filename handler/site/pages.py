@@ -28,9 +28,13 @@ class ArticlePages:
 
 def publication_day(doc: dict[str, Any]) -> date:
     """The day a reader would file the article under: its publication date as the page states
-    it (in the page's own offset), else the day it was first fetched (UTC)."""
+    it (in the page's own offset), else the publication day it is known by (the date line's,
+    or an estimate: ``extraction.published_day``), else the day it was first fetched (UTC)."""
     published = instant(doc.get("published_at"), with_offset=True)
-    moment = published or instant(doc.get("fetched_at"), with_offset=True)
+    if published is not None:
+        return published.date()
+    known = instant(f"{(doc.get('extraction') or {}).get('published_day')}T12:00:00+00:00")
+    moment = known or instant(doc.get("fetched_at"), with_offset=True)
     return moment.date() if moment is not None else date(1970, 1, 1)
 
 

@@ -21,6 +21,7 @@ from handler.sites.ntv.parsing import (
     detect_kind,
     is_publisher,
     parse_byline,
+    parse_date_line,
     parse_interview_credit,
     parse_source_line,
     parse_ticker_entry,
@@ -51,6 +52,9 @@ class LayoutSelectors:
     figure_credit: str  # relative to a figure; some layouts put "(Foto: ...)" in the caption
     box: str = "self::*[false()]"  # relative to a block: it is a fact box
     box_title: str = "self::*[false()]"  # relative to a box
+    # The page's own date line ("03.02.2025, 16:38 Uhr"): the publication time when the
+    # structured data states none.
+    date_line: str = "self::*[false()]"
     subheading_tags: frozenset[str] = frozenset({"h2", "h3"})
     # The old layout sets the lead as the first paragraph wholly in <strong>, <em> or <i>.
     teaser_in_emphasis: bool = False
@@ -93,6 +97,7 @@ class NtvLayout:
             profile=self.profile,
             **{
                 **metadata.page_fields(page),
+                **self._dated(page, root),
                 "publisher": PUBLISHER,
                 "kind": detect_kind(page, sum(b.type == "liveticker_entry" for b in body)),
             },
@@ -110,6 +115,20 @@ class NtvLayout:
             editors=editors,
             images=self._images(root),
         )
+
+    def _dated(self, page: Page, root: etree._Element) -> dict[str, object]:
+        """The publication time and where it was read: the structured data's, else the date
+        line's or the article's time element (nothing when the page states no time)."""
+        stated = metadata.published_at(page)
+        if stated is not None:
+            return {"published_at": stated, "published_at_source": "structured data"}
+        line = parse_date_line(_text_of(_first(root, self.selectors.date_line)), page.zone)
+        stated = (line.time if line else None) or metadata.time_element(page)
+        if stated is not None:
+            return {"published_at": stated, "published_at_source": "page"}
+        day = line.day.isoformat() if line else None
+        return {"published_at": None, "published_at_source": None, "published_day": day,
+                "published_day_source": "page" if day else None}  # fmt: skip
 
     def _teaser(self, root: etree._Element) -> etree._Element | None:
         node = _first(root, self.selectors.teaser)
@@ -171,6 +190,7 @@ class Ntv2025(NtvLayout):
         f" | .//h2[{_has_class('storyline_subheadline_')}]"
         f" | .//h3[{_has_class('storyline_subheadline_')}]",
         byline=f".//*[{_has_class('article-detail-head_author')}]",
+        date_line=f".//*[{_has_class('article-detail-head_infos')}]/span",
         source_line=f".//p[{_has_class('article-detail-footer_source__')}]",
         figures=f".//figure[{_has_class('widget-picture-inline_picture__')}]",
         figure_caption="figcaption",
@@ -200,6 +220,7 @@ class NtvLegacy(NtvLayout):
             for child in ("p", "h2", "h3", "ul", "ol", "blockquote", _LEGACY_BOX)
         ),
         byline=f".//*[{_has_class('article__author')}]",
+        date_line=f".//*[{_has_class('article__date')}]",
         source_line=f".//*[{_has_class('article__source')}]",
         figures=f".//*[{_has_class('article__media')} or {_has_class('article__aside--img')}]"
         "//figure",

@@ -5,10 +5,13 @@ shared by every layout."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import date, datetime
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from handler.extract import metadata
-from handler.extract.page import Page, clean_text
+from handler.extract.page import Page, clean_text, parse_timestamp
 
 PUBLISHER = "ntv.de"
 # The newsroom names itself in author fields; it is the publisher, never an author.
@@ -171,3 +174,45 @@ def detect_kind(page: Page, ticker_entries: int = 0) -> str:
         if any(fragment in path for fragment in fragments):
             return kind
     return "liveticker" if ticker_entries >= MIN_TICKER_ENTRIES else "article"
+
+
+# The page's own date line, in the site's time zone: "03.02.2025, 16:38 Uhr",
+# "14.03.2025, 09:30", "Montag, 15. Juli 2019" (a day alone), "Montag, 15. Juli 2019 16:38 Uhr".
+_MONTHS = {name: n for n, name in enumerate(
+    ("januar", "februar", "märz", "april", "mai", "juni", "juli", "august", "september",
+     "oktober", "november", "dezember"), start=1)}  # fmt: skip
+_NUMERIC_DAY = r"(?<!\d)(?P<day>\d{1,2})\.(?P<month>\d{1,2})\.(?P<year>\d{4})"
+_NAMED_DAY = r"(?<!\d)(?P<day>\d{1,2})\.\s*(?P<month>[A-Za-zäÄ]+)\s+(?P<year>\d{4})"
+_TIME = r"(?:,?\s+(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?!\d)(?:\s*Uhr)?)?"
+_DATE_LINES = (re.compile(_NUMERIC_DAY + _TIME), re.compile(_NAMED_DAY + _TIME))
+
+
+@dataclass(frozen=True)
+class DateLine:
+    """What a date line states: a day, and the time when it gives one."""
+
+    day: date
+    time: datetime | None
+
+
+def parse_date_line(text: str | None, zone: str) -> DateLine | None:
+    """The day (and time) a date line states; None when it states no date. A day alone is
+    never made a midnight: its ``time`` is None."""
+    for pattern in _DATE_LINES:
+        found = pattern.search(clean_text(text))
+        if found is None:
+            continue
+        month_text = found["month"]
+        month = int(month_text) if month_text.isdigit() else _MONTHS.get(month_text.lower(), 0)
+        try:
+            day = date(int(found["year"]), month, int(found["day"]))
+            local = (datetime(day.year, day.month, day.day, int(found["hour"]),
+                              int(found["minute"]), tzinfo=ZoneInfo(zone))
+                     if found["hour"] is not None else None)  # fmt: skip
+        except ValueError:
+            return None  # 31.02., 25:00: not a date
+        # The window every outside time must lie in (not before 1990, not past tomorrow).
+        bounded = parse_timestamp(local.isoformat(), zone) if local is not None else None
+        in_window = parse_timestamp(f"{day.isoformat()}T12:00:00", zone) is not None
+        return DateLine(day, bounded) if in_window else None
+    return None
