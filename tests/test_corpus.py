@@ -20,7 +20,13 @@ pytestmark = pytest.mark.corpus
 # The scoring is the benchmark's own (bench/quality.py): the test and docs/quality.md's table
 # cannot drift apart.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from quality import NOISE_MARKERS, PAGE_URLS, meets_targets, score  # noqa: E402
+from quality import (  # noqa: E402
+    NOISE_MARKERS,
+    PAGE_URLS,
+    dates_and_alarms,
+    meets_targets,
+    score,
+)
 
 PAGES = {stem: urlsplit(url).path for stem, url in PAGE_URLS.items()}
 
@@ -81,3 +87,13 @@ def test_real_pages_end_to_end_over_http(site: Site, tmp_path, capsys):
     again = json.loads(capsys.readouterr().out)  # the feed says the same: nothing fetched
     assert (again["items"], again["unchanged"]) == (0, 0)
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == snapshot
+
+
+def test_no_false_drift_alarm_and_no_invented_date_on_any_current_page():
+    """Issue 28's two counts on the current-layout pages (bench/quality.py adds the old
+    layout's 38): a right extraction never disagrees, and published_at is the page's own
+    date line, which the benchmark reads by itself."""
+    pages = [(stem, corpus_page(stem), PAGE_URLS[stem], True) for stem in PAGES]
+    counts = dates_and_alarms(pages)
+    assert (counts["false_disagreements"], counts["invented_dates"]) == (0, 0), counts
+    assert counts["pages_with_a_date_line"] == 2

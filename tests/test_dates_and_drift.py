@@ -78,6 +78,8 @@ def test_the_rewritten_meta_page_takes_its_time_from_its_own_date_line() -> None
     assert doc["extraction"]["published_at_source"] == "page"
     assert doc["extraction"]["published_day"] is None
     assert doc["kicker"] == "Energiepolitik" and doc["authors"] == ["Clara Beispiel"]
+    assert doc["title"] == "Landtag streitet über Windkraftabstand" and len(doc["body"]) == 5
+    assert doc["extraction"]["baseline"]["agrees"], doc["extraction"]["baseline"]
 
 
 def test_value_meta_is_read_when_content_is_absent_and_content_wins() -> None:
