@@ -139,3 +139,45 @@ def test_a_stated_date_line_reads_back_as_its_local_time(when: datetime, spellin
     found = parse_date_line(spelling.format(when), "Europe/Berlin")
     assert found is not None and found.time is not None
     assert found.time.strftime("%Y-%m-%d %H:%M") == when.strftime("%Y-%m-%d %H:%M")
+
+
+def test_a_corrected_publication_day_keeps_one_current_document_and_every_version(
+    tmp_path,
+) -> None:
+    """A new version whose date moves the article to another day (a correction, or issue 28's
+    fixes applied by a reprocess) is an update of the article where it is filed: one current
+    document, every version in its history. (It was stored as "new" at a second key, and the
+    version it replaced never reached versions/.)"""
+    import json
+
+    from test_import import EDITED_URL, edited_article_archive
+    from test_site import capture
+
+    from handler.archive.reader import article_versions
+    from handler.cli import main
+    from handler.store import LocalStore
+
+    root = edited_article_archive(tmp_path)  # two versions, published 2025-03-14
+    out = tmp_path / "site"
+    assert main(["site", "--store", str(root), "--output", str(out), "--quiet"]) == 0
+    assert "ntv-40000001" in (out / "days" / "2025-03-14.html").read_text()
+    moved = page("ntv2025_article.html").replace(b"Herbst", b"Sommer")
+    moved = moved.replace(b"2025-03-14", b"2025-03-10").replace(b"14.03.2025", b"10.03.2025")
+    capture(tmp_path, root, "2025-03-14T12:00:00Z", moved, EDITED_URL)
+    current = sorted(root.glob("articles/*/*/*/ntv-40000001.json"))
+    assert [p.relative_to(root).as_posix() for p in current] == [
+        "articles/2025/03/14/ntv-40000001.json"]  # fmt: skip
+    doc = json.loads(current[0].read_text())
+    assert doc["published_at"].startswith("2025-03-10") and doc["filed_on"] == "2025-03-14"
+    assert "published_at" in doc["changes"]["fields"]
+    versions = article_versions(LocalStore(root), "ntv-40000001")
+    assert [v["published_at"][:10] for v in versions] == ["2025-03-14", "2025-03-14", "2025-03-10"]
+    lines = [
+        json.loads(line) for line in (root / "index/2025/03/14.jsonl").read_text().splitlines()
+    ]
+    assert [line["status"] for line in lines] == ["new", "updated", "updated"]
+    assert {line["key"] for line in lines} == {"articles/2025/03/14/ntv-40000001.json"}
+    # The site's update lists it under its corrected day, and no longer under the old one.
+    assert main(["site", "--store", str(root), "--output", str(out), "--quiet"]) == 0
+    assert "ntv-40000001" in (out / "days" / "2025-03-10.html").read_text()
+    assert "ntv-40000001" not in (out / "days" / "2025-03-14.html").read_text()

@@ -24,9 +24,9 @@ from handler.archive.warc import capture_warc
 from handler.core import jsontext
 from handler.core.capture import Capture
 from handler.core.errors import ConflictError, OlderCaptureError, StoreError
-from handler.store.base import JSON_CONTENT_TYPE, WARC_CONTENT_TYPE, BlobStore
+from handler.store.base import JSON_CONTENT_TYPE, WARC_CONTENT_TYPE, BlobStore, Versioned
 from handler.store.conflicts import attempts
-from handler.store.layout import article_key, raw_key, version_key
+from handler.store.layout import article_key, filed_day, id_pointer_key, raw_key, version_key
 
 SaveOutcome = Literal["new", "updated", "unchanged"]
 
@@ -56,10 +56,10 @@ def save_version(
     intent marker there). ``capture``: the raw capture as it is to be stored (an imported
     record), instead of one made from ``response``. ``newer_only``: OlderCaptureError rather
     than replace a current version fetched later."""
-    key = article_key(doc)
+    key, first = _filed_key(store, doc)
     wrote_raw = False
     raw: bytes | None = None
-    for current in attempts(store, key, "the current document"):
+    for current in attempts(store, key, "the current document", first=first):
         previous = _load(current.data, store, key) if current.data is not None else None
         # The earlier version's hash is computed again from its stored fields, not read: a
         # version written under an earlier canonical form (or schema) is judged by today's.
@@ -102,6 +102,27 @@ def save_version(
             store.put(superseded, current.data, JSON_CONTENT_TYPE)
         return "new" if previous is None else "updated"
     raise AssertionError("unreachable: attempts() raises when they run out")
+
+
+def _filed_key(store: BlobStore, doc: dict[str, Any]) -> tuple[str, Versioned | None]:
+    """Where the article's current document is, with it when already read. An article whose
+    publication day changed since it was filed (a corrected date) stays where it was filed:
+    ``doc["filed_on"]`` names that day, so every key made from it (the document's, its
+    manifest line's, its capture's) agrees, and the article keeps one current document."""
+    key = article_key(doc)
+    current = store.read(key)
+    if current.data is not None:
+        return key, current
+    pointer = store.get(id_pointer_key(str(doc["id"])))
+    try:
+        pointed = str(jsontext.loads(pointer)["key"]) if pointer else None
+    except (ValueError, KeyError, TypeError, RecursionError):
+        pointed = None  # an unreadable pointer names no filing
+    day = filed_day(pointed) if pointed and pointed != key else None
+    if day is None or store.read(str(pointed)).data is None:
+        return key, current
+    doc["filed_on"] = day
+    return article_key(doc), None
 
 
 def capture_key(doc: dict[str, Any]) -> str:

@@ -178,10 +178,26 @@ def stamp(iso_time: str) -> str:
     return moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
 
 
+_FILED_ON = re.compile(r"^(\d{4})-(\d\d)-(\d\d)\Z")
+
+
 def _day(doc: dict[str, Any]) -> str:
-    # An article without a publication date is filed under the day it was fetched.
+    # Where it was first filed, when its date was corrected since (archive/versions.py);
+    # else its publication day; an article without a publication date is filed under the day
+    # it was fetched.
+    filed = _FILED_ON.match(str(doc.get("filed_on") or ""))
+    if filed:
+        return "/".join(filed.groups())
     when = datetime.fromisoformat(doc.get("published_at") or doc["fetched_at"])
     return when.astimezone(UTC).strftime("%Y/%m/%d")
+
+
+def filed_day(key: str) -> str | None:
+    """The day (YYYY-MM-DD) of a current document's key, None for any other key."""
+    parts = key.split("/")
+    if len(parts) != 5 or parts[0] != "articles" or not _FILED_ON.match("-".join(parts[1:4])):
+        return None
+    return "-".join(parts[1:4])
 
 
 def _id(doc: dict[str, Any]) -> str:
