@@ -11,32 +11,33 @@ from handler.cli.output import counted, say
 
 
 def add_site_command(commands: Any) -> None:
-    site = commands.add_parser(
-        "site", help="build the archive's static site, or bring it up to date (docs/site.md)"
-    )
-    store_option(site)
-    site.add_argument(
-        "--output", metavar="DIR", help="write the site into this folder (default: store's site/)"
-    )
+    site = _site_parser(
+        commands, "site", "build the archive's static site, or bring it up to date (docs/site.md)",
+        "write the site into this folder (default: store's site/)",
+    )  # fmt: skip
     site.add_argument(
         "--full", action="store_true", help="rebuild every page (default: what changed since)"
     )
-    verbosity(site)
     site.set_defaults(command=cmd_site)
-    serve = commands.add_parser(
-        "serve", help="preview the site on 127.0.0.1 (builds or updates it first)"
-    )
-    store_option(serve)
-    serve.add_argument(
-        "--output", metavar="DIR", help="a folder `site --output DIR` wrote (default: store's)"
-    )
+    serve = _site_parser(
+        commands, "serve", "preview the site on 127.0.0.1 (builds or updates it first)",
+        "a folder `site --output DIR` wrote (default: store's)",
+    )  # fmt: skip
     serve.add_argument(
         "--port", type=port, default=8000, help="port (%(default)s; 0: any free one)"
     )
     serve.add_argument("--host", default="127.0.0.1", type=host_name,
                        help="address to bind (%(default)s: this machine only)")  # fmt: skip
-    verbosity(serve)
     serve.set_defaults(command=cmd_serve)
+
+
+def _site_parser(commands: Any, name: str, summary: str, output: str) -> Any:
+    """A site command's parser with what both take: the store, the site folder, verbosity."""
+    parser = commands.add_parser(name, help=summary)
+    store_option(parser)
+    parser.add_argument("--output", metavar="DIR", help=output)
+    verbosity(parser)
+    return parser
 
 
 def port(value: str) -> int:
