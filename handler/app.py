@@ -40,6 +40,7 @@ from handler.run.events import (
 from handler.run.outcomes import STATUSES, RunSummary
 from handler.run.publish import keep_site_current
 from handler.run.worker import DeadLetters, process_batch
+from handler.sites import require_site_packages
 
 T = TypeVar("T")
 metrics = Metrics(
@@ -104,6 +105,7 @@ def _start(parse: Callable[[Any], T], event: Any, context: Any) -> tuple[T, RunC
     """Both doors: the typed request and a configured run context, or why the event is refused."""
     try:
         request = parse(event)
+        require_site_packages()
         settings = settings_from_env(os.environ)
     except (EventError, ConfigError) as exc:
         logger.error("event refused", extra={"reason": str(exc)})

@@ -139,3 +139,29 @@ def test_no_code_outside_the_sites_names_a_site() -> None:
                 if text in {"ntv", "ntv-"} or "n-tv.de" in text or "ntv.de" in text:
                     found.append(f"{relative}:{node.lineno}: {node.value[:40]!r}")
     assert found == []
+
+
+def test_a_site_package_that_cannot_be_imported_is_one_line_from_either_door(tmp_path) -> None:
+    """SITE_PACKAGES is read when the package is imported; a name that cannot be imported was
+    a traceback from every command. Now each door refuses to run, naming it in one line."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SITE_PACKAGES": "sites_we_do_not_have, ", "ARCHIVE_STORE": str(tmp_path)}
+    cli = [sys.executable, "-c", "import sys; from handler.cli import main; sys.exit(main())"]
+    listed = subprocess.run([*cli, "list", "--store", str(tmp_path)], env=env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert listed.returncode == 2 and "Traceback" not in listed.stderr
+    [line] = listed.stderr.strip().splitlines()
+    assert "SITE_PACKAGES names 'sites_we_do_not_have'" in line and "No module named" in line
+    lambda_door = (
+        "import json; from handler.app import lambda_handler; "
+        "from handler.cli.tools import LocalContext; "
+        "print(json.dumps(lambda_handler({'action': 'scheduled'}, LocalContext(60))))"
+    )
+    invoked = subprocess.run([sys.executable, "-c", lambda_door], env=env, capture_output=True,
+                             text=True, timeout=60)  # fmt: skip
+    assert invoked.returncode == 0 and "Traceback" not in invoked.stderr, invoked.stderr
+    response = json.loads(invoked.stdout.strip().splitlines()[-1])
+    assert "SITE_PACKAGES names 'sites_we_do_not_have'" in response["error"]

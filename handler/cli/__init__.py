@@ -47,6 +47,7 @@ from handler.core.config import (
 from handler.core.errors import ArchiveError
 from handler.core.log import logger
 from handler.core.version import __version__
+from handler.sites import require_site_packages
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # feed and article); the structured JSON log is for -v and -vv, not mixed into them.
     logger.setLevel("DEBUG" if args.verbose > 1 else "INFO" if args.verbose else "CRITICAL")
     try:
+        require_site_packages()
         return int(args.command(args))
     except ArchiveError as exc:
         say(f"ntv-archive: error: {exc}")

@@ -13,11 +13,26 @@ import importlib
 import os
 
 from handler.core import sitedefs
+from handler.core.errors import ConfigError, one_line
 from handler.sites import ntv  # noqa: F401  the built-in site registers itself
 from handler.sites.rules import LayoutRule, PageRecogniser, Site
 
+# A package SITE_PACKAGES names that cannot be imported is remembered, not raised here (at
+# import time it would be a traceback from every command); both doors call
+# ``require_site_packages`` and refuse to run with one line naming it.
+_UNLOADED: dict[str, str] = {}
 for _package in filter(None, (p.strip() for p in os.environ.get("SITE_PACKAGES", "").split(","))):
-    importlib.import_module(_package)
+    try:
+        importlib.import_module(_package)
+    except Exception as _exc:
+        _UNLOADED[_package] = one_line(f"{type(_exc).__name__}: {_exc}")
+
+
+def require_site_packages() -> None:
+    """ConfigError naming the first package SITE_PACKAGES names that could not be imported."""
+    for package, reason in _UNLOADED.items():
+        raise ConfigError(f"environment variable SITE_PACKAGES names {package!r}, which cannot "
+                          f"be imported ({reason})")  # fmt: skip
 
 
 def site_for(profile: str) -> Site | None:
@@ -29,4 +44,4 @@ def site_for(profile: str) -> Site | None:
     return rules
 
 
-__all__ = ["LayoutRule", "PageRecogniser", "Site", "site_for"]
+__all__ = ["LayoutRule", "PageRecogniser", "Site", "require_site_packages", "site_for"]
