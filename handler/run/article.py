@@ -154,6 +154,6 @@ def keep(
                          capture=CaptureRecord.of(response))  # fmt: skip
     if not ctx.site_hosts.allows(urlsplit(response.final_url).hostname or ""):
         doc = doc.bound_to(response.final_url)
-    status, change = commit(ctx, doc, response, force=force, poll_run_id=poll_run_id,
-                            capture=capture, newer_only=newer_only)  # fmt: skip
-    return stored(ctx, doc, item.link, status, revisit, change)
+    committed = commit(ctx, doc, response, force=force, poll_run_id=poll_run_id,
+                       capture=capture, newer_only=newer_only)  # fmt: skip
+    return stored(ctx, doc, item.link, committed, revisit)

@@ -3,6 +3,8 @@ document, manifest line, change event), and the outcome each article ends with, 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from handler.archive.document import Document
 from handler.archive.versions import Intent, save_version
 from handler.core.capture import Capture
@@ -10,6 +12,16 @@ from handler.core.errors import ArchiveError, NotAnArticleError
 from handler.core.log import logger
 from handler.run.context import RunContext
 from handler.run.outcomes import ArticleOutcome, Status
+from handler.store.layout import article_key
+
+
+class Committed(NamedTuple):
+    """What committing a version did: its status, the change summary of an update, and where
+    the current document is (where the article is filed: not always its date's folder)."""
+
+    status: Status
+    change: str | None
+    key: str
 
 
 def commit(
@@ -20,10 +32,9 @@ def commit(
     poll_run_id: str | None = None,
     capture: bytes | None = None,
     newer_only: bool = False,
-) -> tuple[Status, str | None]:
+) -> Committed:
     """Store a version; a new or updated one goes into the manifest and is announced. The
-    catalog's intent marker is written just before the document (see Catalog). Returns the
-    status and, for an updated version, its change summary."""
+    catalog's intent marker is written just before the document (see Catalog)."""
     doc = document.to_json()
     markers: list[tuple[str, Status]] = []
 
@@ -52,15 +63,16 @@ def commit(
         line = ctx.catalog.record(doc, status, marker=markers[-1][0], defer=True)
         ctx.events.emit(line, run_id=ctx.run_id, poll_run_id=poll_run_id)
     said = (doc.get("changes") or {}).get("summary") if status == "updated" else None
-    return status, said if isinstance(said, str) else None
+    return Committed(status, said if isinstance(said, str) else None, article_key(doc))
 
 
-def stored(ctx: RunContext, doc: Document, url: str, status: Status, revisit: bool = False,
-           change: str | None = None) -> ArticleOutcome:  # fmt: skip
-    outcome = ArticleOutcome(id=doc.id, url=url, status=status, key=doc.key,
+def stored(ctx: RunContext, doc: Document, url: str, committed: Committed,
+           revisit: bool = False) -> ArticleOutcome:  # fmt: skip
+    status, change, key = committed
+    outcome = ArticleOutcome(id=doc.id, url=url, status=status, key=key,
                              fallback=doc.fallback, disagreement=not doc.agrees,
                              revisit=revisit, change=change)  # fmt: skip
-    logger.info(f"article {status}", extra={**ctx.ids(doc.id), "key": doc.key})
+    logger.info(f"article {status}", extra={**ctx.ids(doc.id), "key": key})
     if doc.fallback:
         logger.warning("fallback extraction", extra={**ctx.ids(doc.id), "url": url})
     if not doc.agrees:

@@ -230,14 +230,14 @@ def reprocess_one(ctx: RunContext, key: str, now: datetime) -> ArticleOutcome:
             fetched_at=datetime.fromisoformat(current["fetched_at"]),
             feed_url=current["source"]["feed"],
         ).reprocessed(feed=current["feed"], capture=current["capture"], at=now)
-        status, change = commit(ctx, doc, None)
+        committed = commit(ctx, doc, None)
     except NotAnArticleError as exc:  # today's rules know the page is none: keep what is stored
         return skipped(ctx, article_id, url, exc)
     except ArchiveError as exc:
         return failed(ctx, article_id, url, str(exc), exc)
     except (ValueError, KeyError, TypeError) as exc:
         return failed(ctx, article_id, url, f"{key}: not a readable document ({exc!r})")
-    return stored(ctx, doc, url, status, change=change)
+    return stored(ctx, doc, url, committed)
 
 
 def _load(ctx: RunContext, key: str, name: str) -> Cursor:
