@@ -65,6 +65,11 @@ def test_trafilaturas_headline_lines_are_compared_once() -> None:
         ours, reading, "Der Tag\nEine lange Schlagzeile über elf Wörter für den Test hier"
     )
     assert judged.baseline_in_ours == 1.0 and judged.agrees
+    # trafilatura 2.0 repeats a short page's text after itself: each line counts once.
+    twice = Reading(version="2.0", title=reading.title, lines=(*reading.lines, body))
+    assert compare(
+        ours, twice, "Der Tag\nEine lange Schlagzeile über elf Wörter für den Test hier"
+    ).agrees
     # A line of the body that happens to hold the title's words is the body's: still compared.
     lost = compare("Der Tag", reading, "Der Tag\nEine lange Schlagzeile")
     assert not lost.agrees and lost.missing

@@ -48,8 +48,10 @@ def compare(ours: str, reading: Reading, headline: str = "") -> Baseline:
     """The agreement figures, and trafilatura's lines the rule's text lacks. ``headline`` is
     the kicker and title the rule found: trafilatura's text often opens with the page's
     headline block (kicker and title, as the ``h2`` sets them), which its title already holds,
-    so those opening lines are left out: like is compared with like, each text once."""
-    lines = _without_headline(reading.lines, tokens(headline))
+    so those opening lines are left out, and a line trafilatura repeats counts once: like is
+    compared with like, each text once."""
+    # Each line once: some trafilatura versions (2.0) repeat a short page's text after itself.
+    lines = tuple(dict.fromkeys(_without_headline(reading.lines, tokens(headline))))
     mine, theirs = tokens(ours), tokens("\n".join(filter(None, [reading.title, *lines])))
     baseline_in_ours, ours_in_baseline = recall(mine, theirs), recall(theirs, mine)
     missing_words = sum((theirs - mine).values())
