@@ -358,6 +358,25 @@ def test_long_commands_show_progress_on_a_terminal_only(site: Site, tmp_path: Pa
     quiet = subprocess.run([*command, "--quiet"], capture_output=True, env=env, cwd=ROOT,
                            timeout=120)  # fmt: skip
     assert quiet.stdout == b"" and quiet.stderr == b""
+    # The site's full build too (10,000 articles take about 20 s).
+    site_build = [sys.executable, "-c", CLI, "site", "--store", str(store), "--full"]
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    built = subprocess.run(site_build, stderr=follower, stdout=subprocess.PIPE, env=env,
+                           cwd=ROOT, timeout=120)  # fmt: skip
+    os.close(follower)
+    drawn = b""
+    while chunk := _read_or_nothing(leader):
+        drawn += chunk
+    os.close(leader)
+    assert built.returncode == 0 and re.search(rb"1/1 \[[0-9:]+<", drawn), drawn
+
+
+def _read_or_nothing(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:
+        return b""
 
 
 # --- 13. run names the updated articles and what changed ----------------------------------------

@@ -90,6 +90,8 @@ class ProgressBar:
         self._bar.update(done - self._bar.n)
         if outcome is not None:
             self._bar.set_postfix_str(f"{outcome.status}: {outcome.id}", refresh=False)
+        if total and done >= total:
+            self._bar.refresh()  # the last step is always drawn, however fast it came
 
     def set_total(self, total: int) -> None:
         self._bar.total = total

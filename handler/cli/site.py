@@ -7,7 +7,7 @@ import signal
 from typing import Any
 
 from handler.cli.args import EXIT_ARTICLES_FAILED, EXIT_OK, host_name, store_option, verbosity
-from handler.cli.output import counted, say
+from handler.cli.output import counted, progress_for, say
 
 
 def add_site_command(commands: Any) -> None:
@@ -63,7 +63,8 @@ def cmd_site(args: argparse.Namespace) -> int:
     from handler.site.build import update_site
 
     archive, target, where = _target(args)
-    built = update_site(archive, target, full=args.full)
+    with progress_for(args) as bar:
+        built = update_site(archive, target, full=args.full, progress=bar)
     for reason in built.skipped:
         say(f"ntv-archive: skipped {reason}")
     if not args.quiet:
@@ -79,7 +80,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from handler.site.serve import make_server
 
     archive, target, where = _target(args)
-    built = update_site(archive, target)
+    with progress_for(args) as bar:
+        built = update_site(archive, target, progress=bar)
     for reason in built.skipped:
         say(f"ntv-archive: skipped {reason}")
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,16 +39,20 @@ class SiteBuild:
     full: bool = False
 
 
-def update_site(archive: BlobStore, target: SiteTarget, full: bool = False) -> SiteBuild:
+Progress = Callable[[int, int], None]  # (articles rendered, articles to render)
+
+
+def update_site(archive: BlobStore, target: SiteTarget, full: bool = False,
+                progress: Progress | None = None) -> SiteBuild:  # fmt: skip
     """Render what changed since the last build (everything when ``full`` or when there was no
-    build yet) and save how far the manifest was read."""
+    build yet) and save how far the manifest was read; ``progress`` hears of each article."""
     files = StateFiles(target.state, target.state_prefix)
     for _ in range(SAVE_ATTEMPTS):
         state = files.load()
         built = SiteBuild(full=full or not state.read)
         if built.full:
             state = SiteState(token=state.token)
-        if not _apply(archive, target, files, state, built):
+        if not _apply(archive, target, files, state, built, progress):
             return built  # nothing new: nothing written
         try:
             files.save(state)
@@ -59,14 +63,16 @@ def update_site(archive: BlobStore, target: SiteTarget, full: bool = False) -> S
 
 
 def _apply(archive: BlobStore, target: SiteTarget, files: StateFiles, state: SiteState,
-           built: SiteBuild) -> bool:  # fmt: skip
+           built: SiteBuild, progress: Progress | None = None) -> bool:  # fmt: skip
     """Render what is new; whether anything was (the state is then to be saved)."""
     new: dict[str, set[str]] = {}
     for line in _new_lines(archive, state):
         new.setdefault(str(line["id"]), set()).add(str(line["version"]))
     listings = Listings(files, state, fresh=built.full)
-    for article_id, times in new.items():
+    for done, (article_id, times) in enumerate(new.items(), start=1):
         versions = _versions(archive, article_id, built)
+        if progress is not None:  # after the reads, which are most of an article's time
+            progress(done, len(new))
         if not versions:
             continue
         rendered = article_pages(versions, None if built.full else times)
