@@ -7,6 +7,8 @@ import json
 import re
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
 from markupsafe import escape
 
 from conftest import page
@@ -193,3 +195,64 @@ def test_full_rebuilds_every_page_and_a_lost_state_means_a_full_build(tmp_path: 
     (out / "_build" / "build.json").write_text("{not json")
     (out / "diffs" / "ntv-40000001" / "1.html").unlink()
     assert main(argv) == 0 and (out / "diffs" / "ntv-40000001" / "1.html").exists()
+
+
+def test_a_tampered_document_gets_no_page_and_the_others_do(tmp_path: Path, capsys) -> None:
+    """The pages' names come from the manifest's ids (checked by the store's layout), never
+    from a document's own id field: one that names another (here a path and markup) is named
+    on stderr and skipped (exit 1); every other article gets its page."""
+    from test_import import edited_article_archive
+
+    root = edited_article_archive(tmp_path)
+    other = "https://www.n-tv.de/politik/Anderes-Thema-id40000005.html"
+    capture(tmp_path, root, "2025-03-14T11:00:00Z", page("ntv2025_liveticker.html"), other)
+    path = next(root.glob("articles/*/*/*/ntv-40000001.json"))
+    doc = json.loads(path.read_text())
+    path.write_text(json.dumps(doc | {"id": '../../x"><script>alert(1)</script>'}))
+    out = tmp_path / "site"
+    assert main(["site", "--store", str(root), "--output", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "ntv-40000001: a stored version names another id" in err
+    assert sorted(p.name for p in (out / "articles").glob("*.html")) == ["ntv-40000005.html"]
+    assert not list(tmp_path.glob("**/x*")) and "<script>" not in (out / "index.html").read_text()
+
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=60)
+
+
+@given(title=_TEXT, kicker=_TEXT, section=_TEXT, paragraph=_TEXT, author=_TEXT, url=_TEXT)
+def test_any_article_text_renders_inert(title, kicker, section, paragraph, author, url) -> None:
+    """Whatever a stored document's strings hold, its page holds them as text: no element the
+    templates did not write, and every link either the site's own or an http(s) URL."""
+    from handler.site.listings import section_slug
+
+    doc = {"id": "ntv-1", "url": url, "kicker": kicker, "title": title, "teaser": paragraph,
+           "authors": [author], "published_at": "2025-03-14T09:30:05+01:00",
+           "source": {"section": section}, "source_line": paragraph,
+           "body": [{"type": "paragraph", "text": paragraph},
+                    {"type": "box", "title": title, "text": kicker}], "images": []}  # fmt: skip
+    html = render("article.html", root="../", doc=doc)
+    tags = set(re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", html))
+    assert tags <= {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "link",
+        "body",
+        "header",
+        "nav",
+        "a",
+        "main",
+        "article",
+        "p",
+        "h1",
+        "h2",
+        "h3",
+        "time",
+        "strong",
+        "aside",
+    }, tags
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert all(h.startswith(("../", "https://", "http://")) for h in hrefs), hrefs
+    assert re.fullmatch(r"[a-z0-9-]*", section_slug(section))

@@ -99,10 +99,18 @@ def _versions(archive: BlobStore, article_id: str, built: SiteBuild) -> list[dic
     cannot be read: one bad file never stops the others' pages."""
     try:
         doc = get_article(archive, article_id)
-        return article_versions(archive, article_id) if doc.get("changes") else [doc]
+        versions = article_versions(archive, article_id) if doc.get("changes") else [doc]
     except StoreError as exc:
         built.skipped.append(str(exc))
         return []
+    # Pages are named by the id the manifest gives (checked by the store's layout); a document
+    # that names itself otherwise (tampered) gets no page.
+    strays = [v for v in versions if v.get("id") != article_id]
+    if strays:
+        built.skipped.append(f"{article_id}: a stored version names another id "
+                             f"({str(strays[0].get('id'))[:60]!r})")  # fmt: skip
+        return []
+    return versions
 
 
 def _new_lines(archive: BlobStore, state: SiteState) -> Iterator[dict[str, Any]]:
