@@ -119,10 +119,11 @@ def _filed_key(store: BlobStore, doc: dict[str, Any]) -> tuple[str, Versioned | 
     except (ValueError, KeyError, TypeError, RecursionError):
         pointed = None  # an unreadable pointer names no filing
     day = filed_day(pointed) if pointed and pointed != key else None
-    if day is None or store.read(str(pointed)).data is None:
+    filed = store.read(str(pointed)) if day is not None else None
+    if filed is None or filed.data is None:
         return key, current
     doc["filed_on"] = day
-    return article_key(doc), None
+    return article_key(doc), filed
 
 
 def capture_key(doc: dict[str, Any]) -> str:

@@ -76,14 +76,10 @@ MIN_ARTICLE_CHARS = 80
 def generic_fields(page: Page, reading: Reading, profile: str = "generic") -> ArticleFields:
     """The document fields from trafilatura's reading plus the page's own metadata."""
     lines = reading.lines if len(reading.text) >= MIN_ARTICLE_CHARS else ()
-    dated = metadata.page_fields(page)
-    if dated["published_at"] is None:  # none in structured data: the page's own time element
-        stated = metadata.time_element(page)
-        dated |= {"published_at": stated, "published_at_source": "page" if stated else None}
     return ArticleFields(
         url=page.url,
         profile=profile,
-        **dated,
+        **metadata.page_fields(page),
         title=reading.title,
         teaser=reading.description,
         body=[Block(type="paragraph", text=line) for line in lines],

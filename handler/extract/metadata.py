@@ -2,28 +2,48 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from handler.extract.page import Page, clean_text, parse_timestamp
 
 
-def page_fields(page: Page) -> dict[str, Any]:
+def page_fields(
+    page: Page, line_time: datetime | None = None, line_day: date | None = None
+) -> dict[str, Any]:
     """The fields every extraction path reads from the page's own metadata, the same way: a
     site rule and trafilatura's fallback both start from these (a rule overrides what it
-    knows better, e.g. the kind of an ntv liveticker), so each default is filled once."""
+    knows better, e.g. the kind of an ntv liveticker), so each default is filled once.
+    ``line_time`` / ``line_day``: what the site's own date line states, where a rule read one
+    (see ``publication``)."""
     return {
         "section": section(page),
         "language": language(page),
-        "published_at": published_at(page),
-        "published_at_source": "structured data" if published_at(page) else None,
+        **publication(page, line_time, line_day),
         "modified_at": modified_at(page),
         "keywords": keywords(page),
         "kind": kind(page),
         "paywalled": paywalled(page),
         "publisher": publisher(page),
     }
+
+
+def publication(
+    page: Page, line_time: datetime | None = None, line_day: date | None = None
+) -> dict[str, Any]:
+    """When the article was published, as the page states it, and where that was read: its
+    structured data, else its date line's time (a site rule's reading) or the article's time
+    element; without a stated time, the date line's day alone (never made a midnight)."""
+    stated = published_at(page)
+    if stated is not None:
+        return {"published_at": stated, "published_at_source": "structured data"}
+    stated = line_time or time_element(page)
+    if stated is not None:
+        return {"published_at": stated, "published_at_source": "page"}
+    return {"published_at": None, "published_at_source": None,
+            "published_day": line_day.isoformat() if line_day else None,
+            "published_day_source": "page" if line_day else None}  # fmt: skip
 
 
 # Meta tags that state a publication time, in the order they are trusted.

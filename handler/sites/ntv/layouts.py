@@ -86,6 +86,7 @@ class NtvLayout:
         body = [block for node in nodes if node is not credit_node
                 for block in self._blocks(node, interview=bool(interviewers))]  # fmt: skip
         authors, dateline = parse_byline(_text_of(_first(root, sel.byline)))
+        line = parse_date_line(_text_of(_first(root, sel.date_line)), page.zone)
         authors = authors or interviewers or metadata.person_authors(page)
         ld = page.article_ld
         title = _text_of(_first(root, sel.headline)) or clean_text(page.meta.get("og:title"))
@@ -96,8 +97,9 @@ class NtvLayout:
             url=page.url,
             profile=self.profile,
             **{
-                **metadata.page_fields(page),
-                **self._dated(page, root),
+                **metadata.page_fields(
+                    page, line.time if line else None, line.day if line else None
+                ),
                 "publisher": PUBLISHER,
                 "kind": detect_kind(page, sum(b.type == "liveticker_entry" for b in body)),
             },
@@ -115,20 +117,6 @@ class NtvLayout:
             editors=editors,
             images=self._images(root),
         )
-
-    def _dated(self, page: Page, root: etree._Element) -> dict[str, object]:
-        """The publication time and where it was read: the structured data's, else the date
-        line's or the article's time element (nothing when the page states no time)."""
-        stated = metadata.published_at(page)
-        if stated is not None:
-            return {"published_at": stated, "published_at_source": "structured data"}
-        line = parse_date_line(_text_of(_first(root, self.selectors.date_line)), page.zone)
-        stated = (line.time if line else None) or metadata.time_element(page)
-        if stated is not None:
-            return {"published_at": stated, "published_at_source": "page"}
-        day = line.day.isoformat() if line else None
-        return {"published_at": None, "published_at_source": None, "published_day": day,
-                "published_day_source": "page" if day else None}  # fmt: skip
 
     def _teaser(self, root: etree._Element) -> etree._Element | None:
         node = _first(root, self.selectors.teaser)
