@@ -256,3 +256,90 @@ def test_any_article_text_renders_inert(title, kicker, section, paragraph, autho
     hrefs = re.findall(r'href="([^"]*)"', html)
     assert all(h.startswith(("../", "https://", "http://")) for h in hrefs), hrefs
     assert re.fullmatch(r"[a-z0-9-]*", section_slug(section))
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+_ROW = st.fixed_dictionaries(
+    {},
+    optional={
+        k: _JSON
+        | st.sampled_from(
+            [
+                "ntv-1",
+                "../../x",
+                "2025-03-14T09:00:00+00:00",
+                "diffs/ntv-1/1.html",
+                3,
+                10**400 // 10**399,
+            ]
+        )
+        for k in ("id", "time", "title", "section", "published_at", "versions", "diff", "summary")
+    },
+)
+
+
+@given(st.fixed_dictionaries({"format": st.just(1)}, optional={
+    "read": st.dictionaries(_TEXT | st.just("index/2025/03/14.jsonl"), _JSON), "edits": st.lists(
+        _ROW, max_size=3), "newest": _JSON | st.lists(_ROW, max_size=3), "sections": _JSON,
+    "days": st.dictionaries(_TEXT | st.just("2025-03-14"), _JSON), "assets": _JSON}),
+    _JSON | st.fixed_dictionaries({}, optional={"days": st.dictionaries(
+        st.just("2025-03-14") | _TEXT, st.dictionaries(_TEXT, _ROW | _JSON)),
+        "records": _JSON, "files": _JSON}))  # fmt: skip
+def test_any_stored_site_state_is_read_entry_by_entry(build: dict, month: object) -> None:
+    """The site's state is read back from the store like any outside value: whatever its
+    files hold, loading gives only entries of the shape the pages expect (ids the layout
+    allows, times, whole counts), and never raises."""
+    import re as _re
+
+    from handler.site.state import StateFiles
+    from handler.store.base import Versioned
+
+    class Held:
+        def read(self, key: str) -> Versioned:
+            return Versioned(json.dumps(build).encode(), "1")
+
+        def get(self, key: str) -> bytes:
+            return json.dumps(month).encode()
+
+    files = StateFiles(Held(), "state/site/")  # type: ignore[arg-type]
+    state = files.load()
+    for row in [*state.edits, *state.newest, *(r for v in state.sections.values() for r in v)]:
+        assert _re.fullmatch(r"[a-z]+-[0-9a-f]+", row["id"]) and isinstance(row["title"], str)
+        assert type(row["versions"]) is int and row["versions"] >= 1
+        assert "diff" not in row or _re.fullmatch(r"diffs/[a-z]+-[0-9a-f]+/\d+\.html", row["diff"])
+    assert all(type(v) is int and v >= 0 for v in [*state.read.values(), *state.days.values()])
+    assert all(_re.fullmatch(r"\d{4}-\d\d-\d\d", day) for day in state.days)
+    stored = files.month("2025-03")
+    for day, rows in stored.days.items():
+        assert _re.fullmatch(r"\d{4}-\d\d-\d\d", day)
+        assert all(_re.fullmatch(r"[a-z]+-[0-9a-f]+", row["id"]) for row in rows.values())
+    assert all(isinstance(r["text"], str) for r in stored.records.values())
+
+
+def test_a_tampered_state_still_updates_the_site_with_safe_links(tmp_path: Path) -> None:
+    from test_import import EDITED_URL, edited_article_archive
+
+    root = edited_article_archive(tmp_path)
+    out = tmp_path / "site"
+    argv = ["site", "--store", str(root), "--output", str(out), "--quiet"]
+    assert main(argv) == 0
+    state = json.loads((out / "_build" / "build.json").read_text())
+    hostile = {"id": "../../x", "time": "2099-99-99", "title": "<b>", "versions": 1e300,
+               "diff": "javascript:alert(1)", "summary": 5}  # fmt: skip
+    state["edits"] = [hostile, *state["edits"]]
+    state["read"] = {key: -5 for key in state["read"]}  # read again from the start
+    state["days"] = {"../../evil": 3, **state["days"]}
+    (out / "_build" / "build.json").write_text(json.dumps(state))
+    capture(tmp_path, root, "2025-03-14T12:00:00Z",
+            page("ntv2025_article.html").replace(b"Herbst", b"Lenz"), EDITED_URL)  # fmt: skip
+    assert main(argv) == 0
+    for name in ("index.html", "days/index.html"):
+        html = (out / name).read_text()
+        hrefs = re.findall(r'href="([^"]*)"', html)
+        bad = [h for h in hrefs if "../.." in h or "evil" in h or h.startswith("javascript")]
+        assert hrefs and not bad, bad
+    assert "<b>" not in (out / "index.html").read_text()

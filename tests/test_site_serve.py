@@ -16,6 +16,8 @@ from pathlib import Path
 
 import boto3
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from test_import import edited_article_archive
 
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -109,3 +111,15 @@ def test_site_and_serve_on_an_s3_archive(tmp_path: Path, moto_server: str) -> No
         assert "nothing new" not in "".join(said)
         status, _, diff = get(f"{url}diffs/ntv-40000001/1.html")
         assert status == 200 and b"<ins>Winter" in diff
+
+
+@given(st.text(max_size=40) | st.from_regex(r"/[a-z_./%]{0,30}", fullmatch=True))
+def test_any_request_path_names_a_page_inside_the_site_or_nothing(path: str) -> None:
+    from handler.site.serve import site_path
+
+    found = site_path(path)
+    if found is not None:
+        parts = found.split("/")
+        assert "" not in parts and ".." not in parts and "." not in parts, found
+        assert parts[0] != "_build" and not any(p.startswith(".") for p in parts), found
+        assert "\x00" not in found and "\\" not in found

@@ -13,11 +13,12 @@ next build renders the same articles again (pages are idempotent)."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from handler.core import jsontext
-from handler.core.errors import ConflictError
+from handler.core.times import instant
 from handler.store.base import JSON_CONTENT_TYPE, BlobStore
 
 FORMAT = 1  # bumped when the state's shape changes: an older state means a full build
@@ -68,26 +69,23 @@ class StateFiles:
 
     def load(self) -> SiteState:
         """The last build's state; an empty one (a full build) when there is none, when it
-        is of an older format, or when it cannot be read (it only ever saves work)."""
+        is of an older format, or when it cannot be read (it only ever saves work). Read entry
+        by entry (``_row``, ``_counts``): an entry of the wrong shape is left out, never let
+        into a page or a key."""
         current = self.store.read(f"{self.prefix}build.json")
-        try:
-            raw = jsontext.loads(current.data) if current.data is not None else {}
-        except (ValueError, RecursionError):
-            raw = {}
-        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raw = _json_object(current.data)
+        if raw.get("format") != FORMAT:
             return SiteState(token=current.version)
-        try:
-            return SiteState(
-                read={str(k): int(v) for k, v in dict(raw["read"]).items()},
-                edits=[dict(row) for row in raw["edits"]],
-                newest=[dict(row) for row in raw["newest"]],
-                sections={str(k): [dict(r) for r in v] for k, v in dict(raw["sections"]).items()},
-                days={str(k): int(v) for k, v in dict(raw["days"]).items()},
-                assets=str(raw.get("assets") or ""),
-                token=current.version,
-            )
-        except (KeyError, TypeError, ValueError):
-            return SiteState(token=current.version)
+        sections = _object(raw, "sections")
+        return SiteState(
+            read=_counts(raw.get("read"), _MANIFEST_KEY),
+            edits=_rows(raw.get("edits")),
+            newest=_rows(raw.get("newest")),
+            sections={str(k): _rows(v) for k, v in sections.items() if _rows(v)},
+            days=_counts(raw.get("days"), _DAY),
+            assets=str(raw.get("assets") or "")[:64],
+            token=current.version,
+        )
 
     def save(self, state: SiteState) -> None:
         """ConflictError when another build saved since this one loaded."""
@@ -98,18 +96,19 @@ class StateFiles:
         self.store.put_if(f"{self.prefix}build.json", data, JSON_CONTENT_TYPE, state.token)
 
     def month(self, month: str) -> MonthState:
-        """One month's rows and search records (an empty month when unreadable: the next
-        full build rebuilds it)."""
-        data = self.store.get(f"{self.prefix}months/{month}.json")
-        try:
-            raw = jsontext.loads(data) if data is not None else {}
-            return MonthState(
-                days={str(day): dict(rows) for day, rows in dict(raw.get("days", {})).items()},
-                records={str(k): dict(v) for k, v in dict(raw.get("records", {})).items()},
-                files={str(k): str(v) for k, v in dict(raw.get("files", {})).items()},
-            )
-        except (ValueError, RecursionError, TypeError, AttributeError):
-            return MonthState()
+        """One month's rows and search records, read entry by entry (an unreadable month is
+        empty: the next full build rebuilds it)."""
+        raw = _json_object(self.store.get(f"{self.prefix}months/{month}.json"))
+        days, records = _object(raw, "days"), _object(raw, "records")
+        files = _object(raw, "files")
+        return MonthState(
+            days={day: {row["id"]: row for row in _rows(list(rows.values()))}
+                  for day, rows in days.items() if _DAY.match(str(day)) and isinstance(rows, dict)},
+            records={k: {"title": v["title"], "text": v["text"]} for k, v in records.items()
+                     if _ID.match(str(k)) and isinstance(v, dict)
+                     and isinstance(v.get("title"), str) and isinstance(v.get("text"), str)},
+            files={k: v for k, v in files.items() if isinstance(v, str) and _SEARCH_FILE.match(k)},
+        )  # fmt: skip
 
     def save_month(self, month: str, state: MonthState) -> None:
         body = {"days": {day: rows for day, rows in state.days.items() if rows},
@@ -128,4 +127,57 @@ class MonthState:
     files: dict[str, str] = field(default_factory=dict)
 
 
-__all__ = ["ConflictError", "MonthState", "SiteState", "StateFiles"]
+_ID = re.compile(r"^[a-z]+-[0-9a-f]+\Z")  # an article id, as the store's layout allows
+_DAY = re.compile(r"^\d{4}-\d\d-\d\d\Z")
+_MANIFEST_KEY = re.compile(r"^index/\d{4}/\d\d/\d\d\.jsonl\Z")
+_DIFF = re.compile(r"^diffs/[a-z]+-[0-9a-f]+/\d{1,6}\.html\Z")
+_SEARCH_FILE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?\Z")  # Pagefind's names
+MAX_COUNT = 10**9
+
+
+def _json_object(data: bytes | None) -> dict[str, Any]:
+    try:
+        raw = jsontext.loads(data) if data is not None else {}
+    except (ValueError, RecursionError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def _object(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    value = raw.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _counts(value: object, key: re.Pattern[str]) -> dict[str, int]:
+    """``{key: count}`` entries whose key has the expected form and whose count is a whole
+    number from 0 to MAX_COUNT (JSON may say 1e400, -3, true or "5": none of them is one)."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if key.match(str(k)) and type(v) is int
+            and 0 <= v <= MAX_COUNT}  # fmt: skip
+
+
+def _rows(value: object) -> list[dict[str, Any]]:
+    """The listing rows of ``value`` that have the shape ``pages.ArticlePages`` gives them:
+    an article id, a time, and for an edit its diff page and summary."""
+    rows = []
+    for row in value if isinstance(value, list) else []:
+        if not (isinstance(row, dict) and _ID.match(str(row.get("id")))
+                and instant(row.get("time"), with_offset=True) is not None):  # fmt: skip
+            continue
+        kept = {"id": row["id"], "time": row["time"],
+                "title": row["title"] if isinstance(row.get("title"), str) else row["id"],
+                "section": row["section"] if isinstance(row.get("section"), str) else "",
+                "published_at": (row["published_at"] if instant(row.get("published_at"),
+                                 with_offset=True) is not None else None),
+                "versions": row["versions"] if type(row.get("versions")) is int
+                and 1 <= row["versions"] <= MAX_COUNT else 1}  # fmt: skip
+        if "diff" in row:
+            if not (_DIFF.match(str(row["diff"])) and isinstance(row.get("summary"), str)):
+                continue
+            kept |= {"diff": row["diff"], "summary": row["summary"]}
+        rows.append(kept)
+    return rows
+
+
+__all__ = ["MonthState", "SiteState", "StateFiles"]
