@@ -9,7 +9,7 @@ from typing import Any
 
 from handler.site.pages import ArticlePages, publication_day
 from handler.site.render import SEARCH_CSP, render
-from handler.site.search import MonthIndex, SearchIndexError, index_month, record
+from handler.site.search import SearchIndexError, index_month, record
 from handler.site.state import MonthState, SiteState, StateFiles
 from handler.site.target import SiteTarget
 
@@ -100,10 +100,9 @@ class Listings:
         the search files written. Without the indexer the pages are still built, and said."""
         written = 0
         for month, state in sorted(self.months.items()):
-            index = MonthIndex(state.records, state.files)
             try:
-                written += index_month(month, index, target)
-                state.files = index.files
+                state.files, count = index_month(month, state.records, state.files, target)
+                written += count
             except SearchIndexError as exc:
                 self.warnings.append(f"search of {month} not updated: {exc}")
             self.files.save_month(month, state)

@@ -45,7 +45,8 @@ def moment(value: object) -> str:
 
 
 def host(value: object) -> str:
-    return (urlsplit(web_url(value)).hostname or "") if web_url(value) else ""
+    """The host a link out goes to ("" for no link), for its text."""
+    return urlsplit(web_url(value)).hostname or ""
 
 
 _ENV = Environment(

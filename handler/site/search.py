@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +29,6 @@ NOT_SERVED = ("pagefind-ui", "pagefind-component-ui", "pagefind-modular-ui", "pa
 
 class SearchIndexError(ArchiveError):
     """The search indexer cannot run here (no Pagefind binary for this platform, or it failed)."""
-
-
-@dataclass
-class MonthIndex:
-    """What one month's index is made of: its articles' text, and the files last written."""
-
-    records: dict[str, dict[str, str]]  # article id -> {"title", "text"}
-    files: dict[str, str]  # path under search/YYYY-MM/ -> sha256 of its bytes
 
 
 def record(doc: dict[str, Any]) -> dict[str, str]:
@@ -57,27 +48,21 @@ def executable() -> Path:
         raise SearchIndexError(f"no Pagefind binary for this platform ({exc})") from None
 
 
-def index_month(month: str, index: MonthIndex, target: SiteTarget) -> int:
-    """Index ``month``'s articles and write the files that changed under ``search/<month>/``,
-    deleting those the new index no longer has; how many files were written."""
+def index_month(month: str, records: dict[str, dict[str, str]], files: dict[str, str],
+                target: SiteTarget) -> tuple[dict[str, str], int]:  # fmt: skip
+    """Index ``month``'s articles (``records``: id -> title and text) and write, under
+    ``search/<month>/``, the files whose bytes differ from ``files`` (path -> sha256, as last
+    written), deleting those the new index no longer has. The files as now written, and how
+    many were written."""
     folder = f"search/{month}/"
-    if not index.records:
-        for path in index.files:
-            target.pages.delete(f"{target.prefix}{folder}{path}")
-        index.files = {}
-        return 0
-    fresh = _run_pagefind(index.records)
-    written = 0
-    for path, data in fresh.items():
-        digest = hashlib.sha256(data).hexdigest()
-        if index.files.get(path) != digest:
-            target.put(f"{folder}{path}", data)
-            written += 1
-        index.files[path] = digest
-    for gone in set(index.files) - set(fresh):
+    fresh = _run_pagefind(records) if records else {}
+    now = {path: hashlib.sha256(data).hexdigest() for path, data in fresh.items()}
+    for path, digest in now.items():
+        if files.get(path) != digest:
+            target.put(f"{folder}{path}", fresh[path])
+    for gone in set(files) - set(now):
         target.pages.delete(f"{target.prefix}{folder}{gone}")
-        del index.files[gone]
-    return written
+    return now, sum(1 for path, digest in now.items() if files.get(path) != digest)
 
 
 def _run_pagefind(records: dict[str, dict[str, str]]) -> dict[str, bytes]:

@@ -6,7 +6,6 @@ GET and HEAD only, nothing but the site's own pages."""
 from __future__ import annotations
 
 import http.server
-import threading
 from urllib.parse import unquote, urlsplit
 
 from handler.core.errors import StoreError
@@ -73,10 +72,3 @@ def make_server(target: SiteTarget, host: str = DEFAULT_HOST, port: int = DEFAUL
     server = http.server.ThreadingHTTPServer((host, port), Pages)
     server.daemon_threads = True
     return server
-
-
-def serve_in_background(server: http.server.ThreadingHTTPServer) -> threading.Thread:
-    """For tests and benches: serve on a thread; ``server.shutdown()`` ends it."""
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return thread

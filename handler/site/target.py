@@ -12,7 +12,6 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".json": "application/json; charset=utf-8",
-    ".png": "image/png",
     ".svg": "image/svg+xml",
     ".pagefind": "application/octet-stream",
     ".pf_meta": "application/octet-stream",
