@@ -1206,18 +1206,22 @@ def test_a_feed_state_read_back_is_used_part_by_part_or_copied_aside(stored, qua
         assert json.loads(store.get(feed_state_key(url)))["seen"]["ntv-3"] == "x"
 
 
-ENV_NAMES = [
-    "ARCHIVE_STORE", "FEED_URL", "CONCURRENCY", "MIN_REMAINING_SECONDS", "FINISH_RESERVE_SECONDS",
-    "MAX_ATTEMPTS", "RETRY_DELAY_SECONDS", "MAX_RESPONSE_BYTES", "RECOVER_AFTER_SECONDS", "MODE",
-    "MAX_RECEIVES", "REVISIT_AFTER", "SITEMAP_URL", "SITEMAP_INDEX_URL", "BACKFILL_RATE",
-    "ALLOWED_HOSTS", "MAX_ITEMS", "QUEUE_URL",
-]  # fmt: skip
+def _env_names() -> list[str]:
+    """Every setting with a default (a new one is fuzzed without being listed here), and those
+    without one."""
+    from handler.core.config import ENV_DEFAULTS
+
+    return sorted({*ENV_DEFAULTS, "ALLOWED_HOSTS", "MAX_ITEMS", "QUEUE_URL"})
+
+
+ENV_NAMES = _env_names()
 
 
 @example("FEED_URL", "0\x850")  # urllib3's message echoed the NEL: two lines
 @given(st.sampled_from(ENV_NAMES), st.one_of(
     st.text(max_size=30), urls_text, times_text,
-    st.sampled_from(["nan", "inf", "-1", "0", "1e999", "10**9", "9" * 30, "1_000", "٣", "fanout"]),
+    st.sampled_from(["nan", "inf", "-1", "0", "1e999", "10**9", "9" * 30, "1_000", "٣", "fanout",
+                     "true", "TRUE", "yes", " false "]),
 ))  # fmt: skip
 def test_an_environment_setting_is_a_setting_or_one_line_naming_it(name: str, value: str) -> None:
     """The Lambda's environment as one surface: any value of any setting gives settings
@@ -1237,6 +1241,7 @@ def test_an_environment_setting_is_a_setting_or_one_line_naming_it(name: str, va
                settings_.backfill_rate, settings_.pending_grace_s,
                settings_.fetch.max_bytes]  # fmt: skip
     assert all(isinstance(n, int | float) and n == n and abs(n) < 1e12 for n in numbers)
+    assert settings_.publish_site in (True, False)
 
 
 # --- feeds and pages as wholes --------------------------------------------------------------------
