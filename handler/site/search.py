@@ -5,7 +5,8 @@ those whose bytes changed (Pagefind names most of them by their content).
 
 Pagefind runs as its command-line program (the ``pagefind_bin`` wheel): the month's articles are
 written as small HTML files into a temporary folder, indexed in one process, and the output read
-back. (Its Python service answers one request per tenth of a second: 100 s for 1,000 articles.)"""
+back. (Its Python API is not used: its service polls for each answer every tenth of a second,
+so adding a month's thousand records one by one takes minutes; see pagefind/service.)"""
 
 from __future__ import annotations
 
