@@ -318,6 +318,21 @@ def test_publish_site_is_true_or_false(monkeypatch):
         settings_from_env({"PUBLISH_SITE": "yes"})
 
 
+def test_a_site_update_that_others_keep_beating_is_deferred_not_failed(
+    site, lambda_env, monkeypatch, tmp_path, capsys
+) -> None:
+    import handler.site.build as build
+
+    def busy(*_args, **_kwargs):
+        raise build.SiteBusyError("s3://x/: the site's state kept changing under this build")
+
+    monkeypatch.setenv("PUBLISH_SITE", "true")
+    monkeypatch.setattr(build, "update_site", busy)
+    code, response = invoke(site, "scheduled.json", tmp_path, capsys)
+    assert code == 0 and response["new"] == 2 and "error" not in response["site"]
+    assert "kept changing" in response["site"]["deferred"]
+
+
 def test_a_cold_start_loads_no_site_code() -> None:
     """The Lambda entries and the CLI load the site's templates (Jinja2: ~170 ms of a cold
     start) only when a site is built: an invocation of a deployment without PublishSite, and

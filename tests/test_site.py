@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import escape
@@ -343,3 +344,27 @@ def test_a_tampered_state_still_updates_the_site_with_safe_links(tmp_path: Path)
         bad = [h for h in hrefs if "../.." in h or "evil" in h or h.startswith("javascript")]
         assert hrefs and not bad, bad
     assert "<b>" not in (out / "index.html").read_text()
+
+
+def test_builds_that_keep_losing_the_state_race_defer_and_lose_nothing(tmp_path: Path) -> None:
+    """Concurrent workers each update the site: a build whose state write keeps losing gives
+    up as 'busy' (deferred, not a failure), and the next update renders what it had to."""
+    from test_import import edited_article_archive
+
+    from handler.core.errors import ConflictError
+    from handler.site.build import SiteBusyError, update_site
+    from handler.site.target import SiteTarget
+    from handler.store import LocalStore
+
+    root = edited_article_archive(tmp_path)
+    archive, out = LocalStore(root), tmp_path / "site"
+
+    class Contended(CountingStore):
+        def put_if(self, key: str, data: bytes, content_type: str, expected: str | None) -> None:
+            raise ConflictError(f"{key}: another build saved first", key=key)
+
+    with pytest.raises(SiteBusyError, match="next update catches up"):
+        update_site(archive, SiteTarget(LocalStore(out), "", Contended(out), "_build/"))
+    built = update_site(archive, SiteTarget.folder(LocalStore(out)))
+    assert built.full and built.articles == 1
+    assert (out / "diffs" / "ntv-40000001" / "1.html").exists()

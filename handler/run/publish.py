@@ -34,11 +34,15 @@ def keep_site_current(ctx: RunContext, summary: RunSummary) -> None:
         return
     # Imported here: the site's templates (Jinja2, ~170 ms) are loaded by the invocations that
     # publish, not by every cold start.
-    from handler.site.build import update_site
+    from handler.site.build import SiteBusyError, update_site
     from handler.site.target import SiteTarget
 
     try:
         built = update_site(ctx.store, SiteTarget.in_store(ctx.store))
+    except SiteBusyError as exc:  # concurrent workers: deferred, not failed (not alarmed)
+        summary.site = {"deferred": one_line(str(exc))}
+        logger.info("site update deferred", extra={"run_id": ctx.run_id, "reason": str(exc)})
+        return
     except Exception as exc:
         summary.site = {"error": one_line(f"{type(exc).__name__}: {exc}")}
         logger.warning("site update failed", exc_info=not isinstance(exc, ArchiveError),

@@ -29,6 +29,11 @@ logger = logging.getLogger(__name__)
 SAVE_ATTEMPTS = 3  # another build saved first: read its state and apply ours on top
 
 
+class SiteBusyError(StoreError):
+    """Other builds kept saving first (concurrent workers, say): nothing is lost, since the
+    state still says where the manifest was last read, and the next update renders the rest."""
+
+
 @dataclass
 class SiteBuild:
     articles: int = 0  # article pages written
@@ -59,7 +64,10 @@ def update_site(archive: BlobStore, target: SiteTarget, full: bool = False,
             return built
         except ConflictError:
             logger.info("another site build saved first; applying this one on top of it")
-    raise StoreError(f"{target.state.describe()}: the site's state kept changing under this build")
+    raise SiteBusyError(
+        f"{target.state.describe()}: the site's state kept changing under this "
+        "build (other builds are applying; the next update catches up)"
+    )
 
 
 def _apply(archive: BlobStore, target: SiteTarget, files: StateFiles, state: SiteState,
