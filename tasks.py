@@ -231,8 +231,8 @@ def parallel(args: list[str]) -> list[str]:
     """pytest-xdist with one worker more than the machine has cores, unless the caller chose
     (``-n``, ``-p no:xdist``): a few fault campaigns spend most of their time waiting (boto's
     retry back-off, the processes they start and kill), and the extra worker keeps every core
-    busy meanwhile (one run each on 2 cores, 2026-12-06: 290 s with `-n 2`, 243 s with three). Work stealing, since
-    those campaigns take far longer than the rest."""
+    busy meanwhile (one run each on 2 cores, 2026-12-06: 290 s with ``-n 2``, 243 s with
+    three). Work stealing, since those campaigns take far longer than the rest."""
     chosen = any(a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in args)
     workers = (os.cpu_count() or 1) + 1
     return [] if chosen else ["-n", str(workers), "--dist", "worksteal"]
